@@ -1,0 +1,119 @@
+using Engine.Transport;
+
+namespace Engine.Node;
+
+/// <summary>
+/// A peer's gossip settings, shaped like Fabric's <c>peer.gossip</c> section and with Fabric's defaults
+/// (core.yaml). <see cref="Validate"/> names the first bad value; a node refuses to start with one.
+/// </summary>
+public sealed class GossipOptions
+{
+    /// <summary>The organisation (MSP id) this peer belongs to.</summary>
+    public string OrgId { get; set; } = "Org1";
+
+    /// <summary>The endpoint other peers of this org use (Fabric's <c>endpoint</c>).</summary>
+    public PeerEndpoint Endpoint { get; set; } = PeerEndpoint.Loopback(7051);
+
+    /// <summary>The endpoint peers of other orgs see (Fabric's <c>externalEndpoint</c>); empty means "not visible to other orgs".</summary>
+    public PeerEndpoint ExternalEndpoint { get; set; }
+
+    /// <summary>Peers of this org contacted at start (Fabric's <c>bootstrap</c>).</summary>
+    public IList<PeerEndpoint> BootstrapPeers { get; } = [];
+
+    /// <summary>Push fanout k (Fabric's <c>propagatePeerNum</c>, default 3).</summary>
+    public int PropagatePeerNum { get; set; } = 3;
+
+    /// <summary>How many times the emitter pushes a message (default 1).</summary>
+    public int PropagateIterations { get; set; } = 1;
+
+    /// <summary>The emitter flushes when this many messages are buffered (default 10).</summary>
+    public int MaxPropagationBurstSize { get; set; } = 10;
+
+    /// <summary>The emitter flushes at least this often (default 10 ms).</summary>
+    public TimeSpan MaxPropagationBurstLatency { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Period of pull rounds and membership sync (default 4 s).</summary>
+    public TimeSpan PullInterval { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>Peers asked per pull round (default 3).</summary>
+    public int PullPeerNum { get; set; } = 3;
+
+    /// <summary>How long the pull initiator collects digests (default 1 s).</summary>
+    public TimeSpan DigestWaitTime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a responder honours a Hello's nonce (default 1.5 s).</summary>
+    public TimeSpan RequestWaitTime { get; set; } = TimeSpan.FromMilliseconds(1500);
+
+    /// <summary>How long the initiator accepts updates (default 2 s).</summary>
+    public TimeSpan ResponseWaitTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Heartbeat period (Fabric's <c>aliveTimeInterval</c>, default 5 s).</summary>
+    public TimeSpan AliveTimeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Silence after which a peer is declared dead (default 25 s); checked every tenth of it.</summary>
+    public TimeSpan AliveExpirationTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>How often dead peers are re-probed (default 25 s).</summary>
+    public TimeSpan ReconnectInterval { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>Dead members are purged after AliveExpirationTimeout × this factor (default 20, i.e. 500 s).</summary>
+    public int MsgExpirationFactor { get; set; } = 20;
+
+    /// <summary>Attempts to reach a bootstrap or anchor peer before giving up (default 120).</summary>
+    public int MaxConnectionAttempts { get; set; } = 120;
+
+    /// <summary>Alive messages carry the full certificate for this long after start (default 10 s).</summary>
+    public TimeSpan PublishCertPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Transport limits and timings.</summary>
+    public TransportOptions Transport { get; set; } = new();
+
+    /// <summary>How often expiry is checked: a tenth of <see cref="AliveExpirationTimeout"/>, as in Fabric.</summary>
+    public TimeSpan AliveExpirationCheckInterval => AliveExpirationTimeout / 10;
+
+    /// <summary>How long a dead member is kept before it is purged.</summary>
+    public TimeSpan DeadMemberRetention => AliveExpirationTimeout * MsgExpirationFactor;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value and what is wrong with it.</summary>
+    public void Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(OrgId), nameof(OrgId), "must not be empty");
+        Require(!Endpoint.IsEmpty, nameof(Endpoint), "must be set");
+        Positive(PropagatePeerNum, nameof(PropagatePeerNum));
+        Positive(PropagateIterations, nameof(PropagateIterations));
+        Positive(MaxPropagationBurstSize, nameof(MaxPropagationBurstSize));
+        Positive(MaxPropagationBurstLatency, nameof(MaxPropagationBurstLatency));
+        Positive(PullInterval, nameof(PullInterval));
+        Positive(PullPeerNum, nameof(PullPeerNum));
+        Positive(DigestWaitTime, nameof(DigestWaitTime));
+        Positive(RequestWaitTime, nameof(RequestWaitTime));
+        Positive(ResponseWaitTime, nameof(ResponseWaitTime));
+        Positive(AliveTimeInterval, nameof(AliveTimeInterval));
+        Positive(AliveExpirationTimeout, nameof(AliveExpirationTimeout));
+        Require(AliveExpirationTimeout > AliveTimeInterval, nameof(AliveExpirationTimeout),
+            $"({AliveExpirationTimeout}) must be longer than {nameof(AliveTimeInterval)} ({AliveTimeInterval}), or every peer would expire between heartbeats");
+        Positive(ReconnectInterval, nameof(ReconnectInterval));
+        Positive(MsgExpirationFactor, nameof(MsgExpirationFactor));
+        Positive(MaxConnectionAttempts, nameof(MaxConnectionAttempts));
+        Require(PublishCertPeriod >= TimeSpan.Zero, nameof(PublishCertPeriod), $"must not be negative, was {PublishCertPeriod}");
+        for (int i = 0; i < BootstrapPeers.Count; i++)
+        {
+            Require(!BootstrapPeers[i].IsEmpty, $"{nameof(BootstrapPeers)}[{i}]", "is empty");
+        }
+
+        ArgumentNullException.ThrowIfNull(Transport);
+        Transport.Validate();
+    }
+
+    private static void Positive(int value, string name) => Require(value > 0, name, $"must be positive, was {value}");
+
+    private static void Positive(TimeSpan value, string name) => Require(value > TimeSpan.Zero, name, $"must be positive, was {value}");
+
+    private static void Require(bool condition, string name, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Gossip option {name} {message}.", name);
+        }
+    }
+}
