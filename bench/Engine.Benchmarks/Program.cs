@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using Engine.Benchmarks.Gate;
 
 namespace Engine.Benchmarks;
 
@@ -6,6 +7,11 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "gate")
+        {
+            return GateRunner.Run(args[1..]);
+        }
+
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return summaries.Any(s => s.HasCriticalValidationErrors) ? 1 : 0;
     }
