@@ -13,10 +13,10 @@ internal sealed partial class UdpEndpoint
 
     // One destination address per thread and family, refilled in place for each send: no allocation, no shared state.
     [ThreadStatic]
-    private static SocketAddress? t_addressV4;
+    private static SocketAddress? _threadAddressV4;
 
     [ThreadStatic]
-    private static SocketAddress? t_addressV6;
+    private static SocketAddress? _threadAddressV6;
 
     /// <summary>
     /// Sends one datagram carrying <paramref name="body"/>. Never throws for network conditions and never blocks: a body over
@@ -90,11 +90,11 @@ internal sealed partial class UdpEndpoint
         SocketAddress address;
         if (_family == AddressFamily.InterNetwork)
         {
-            address = t_addressV4 ??= new SocketAddress(AddressFamily.InterNetwork, SocketAddressCodec.IPv4Size);
+            address = _threadAddressV4 ??= new SocketAddress(AddressFamily.InterNetwork, SocketAddressCodec.IPv4Size);
         }
         else
         {
-            address = t_addressV6 ??= new SocketAddress(AddressFamily.InterNetworkV6, SocketAddressCodec.IPv6Size);
+            address = _threadAddressV6 ??= new SocketAddress(AddressFamily.InterNetworkV6, SocketAddressCodec.IPv6Size);
         }
 
         return SocketAddressCodec.TryWrite(to, address) ? address : null;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Engine.Transport;
 using Engine.Transport.Udp;
-using NUnit.Framework;
 
 namespace Engine.Tests.Transport.Udp;
 

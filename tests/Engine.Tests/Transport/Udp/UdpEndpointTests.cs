@@ -4,7 +4,6 @@ using Engine.Transport;
 using Engine.Transport.Udp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NUnit.Framework;
 
 namespace Engine.Tests.Transport.Udp;
 
