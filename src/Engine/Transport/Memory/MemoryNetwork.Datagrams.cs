@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Engine.Transport.Memory;
 
 /// <content>Datagrams: lost, duplicated and delayed per the policy; blocked by partitions; dropped at absent nodes.</content>
@@ -49,8 +47,7 @@ internal sealed partial class MemoryNetwork
         datagram.From = from;
         datagram.To = to;
         datagram.Length = payload.Length;
-        datagram.Buffer = ArrayPool<byte>.Shared.Rent(payload.Length);
-        payload.CopyTo(datagram.Buffer);
+        datagram.Buffer = RentBody(payload);
         Schedule(NextDelayTicksLocked(), DeliverDatagramCallback, datagram);
     }
 
@@ -92,7 +89,7 @@ internal sealed partial class MemoryNetwork
             }
         }
 
-        ArrayPool<byte>.Shared.Return(datagram.Buffer);
+        ReturnBody(datagram.Buffer);
         datagram.Buffer = [];
         lock (_gate)
         {

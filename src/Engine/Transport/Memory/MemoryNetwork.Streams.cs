@@ -61,8 +61,7 @@ internal sealed partial class MemoryNetwork
             long now = _time.GetUtcNow().UtcTicks;
             long due = Math.Max(now + NextDelayTicksLocked(), channel.LastDueTicks);
             channel.LastDueTicks = due;
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
-            payload.CopyTo(buffer);
+            var buffer = RentBody(payload);
             channel.Frames.Enqueue(new PendingFrame(buffer, payload.Length, channel.Epoch));
             Schedule(due - now, DeliverFrameCallback, channel);
             return SendStatus.Sent;
@@ -133,7 +132,7 @@ internal sealed partial class MemoryNetwork
                 }
             }
 
-            ArrayPool<byte>.Shared.Return(frame.Buffer);
+            ReturnBody(frame.Buffer);
             if (lostReason is not null)
             {
                 NotifyConnectionLost(channel, lostReason);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Engine.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,6 +21,15 @@ internal sealed partial class MemoryNetwork
 
     private const uint AutoAddressBase = 0x0A00_0000; // 10.0.0.0
 
+    /// <summary>Bodies up to this size use the network's own pool; larger frames use the shared one.</summary>
+    private const int PooledBodyMax = 64 * 1024;
+
+    /// <summary>
+    /// Buffers kept per size class. A large simulation has tens of thousands of messages in flight at once, more than
+    /// <see cref="ArrayPool{T}.Shared"/> keeps, which would make every send allocate.
+    /// </summary>
+    private const int PooledBuffersPerSize = 16 * 1024;
+
     private static readonly TimerCallback RealTimeCallback = static state => ((RealTimeEvent)state!).Fire();
 
     private readonly Lock _gate = new();
@@ -31,6 +41,7 @@ internal sealed partial class MemoryNetwork
     private readonly ILogger _logger;
     private readonly LogRateLimiter _handlerLogLimiter;
     private readonly MemoryTrafficCounters _totals = new();
+    private readonly ArrayPool<byte> _bodyPool = ArrayPool<byte>.Create(PooledBodyMax, PooledBuffersPerSize);
     private uint _nextAutoAddress = 1;
 
     public MemoryNetwork(NetworkPolicy? policy = null, TimeProvider? timeProvider = null, ILogger? logger = null, TransportOptions? defaultOptions = null)
@@ -162,6 +173,26 @@ internal sealed partial class MemoryNetwork
         var timer = _time.CreateTimer(RealTimeCallback, realTimeEvent, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         realTimeEvent.Timer = timer;
         timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private byte[] RentBody(ReadOnlySpan<byte> payload)
+    {
+        int length = Math.Max(payload.Length, 1);
+        var buffer = length <= PooledBodyMax ? _bodyPool.Rent(length) : ArrayPool<byte>.Shared.Rent(length);
+        payload.CopyTo(buffer);
+        return buffer;
+    }
+
+    private void ReturnBody(byte[] buffer)
+    {
+        if (buffer.Length <= PooledBodyMax)
+        {
+            _bodyPool.Return(buffer);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private void OnHandlerError(MemoryTransport node, Exception exception, string kind, PeerEndpoint source)
