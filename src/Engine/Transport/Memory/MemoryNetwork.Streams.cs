@@ -5,7 +5,8 @@ namespace Engine.Transport.Memory;
 /// <content>
 /// Streams: one <see cref="StreamChannel"/> per (sender, receiver), reliable and ordered, delayed like datagrams. A stream
 /// to a peer that cannot be reached fails like a TCP connect: the send is accepted, the sender's handler later gets
-/// OnConnectionLost, and further sends report Unreachable until the peer can be reached again.
+/// OnConnectionLost, and further sends report Unreachable until that failure has been reported and the peer can be
+/// reached again (as a real transport backs off after a failed connect).
 /// </content>
 internal sealed partial class MemoryNetwork
 {
@@ -18,7 +19,13 @@ internal sealed partial class MemoryNetwork
     private static readonly Action<object?> ConnectionLostCallback = static state =>
     {
         var notice = (ConnectionLostNotice)state!;
-        notice.Channel.From.Network.NotifyConnectionLost(notice.Channel, notice.Reason);
+        var network = notice.Channel.From.Network;
+        lock (network._gate)
+        {
+            notice.Channel.FailurePending = false;
+        }
+
+        network.NotifyConnectionLost(notice.Channel, notice.Reason);
     };
 
     /// <summary>Called by <see cref="MemoryTransport.SendFrame"/> once the size is checked.</summary>
@@ -36,7 +43,7 @@ internal sealed partial class MemoryNetwork
             string? unreachable = UnreachableReasonLocked(from, to);
             if (channel.Broken)
             {
-                if (unreachable is not null)
+                if (unreachable is not null || channel.FailurePending)
                 {
                     from.Counters.FrameDropped();
                     _totals.FrameDropped();
@@ -52,6 +59,7 @@ internal sealed partial class MemoryNetwork
             {
                 // The connect fails after the network's delay, as a real one would; this frame is lost with it.
                 BreakLocked(channel);
+                channel.FailurePending = true;
                 from.Counters.FrameDropped();
                 _totals.FrameDropped();
                 Schedule(NextDelayTicksLocked(), ConnectionLostCallback, new ConnectionLostNotice(channel, unreachable));

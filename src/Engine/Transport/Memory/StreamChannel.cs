@@ -22,6 +22,9 @@ internal sealed class StreamChannel(MemoryTransport from, PeerEndpoint to)
     /// <summary>True after the connection failed; sends report Unreachable until the peer can be reached again.</summary>
     public bool Broken { get; set; }
 
+    /// <summary>True while a failed connect has not yet been reported; the stream cannot reconnect before that.</summary>
+    public bool FailurePending { get; set; }
+
     /// <summary>Due time of the last frame scheduled; later frames are never due earlier.</summary>
     public long LastDueTicks { get; set; }
 }

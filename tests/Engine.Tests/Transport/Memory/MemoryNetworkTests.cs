@@ -206,6 +206,24 @@ public sealed class MemoryNetworkTests
     }
 
     [Test]
+    public void AStreamThatFailed_DoesNotReconnectBeforeTheFailureIsReported()
+    {
+        var h = new Harness(new NetworkPolicy { Delay = Ms(5) }, 2);
+        h.Network.Partition([h[0]], [h[1]]);
+        Assert.That(h.Nodes[0].SendFrame(h[1], Id(1)), Is.EqualTo(SendStatus.Sent));
+        h.Network.Heal();
+
+        Assert.That(h.Nodes[0].SendFrame(h[1], Id(2)), Is.EqualTo(SendStatus.Unreachable), "still backing off");
+        h.Time.Advance(Ms(5));
+        Assert.That(h.Received("lost", 0), Has.Count.EqualTo(1));
+        Assert.That(h.Nodes[0].SendFrame(h[1], Id(3)), Is.EqualTo(SendStatus.Sent));
+        h.Time.Advance(Ms(5));
+
+        Assert.That(h.Received("frame", 1).Select(e => IdOf(e.Body)), Is.EqualTo((int[])[3]));
+        Assert.That(h.Received("lost", 0), Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public void PartitionStartingWhileFramesAreInFlight_DropsThem_AndReportsTheLostConnection()
     {
         var h = new Harness(new NetworkPolicy { Delay = Ms(5) }, 2);

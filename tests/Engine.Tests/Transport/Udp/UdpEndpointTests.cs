@@ -61,6 +61,33 @@ public sealed class UdpEndpointTests
 
     [Test]
     [CancelAfter(10_000)]
+    public async Task Send_OnIPv6Loopback_ReadsTheSixteenByteSourceAddress(CancellationToken cancellationToken)
+    {
+        using var collector = new DatagramCollector();
+        var options = new TransportOptions { ListenEndpoint = PeerEndpoint.FromAddress(IPAddress.IPv6Loopback, 0) };
+        await using var sender = new UdpEndpoint(options, NullLogger.Instance);
+        await using var receiver = new UdpEndpoint(options, NullLogger.Instance);
+        try
+        {
+            sender.Bind();
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
+        {
+            Assert.Ignore($"IPv6 loopback is not available here: {e.SocketErrorCode}");
+        }
+
+        receiver.Start(collector);
+
+        Assert.That(sender.Send(receiver.LocalEndpoint, [6, 6]), Is.EqualTo(SendStatus.Sent));
+        Assert.That(await collector.WaitForCountAsync(1, WaitTimeout, cancellationToken), Is.True);
+        var got = collector.Datagrams.Single();
+        Assert.That(got.Source, Is.EqualTo(sender.LocalEndpoint));
+        Assert.That(got.Source.ToString(), Does.StartWith("[::1]:"));
+        Assert.That(got.Body, Is.EqualTo(new byte[] { 6, 6 }));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task Send_OversizeBody_ReturnsTooLargeAndSendsNothing(CancellationToken cancellationToken)
     {
         using var collector = new DatagramCollector();
