@@ -37,6 +37,18 @@ internal sealed partial class TcpConnection : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>Bytes written into the output pipe and not yet handed to the socket.</summary>
+    public long QueuedBytes
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _bytesWritten - Volatile.Read(ref _bytesSent);
+            }
+        }
+    }
+
     /// <summary>
     /// Queues one message frame. Callable from any thread; never blocks on the network. Returns
     /// <see cref="SendStatus.QueueFull"/> when the bytes queued and not yet sent would exceed the send-queue limit (an empty

@@ -175,7 +175,19 @@ internal sealed partial class TcpConnection
         _droppedOnClose = dropped;
         _reportLoss = _manager.OnClosing(this, cause, reason, dropped);
 
-        // Wake every loop: a pending socket operation fails, pending pipe reads and flushes return cancelled.
+        // Wake every loop: a pending socket operation fails, pending pipe reads and flushes return cancelled. Shutting
+        // down first makes the close orderly (FIN): disposing a socket with operations pending would otherwise reset it.
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         _socket.Dispose();
         _input.Writer.CancelPendingFlush();
         _input.Reader.CancelPendingRead();

@@ -32,22 +32,26 @@ internal sealed partial class TcpConnectionManager
 
         for (int attempt = 0; attempt < MaxSendAttempts; attempt++)
         {
-            if (!_connections.TryGetValue(destination, out var connection))
+            SendStatus status;
+            if (_connections.TryGetValue(destination, out var connection))
             {
-                connection = OpenConnection(destination, out var refusal);
+                status = connection.TrySend(body);
+            }
+            else
+            {
+                connection = OpenConnection(destination, body, out status);
                 if (connection is null)
                 {
-                    if (refusal == SendStatus.Unreachable)
+                    if (status == SendStatus.Unreachable)
                     {
                         Interlocked.Increment(ref _counters.FramesDroppedUnreachable);
                         TransportMetrics.FramesDropped.Add(1, TransportMetrics.Reason("unreachable"));
                     }
 
-                    return refusal;
+                    return status;
                 }
             }
 
-            var status = connection.TrySend(body);
             if (status != SendStatus.Closed)
             {
                 return status;
@@ -60,14 +64,18 @@ internal sealed partial class TcpConnectionManager
         return SendStatus.Unreachable;
     }
 
-    /// <summary>Registers and starts a new outbound connection, or says why not (backing off, shut down).</summary>
-    private TcpConnection? OpenConnection(PeerEndpoint destination, out SendStatus refusal)
+    /// <summary>
+    /// Registers a new outbound connection, queues <paramref name="firstFrame"/> on it and only then starts connecting
+    /// (a refusal can complete synchronously; the frame must already be in the queue it drops and counts). Returns null
+    /// with the refusal in <paramref name="status"/> while the peer is backing off or the manager is shutting down.
+    /// </summary>
+    private TcpConnection? OpenConnection(PeerEndpoint destination, ReadOnlySpan<byte> firstFrame, out SendStatus status)
     {
         while (true)
         {
             if (_backoff.TryGetValue(destination, out var backoff) && backoff.IsWaiting(Time.GetTimestamp()))
             {
-                refusal = SendStatus.Unreachable;
+                status = SendStatus.Unreachable;
                 return null;
             }
 
@@ -78,7 +86,7 @@ internal sealed partial class TcpConnectionManager
                 created.Abandon();
                 if (_connections.TryGetValue(destination, out var existing))
                 {
-                    refusal = SendStatus.Sent;
+                    status = existing.TrySend(firstFrame);
                     return existing;
                 }
 
@@ -86,16 +94,16 @@ internal sealed partial class TcpConnectionManager
             }
 
             Track(created);
+            status = created.TrySend(firstFrame);
             created.Start();
             if (!IsRunning)
             {
                 // Disposal began while we opened it and may have missed it.
                 created.Close(CloseCause.Disposed);
-                refusal = SendStatus.Closed;
+                status = SendStatus.Closed;
                 return null;
             }
 
-            refusal = SendStatus.Sent;
             return created;
         }
     }
