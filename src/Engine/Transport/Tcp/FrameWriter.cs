@@ -12,6 +12,9 @@ internal static class FrameWriter
 {
     private const int Lz4Overhead = FrameHeader.Size + FrameHeader.Lz4PrefixSize;
 
+    /// <summary>Frames whose worst-case compressed size fits one pipe segment are compressed in place.</summary>
+    private const int InPlaceLimit = BlockMemoryPool.BlockSize;
+
     /// <summary>
     /// Writes one frame and returns the bytes written, header included. Bodies of at least
     /// <paramref name="compressionThreshold"/> bytes (0 = never) are sent as [u32 BE uncompressed length][LZ4 block]
@@ -22,7 +25,7 @@ internal static class FrameWriter
         if (compressionThreshold > 0 && body.Length >= compressionThreshold)
         {
             int bound = Lz4Codec.MaxCompressedLength(body.Length);
-            if (bound > 0)
+            if (bound > 0 && Lz4Overhead + bound <= InPlaceLimit)
             {
                 // Reserve room for the worst case, compress after the header, then fill the header in. If LZ4 did not
                 // help, the same span (bound >= body length) takes the raw frame: no second reservation.
@@ -30,8 +33,7 @@ internal static class FrameWriter
                 int packed = Lz4Codec.Compress(body, span.Slice(Lz4Overhead, bound));
                 if (packed > 0 && FrameHeader.Lz4PrefixSize + packed < body.Length)
                 {
-                    new FrameHeader(FrameHeader.Lz4PrefixSize + packed, type, FrameFlags.Lz4).Write(span);
-                    BinaryPrimitives.WriteUInt32BigEndian(span[FrameHeader.Size..], (uint)body.Length);
+                    WriteLz4Header(span, type, body.Length, packed);
                     writer.Advance(Lz4Overhead + packed);
                     compressed = true;
                     return Lz4Overhead + packed;
@@ -43,10 +45,39 @@ internal static class FrameWriter
                 compressed = false;
                 return FrameHeader.Size + body.Length;
             }
+
+            if (bound > 0)
+            {
+                // Too big for one segment: compress into a pooled scratch buffer and copy the (smaller) result across
+                // segments, rather than making the pipe find one contiguous block of the worst-case size.
+                byte[] scratch = ArrayPool<byte>.Shared.Rent(bound);
+                try
+                {
+                    int packed = Lz4Codec.Compress(body, scratch.AsSpan(0, bound));
+                    if (packed > 0 && FrameHeader.Lz4PrefixSize + packed < body.Length)
+                    {
+                        WriteLz4Header(writer.GetSpan(Lz4Overhead), type, body.Length, packed);
+                        writer.Advance(Lz4Overhead);
+                        writer.Write(scratch.AsSpan(0, packed));
+                        compressed = true;
+                        return Lz4Overhead + packed;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                }
+            }
         }
 
         compressed = false;
         return WriteRaw(writer, type, body);
+    }
+
+    private static void WriteLz4Header(Span<byte> span, FrameType type, int uncompressedLength, int packed)
+    {
+        new FrameHeader(FrameHeader.Lz4PrefixSize + packed, type, FrameFlags.Lz4).Write(span);
+        BinaryPrimitives.WriteUInt32BigEndian(span[FrameHeader.Size..], (uint)uncompressedLength);
     }
 
     private static int WriteRaw(IBufferWriter<byte> writer, FrameType type, ReadOnlySpan<byte> body)

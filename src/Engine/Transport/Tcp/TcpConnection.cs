@@ -13,7 +13,7 @@ namespace Engine.Transport.Tcp;
 internal sealed partial class TcpConnection
 {
     /// <summary>Pipe segment size: large frames cross few segments and leave in few syscalls.</summary>
-    internal const int SegmentSize = 64 * 1024;
+    internal const int SegmentSize = BlockMemoryPool.BlockSize;
 
     private const long NoTimestamp = long.MinValue;
 
@@ -50,6 +50,7 @@ internal sealed partial class TcpConnection
 
         int maxBuffered = _options.MaxFramePayload + FrameHeader.Size + SegmentSize;
         _input = new Pipe(new PipeOptions(
+            pool: manager.BlockPool,
             readerScheduler: PipeScheduler.Inline, // frames are parsed and delivered on the receiving thread
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: maxBuffered, // a whole maximum frame fits; beyond that the socket is not read
@@ -57,6 +58,7 @@ internal sealed partial class TcpConnection
             minimumSegmentSize: SegmentSize,
             useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
+            pool: manager.BlockPool,
             readerScheduler: PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0, // never blocks a sender: TrySend bounds the queue itself

@@ -73,9 +73,10 @@ internal sealed partial class TcpConnectionManager
                 continue;
             }
 
-            if (!existing.IsInbound && LocalEndpoint < peer)
+            if (!existing.IsInbound && LocalEndpoint <= peer)
             {
-                // Ours was opened by the lower endpoint: keep it. The peer retires this one after draining it.
+                // Ours was opened by the lower endpoint: keep it. The peer retires this one after draining it. (Equal
+                // endpoints: we connected to ourselves, and this is the far end of that very connection.)
                 TcpLog.DuplicateConnection(_logger, peer, existing.Direction, connection.Direction);
                 return;
             }

@@ -48,6 +48,9 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
+    /// <summary>The pipe segments of every connection of this manager.</summary>
+    internal BlockMemoryPool BlockPool { get; } = new();
+
     /// <summary>The endpoint peers connect to and that this manager names in its handshakes (valid once started).</summary>
     public PeerEndpoint LocalEndpoint { get; private set; }
 
@@ -140,6 +143,8 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
         {
             await connection.Completion.ConfigureAwait(false);
         }
+
+        BlockPool.Dispose();
     }
 
     private bool IsRunning => Volatile.Read(ref _state) == Running;
