@@ -180,6 +180,60 @@ public class TcpExchangeTests
 
     [Test]
     [CancelAfter(10_000)]
+    public async Task LargeFramesCrossIntactEvenWhenLargerThanTheSendQueue(CancellationToken cancellationToken)
+    {
+        // 1 MiB frames through a 64 KiB send queue: an empty queue takes one frame whatever its size; the next waits.
+        var options = TcpTestKit.Options(o => o.MaxSendQueueBytes = 64 * 1024);
+        var (a, _) = await TcpTestKit.StartAsync(options);
+        var (b, bHandler) = await TcpTestKit.StartAsync(options);
+        await using (a)
+        await using (b)
+        {
+            var bodies = new List<byte[]>
+            {
+                TcpTestKit.StampedBody(1, 0, 1 << 20, compressible: true),
+                TcpTestKit.StampedBody(1, 1, 1 << 20, compressible: false),
+                TcpTestKit.StampedBody(1, 2, 100_000, compressible: true),
+            };
+            foreach (var body in bodies)
+            {
+                SendStatus status;
+                while ((status = a.Send(b.LocalEndpoint, body)) == SendStatus.QueueFull)
+                {
+                    await Task.Yield();
+                }
+
+                Assert.That(status, Is.EqualTo(SendStatus.Sent));
+            }
+
+            await bHandler.WaitUntilAsync(h => h.FrameCount == bodies.Count, cancellationToken);
+            Assert.That(bHandler.Frames.Select(f => f.Payload), Is.EqualTo(bodies));
+            Assert.That(a.GetStats().FramesCompressed, Is.EqualTo(2));
+            Assert.That(a.GetStats().BytesSent, Is.LessThan((1 << 20) + 200_000), "the compressible megabyte went small");
+        }
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task APeerCanSendFramesToItself(CancellationToken cancellationToken)
+    {
+        var (a, handler) = await TcpTestKit.StartAsync();
+        await using (a)
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                Assert.That(a.Send(a.LocalEndpoint, TcpTestKit.StampedBody(0, i, 100, false)), Is.EqualTo(SendStatus.Sent));
+            }
+
+            await handler.WaitUntilAsync(h => h.FrameCount == 10, cancellationToken);
+            Assert.That(handler.Frames.Select(f => f.Source).Distinct(), Is.EqualTo(new[] { a.LocalEndpoint }));
+            Assert.That(handler.Frames.Select(f => TcpTestKit.TryReadStamp(f.Payload, out _, out int seq) ? seq : -1), Is.EqualTo(Enumerable.Range(0, 10)));
+            Assert.That(a.TryGetConnection(a.LocalEndpoint, out var connection) && !connection.IsInbound, Is.True, "sends stay on the outbound end");
+        }
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task BodyAboveTheMaximumIsRefusedAsTooLarge(CancellationToken cancellationToken)
     {
         var (a, _) = await TcpTestKit.StartAsync(TcpTestKit.Options(o => o.MaxFramePayload = 4096));
