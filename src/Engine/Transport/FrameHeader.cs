@@ -36,6 +36,12 @@ internal enum FrameError
     BadFlags,
     BadReserved,
     BadCompressedLength,
+
+    /// <summary>An LZ4 body claims an uncompressed length above the maximum frame payload.</summary>
+    UncompressedTooLarge,
+
+    /// <summary>An LZ4 body is malformed or does not decompress to exactly its claimed length.</summary>
+    BadCompressedData,
 }
 
 /// <summary>
@@ -145,6 +151,8 @@ internal readonly struct FrameHeader
             FrameError.BadFlags => $"unknown frame flags 0x{raw[6]:X2}",
             FrameError.BadReserved => $"reserved header byte is 0x{raw[7]:X2}, expected 0",
             FrameError.BadCompressedLength => $"compressed frame of {length} bytes is too short to hold its length prefix",
+            FrameError.UncompressedTooLarge => $"compressed frame of {length} bytes claims an uncompressed length above the maximum of {maxBody}",
+            FrameError.BadCompressedData => $"compressed frame of {length} bytes holds a malformed LZ4 block",
             _ => error.ToString(),
         };
     }
