@@ -118,6 +118,25 @@ internal sealed partial class UdpEndpoint : IAsyncDisposable
         UdpLog.Bound(_logger, LocalEndpoint, socket.ReceiveBufferSize, socket.SendBufferSize, _maxPayload);
     }
 
+    /// <summary>Releases a socket that was bound but never started (so a caller can retry another port).</summary>
+    public void Unbind()
+    {
+        if (_handler is not null)
+        {
+            throw new InvalidOperationException("The UDP endpoint is started; dispose it instead.");
+        }
+
+        var socket = _socket;
+        if (socket is null)
+        {
+            return;
+        }
+
+        _socket = null;
+        LocalEndpoint = default;
+        socket.Dispose();
+    }
+
     /// <summary>Binds (if not bound yet) and starts the receive loop, which delivers bodies to <paramref name="handler"/>.</summary>
     public void Start(ITransportHandler handler)
     {

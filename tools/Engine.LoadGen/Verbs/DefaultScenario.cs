@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using Engine.LoadGen.Output;
+using Spectre.Console;
+
+namespace Engine.LoadGen.Verbs;
+
+/// <summary>
+/// What the load generator runs with no arguments: a short tour of Engine on loopback that finishes by itself and prints
+/// one summary table. It grows with the engine: today, the transport at the three sizes the targets name.
+/// </summary>
+internal static class DefaultScenario
+{
+    private static readonly (string Mode, int Size)[] Runs = [("udp", 200), ("tcp", 256), ("tcp", 65536)];
+
+    public static async Task<int> RunAsync(string? jsonPath, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        console.MarkupLine("[bold]Engine default scenario[/] — transport over loopback: UDP 200 B datagrams, TCP 256 B and 64 KiB frames (3 s each)");
+        using var cts = CommonOptions.Bound(timeout, cancellationToken);
+        var table = new Table().Title("Engine on this machine").AddColumn("run").AddColumn(new TableColumn("messages/s").RightAligned())
+            .AddColumn(new TableColumn("MB/s").RightAligned()).AddColumn(new TableColumn("alloc B/msg").RightAligned());
+        var results = new JsonArray();
+        foreach (var (mode, size) in Runs)
+        {
+            if (cts.IsCancellationRequested)
+            {
+                break;
+            }
+
+            var report = await new TransportScenario(mode, size, 3).RunAsync(console, cts.Token);
+            var json = report.ToJson();
+            results.Add(json);
+            table.AddRow($"transport {mode} {size} B", $"{(double)json["messages_per_s"]!:N0}", $"{(double)json["mbytes_per_s"]!:N1}",
+                json["alloc_bytes_per_msg"] is { } a ? $"{(double)a:N3}" : "n/a");
+        }
+
+        console.Write(table);
+        if (jsonPath is not null)
+        {
+            RunReport.WriteJson(jsonPath, new JsonObject { ["transport"] = results });
+        }
+
+        return 0;
+    }
+}
