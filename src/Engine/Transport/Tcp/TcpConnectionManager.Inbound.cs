@@ -28,7 +28,6 @@ internal sealed partial class TcpConnectionManager
         {
             Interlocked.Decrement(ref _inbound);
             var remote = socket.RemoteEndPoint is IPEndPoint ip ? PeerEndpoint.FromIPEndPoint(ip) : default;
-            socket.Dispose();
             Interlocked.Increment(ref _counters.ConnectionsRefused);
             TransportMetrics.ConnectionsRefused.Add(1, TransportMetrics.Reason("inbound_limit"));
             if (_refusedLog.TryAcquire(out long suppressed))
@@ -36,6 +35,7 @@ internal sealed partial class TcpConnectionManager
                 TcpLog.InboundRefused(_logger, remote, inbound - 1, Options.MaxInboundConnections, suppressed);
             }
 
+            socket.Dispose(); // counted first: whoever sees the close can rely on the count
             return;
         }
 
