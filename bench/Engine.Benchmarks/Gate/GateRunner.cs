@@ -16,7 +16,7 @@ namespace Engine.Benchmarks.Gate;
 /// The perf-regression gate. Runs every [Gated] benchmark class in-process with a short job, then judges each case:
 /// allocations per operation must not exceed the baseline (exact); speed is the ratio of the case's mean to its class's
 /// reference measured in the same run, and fails when it grows beyond the threshold twice in a row (a repeat confirms).
-/// Usage: gate [--update-baseline] [--filter TEXT] [--baseline PATH] [--threshold 0.35]
+/// Usage: gate [--update-baseline] [--filter TEXT] [--baseline PATH] [--threshold 0.5]
 /// </summary>
 internal static class GateRunner
 {
@@ -25,7 +25,7 @@ internal static class GateRunner
         bool update = args.Contains("--update-baseline");
         string? filter = Value(args, "--filter");
         string baselinePath = Value(args, "--baseline") ?? Path.Combine(FindRepoRoot(), "bench", "gate-baseline.json");
-        double threshold = double.Parse(Value(args, "--threshold") ?? "0.35", CultureInfo.InvariantCulture);
+        double threshold = double.Parse(Value(args, "--threshold") ?? "0.5", CultureInfo.InvariantCulture);
 
         var types = typeof(GateRunner).Assembly.GetTypes()
             .Where(t => t.GetCustomAttribute<GatedAttribute>() is not null)
@@ -87,7 +87,7 @@ internal static class GateRunner
 
         int failures = 0;
         Console.WriteLine();
-        Console.WriteLine($"Perf gate (speed = mean / same-run reference; fails above +{threshold:P0}, confirmed by a repeat; allocations exact)");
+        Console.WriteLine($"Perf gate (speed = median / same-run reference; fails above +{threshold:P0}, confirmed by a repeat; allocations: any extra object per operation fails)");
         Console.WriteLine("| benchmark | baseline | now | change | verdict |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var (name, now) in measured.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -134,6 +134,12 @@ internal static class GateRunner
         SlowSuspect,
     }
 
+    /// <summary>
+    /// Bytes per operation below the smallest possible object (24 B on x64). Loops that cross threads (sockets) pick up
+    /// a fraction of a byte per operation from runtime housekeeping; one real allocation per operation always exceeds this.
+    /// </summary>
+    private const long AllocationNoiseBytes = 8;
+
     private static Verdict Judge(GateEntry? old, GateEntry now, double threshold)
     {
         if (old is null)
@@ -141,7 +147,7 @@ internal static class GateRunner
             return Verdict.New;
         }
 
-        if (now.AllocatedBytes > old.AllocatedBytes)
+        if (now.AllocatedBytes > old.AllocatedBytes + AllocationNoiseBytes)
         {
             return Verdict.AllocRegression;
         }

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Engine.Benchmarks.Gate;
 using Engine.Transport;
 using Engine.Transport.Tcp;
 
@@ -11,6 +12,7 @@ namespace Engine.Benchmarks.Transport;
 /// the per-frame codec cost of a TCP connection without the socket. The payload is compressible text.
 /// </summary>
 [MemoryDiagnoser]
+[Gated]
 public class FrameCodecBenchmarks : IDisposable
 {
     private const int MaxPayload = 16 * 1024 * 1024;
@@ -18,6 +20,7 @@ public class FrameCodecBenchmarks : IDisposable
     private readonly BlockMemoryPool _pool = new();
     private readonly Pipe _pipe;
     private byte[] _body = [];
+    private byte[] _copy = [];
     private int _threshold;
 
     public FrameCodecBenchmarks() => _pipe = new(new PipeOptions(
@@ -45,6 +48,7 @@ public class FrameCodecBenchmarks : IDisposable
         }
 
         _threshold = Lz4 ? 1 : 0;
+        _copy = new byte[Size];
     }
 
     [GlobalCleanup]
@@ -81,6 +85,16 @@ public class FrameCodecBenchmarks : IDisposable
         long length = frame.Payload.Length;
         frame.Release();
         _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+        GateInjection.Apply();
         return length;
+    }
+
+    /// <summary>The gate's reference: the body copied out and back, as a write and a read of the pipe would.</summary>
+    [Benchmark(Baseline = true)]
+    public int CopyReference()
+    {
+        _body.CopyTo(_copy, 0);
+        _copy.CopyTo(_body, 0);
+        return _body[^1];
     }
 }

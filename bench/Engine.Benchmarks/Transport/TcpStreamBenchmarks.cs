@@ -1,5 +1,6 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
+using Engine.Benchmarks.Gate;
 using Engine.Transport;
 using Engine.Transport.Tcp;
 
@@ -11,6 +12,7 @@ namespace Engine.Benchmarks.Transport;
 /// Random payloads (LZ4 is tried above 4 KiB and does not help, so they go raw).
 /// </summary>
 [MemoryDiagnoser]
+[Gated]
 public class TcpStreamBenchmarks : IDisposable
 {
     private const int FramesPerInvoke = 1000;
@@ -20,6 +22,7 @@ public class TcpStreamBenchmarks : IDisposable
     private TcpConnectionManager? _from;
     private TcpConnectionManager? _to;
     private byte[] _body = [];
+    private RawTcpPair? _raw;
 
     [Params(256, 4 * 1024, 64 * 1024)]
     public int Size { get; set; }
@@ -35,6 +38,7 @@ public class TcpStreamBenchmarks : IDisposable
         _from.StartAsync(_sender).AsTask().GetAwaiter().GetResult();
         _to.StartAsync(_receiver).AsTask().GetAwaiter().GetResult();
         SendAndReceive(); // connect and warm up
+        _raw = new RawTcpPair();
     }
 
     [GlobalCleanup]
@@ -43,6 +47,8 @@ public class TcpStreamBenchmarks : IDisposable
         _from?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _to?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _from = _to = null;
+        _raw?.Dispose();
+        _raw = null;
         _receiver.Dispose();
         _sender.Dispose();
         GC.SuppressFinalize(this);
@@ -71,7 +77,13 @@ public class TcpStreamBenchmarks : IDisposable
         {
             throw new InvalidOperationException("frames did not arrive");
         }
+
+        GateInjection.Apply();
     }
+
+    /// <summary>The gate's reference: the same bytes (bodies and frame headers) through a plain socket pair in 64 KiB writes.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = FramesPerInvoke)]
+    public void RawSocketReference() => _raw!.Transfer((long)FramesPerInvoke * (Size + FrameHeader.Size));
 
     private sealed class CountingHandler : ITransportHandler, IDisposable
     {

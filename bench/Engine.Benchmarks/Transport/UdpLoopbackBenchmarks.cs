@@ -1,5 +1,6 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
+using Engine.Benchmarks.Gate;
 using Engine.Transport;
 using Engine.Transport.Udp;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,6 +13,7 @@ namespace Engine.Benchmarks.Transport;
 /// datagram received. Lost datagrams (rare on loopback) are topped up so an invocation always completes.
 /// </summary>
 [MemoryDiagnoser]
+[Gated]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Disposed in [GlobalCleanup], as BenchmarkDotNet expects.")]
 public class UdpLoopbackBenchmarks
 {
@@ -22,6 +24,7 @@ public class UdpLoopbackBenchmarks
     private UdpEndpoint _sender = null!;
     private UdpEndpoint _receiver = null!;
     private PeerEndpoint _target;
+    private RawUdpPair _raw = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -32,6 +35,7 @@ public class UdpLoopbackBenchmarks
         _sender.Bind();
         _receiver.Start(_handler);
         _target = _receiver.LocalEndpoint;
+        _raw = new RawUdpPair(_payload.Length + DatagramHeader.Size);
     }
 
     [GlobalCleanup]
@@ -40,6 +44,7 @@ public class UdpLoopbackBenchmarks
         _sender.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _receiver.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _handler.Dispose();
+        _raw.Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]
@@ -61,8 +66,13 @@ public class UdpLoopbackBenchmarks
             }
         }
 
+        GateInjection.Apply();
         return _handler.Count;
     }
+
+    /// <summary>The gate's reference: plain sockets, the same datagram size and batch, received on the sending thread.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    public void RawSocketReference() => _raw.SendAndReceive(Batch);
 
     private sealed class CountingHandler : ITransportHandler, IDisposable
     {
