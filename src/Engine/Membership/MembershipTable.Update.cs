@@ -110,7 +110,7 @@ public sealed partial class MembershipTable
                     }
 
                     Accepted(member, in announcement, timestamp);
-                    change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: true);
+                    change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: announcement.Time.IncNum != current.IncNum);
                     return true;
             }
         }
