@@ -1,129 +1,64 @@
 namespace Engine.Membership;
 
 /// <summary>
-/// The dense array of reachable (alive or suspect) members that sampling picks from, so a sample of k costs O(k)
-/// whatever the number of dead members.
-/// <para>
-/// The members' state words are the truth; this array follows them. A thread that changes whether a member is
-/// reachable marks it dirty (a lock-free stack threaded through the members) and then tries to become the combiner
-/// (a compare-and-swap on a flag): the combiner drains the stack and appends or swap-removes members, so the array has
-/// one writer at a time without anyone waiting — a thread that does not win the flag leaves its mark for the current
-/// combiner, which re-checks the stack after releasing the flag. Samplers read the array without synchronization
-/// and tolerate a move in progress (a member can appear at two positions for an instant; samples skip duplicates).
-/// </para>
+/// A dense array of reachable (alive or suspect) members that sampling picks from, so a sample of k costs O(k)
+/// whatever the number of dead members. Written only by the <see cref="ReachabilityTracker"/>'s combiner (append,
+/// swap-remove); read by samplers without synchronization, which tolerate a move in progress (a member may appear at
+/// two positions for an instant, or just after it died: samples skip duplicates).
 /// </summary>
 internal sealed class AliveIndex
 {
     private const int SmallScan = 32;
 
+    private readonly bool _perOrg;
     private Member?[] _members;
     private int _count;
-    private Member? _dirtyHead;
-    private int _combining;
 
-    public AliveIndex(int capacity)
+    public AliveIndex(int capacity, bool perOrg)
     {
+        _perOrg = perOrg;
         _members = new Member?[Math.Max(16, capacity)];
     }
 
     /// <summary>Members in the array (may trail the state words by one combine).</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Records that <paramref name="member"/>'s reachability may have changed, and reconciles.</summary>
-    public void MarkDirty(Member member)
+    public void Add(Member member)
     {
-        if (Interlocked.CompareExchange(ref member.Dirty, 1, 0) != 0)
+        var members = _members;
+        int count = _count;
+        if (count == members.Length)
         {
-            return; // already pending: whoever marked it is combining or has left it to the combiner
+            var larger = new Member?[members.Length * 2];
+            Array.Copy(members, larger, count);
+            Volatile.Write(ref _members, larger);
+            members = larger;
         }
 
-        var head = Volatile.Read(ref _dirtyHead);
-        while (true)
-        {
-            member.DirtyNext = head;
-            var seen = Interlocked.CompareExchange(ref _dirtyHead, member, head);
-            if (ReferenceEquals(seen, head))
-            {
-                break;
-            }
-
-            head = seen;
-        }
-
-        Combine();
+        members[count] = member;
+        PositionOf(member) = count;
+        Volatile.Write(ref _count, count + 1);
     }
 
-    private void Combine()
+    public void Remove(Member member)
     {
-        do
-        {
-            if (Interlocked.CompareExchange(ref _combining, 1, 0) != 0)
-            {
-                return; // the combiner will see our mark when it re-checks the stack
-            }
-
-            try
-            {
-                Member? pending;
-                while ((pending = Interlocked.Exchange(ref _dirtyHead, null)) is not null)
-                {
-                    while (pending is not null)
-                    {
-                        var member = pending;
-                        pending = member.DirtyNext;
-                        member.DirtyNext = null;
-
-                        // Clear the mark before reading the state (full fence), so a change after the read re-marks it.
-                        Interlocked.Exchange(ref member.Dirty, 0);
-                        Reconcile(member);
-                    }
-                }
-            }
-            finally
-            {
-                Interlocked.Exchange(ref _combining, 0);
-            }
-        }
-        while (Volatile.Read(ref _dirtyHead) is not null);
+        ref int position = ref PositionOf(member);
+        var members = _members;
+        int last = _count - 1;
+        var moved = members[last]!;
+        members[position] = moved;
+        PositionOf(moved) = position;
+        position = -1;
+        Volatile.Write(ref _count, last);
+        members[last] = null;
     }
 
-    private void Reconcile(Member member)
-    {
-        bool reachable = MemberStateMachine.IsReachable(member.State);
-        int position = member.AlivePosition;
-        if (reachable && position < 0)
-        {
-            var members = _members;
-            int count = _count;
-            if (count == members.Length)
-            {
-                var larger = new Member?[members.Length * 2];
-                Array.Copy(members, larger, count);
-                Volatile.Write(ref _members, larger);
-                members = larger;
-            }
-
-            members[count] = member;
-            member.AlivePosition = count;
-            Volatile.Write(ref _count, count + 1);
-        }
-        else if (!reachable && position >= 0)
-        {
-            var members = _members;
-            int last = _count - 1;
-            var moved = members[last]!;
-            members[position] = moved;
-            moved.AlivePosition = position;
-            member.AlivePosition = -1;
-            Volatile.Write(ref _count, last);
-            members[last] = null;
-        }
-    }
+    private ref int PositionOf(Member member) => ref _perOrg ? ref member.OrgAlivePosition : ref member.AlivePosition;
 
     /// <summary>
-    /// Writes up to <c>destination.Length</c> distinct reachable members matching <paramref name="filter"/>, chosen
-    /// uniformly at random; returns how many. Random picks with rejection (at most 4k + 8 of them), then — when the
-    /// filter matched too few — one reservoir pass over the array from a random start, so it always terminates.
+    /// Writes up to <c>destination.Length</c> distinct members matching <paramref name="filter"/>, chosen uniformly at
+    /// random; returns how many. Random picks with rejection — at most 4k + 8 + n/16 of them, so only a filter
+    /// matching a tiny share of the members runs out — then one reservoir pass over the array, so it always ends.
     /// </summary>
     public int Sample<TFilter>(Span<Member> destination, ref TFilter filter, ref SampleRandom random)
         where TFilter : struct, IPeerFilter
@@ -140,11 +75,10 @@ internal sealed class AliveIndex
         if (count > SmallScan && count > 2 * k)
         {
             int found = 0;
-            for (int attempts = 4 * k + 8; attempts > 0; attempts--)
+            for (int attempts = (4 * k) + 8 + (count >> 4); attempts > 0; attempts--)
             {
-                int position = random.NextInt(count);
-                var member = members[position];
-                if (member is null || member.AlivePosition != position || Contains(destination[..found], member) || !filter.Matches(member))
+                var member = members[random.NextInt(count)];
+                if (member is null || Contains(destination[..found], member) || !filter.Matches(member))
                 {
                     continue;
                 }
@@ -164,24 +98,11 @@ internal sealed class AliveIndex
         where TFilter : struct, IPeerFilter
     {
         int k = destination.Length;
-        int start = random.NextInt(count);
         int seen = 0;
-        for (int n = 0; n < count; n++)
+        for (int position = 0; position < count; position++)
         {
-            int position = start + n;
-            if (position >= count)
-            {
-                position -= count;
-            }
-
             var member = members[position];
-            if (member is null || member.AlivePosition != position || !filter.Matches(member))
-            {
-                continue;
-            }
-
-            int filled = Math.Min(seen, k);
-            if (Contains(destination[..filled], member))
+            if (member is null || Contains(destination[..Math.Min(seen, k)], member) || !filter.Matches(member))
             {
                 continue;
             }

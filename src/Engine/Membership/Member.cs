@@ -12,6 +12,7 @@ public sealed class Member
 {
     private const int InlineKeyBytes = 32;
     private const int NeverPurgeFlag = 1;
+    private const int PurgedFlag = 2;
 
     internal readonly ulong Hash;
 
@@ -21,10 +22,14 @@ public sealed class Member
     internal long LastSeenTimestamp;
     internal int Flags;
 
-    // Owned by AliveIndex: the dirty mark and link of its pending-changes stack, and the position in its dense array.
+    // Owned by ReachabilityTracker: the dirty mark and link of its pending-changes stack, and the positions in the
+    // sampling indexes (all members, and the member's organization).
     internal int Dirty;
     internal Member? DirtyNext;
     internal int AlivePosition = -1;
+    internal int OrgAlivePosition = -1;
+
+    internal readonly OrgScope OrgScope;
 
     /// <summary>The index generation the member was first inserted into (lets enumeration skip copies).</summary>
     internal int HomeGeneration;
@@ -34,12 +39,10 @@ public sealed class Member
     private readonly byte[]? _longKey;
     private readonly int _keyLength;
 
-    internal Member(ReadOnlySpan<byte> pkiId, ulong hash, string org, Incarnation incarnation, MemberInfo info, long timestamp)
+    internal Member(ReadOnlySpan<byte> pkiId, ulong hash, OrgScope org, in MemberAnnouncement announcement, long timestamp)
     {
         Hash = hash;
-        Org = org;
-        Current = incarnation;
-        Info = info;
+        OrgScope = org;
         LastSeenTimestamp = timestamp;
         _keyLength = pkiId.Length;
         if (pkiId.Length <= InlineKeyBytes)
@@ -50,12 +53,16 @@ public sealed class Member
         {
             _longKey = pkiId.ToArray();
         }
+
+        // Allocated right after the member, so a heartbeat finds them in the neighbouring cache lines.
+        Current = new Incarnation(announcement.Time, announcement.State);
+        Info = new MemberInfo(in announcement);
     }
 
     // The index's "frozen cell" marker; never handed out.
     private Member()
     {
-        Org = string.Empty;
+        OrgScope = new OrgScope(string.Empty, 0);
         Current = new Incarnation(default, MemberState.Dead);
         Current.Word = MemberStateMachine.Purged;
         Info = new MemberInfo(default);
@@ -67,7 +74,7 @@ public sealed class Member
     public ReadOnlySpan<byte> PkiId => _longKey ?? ((ReadOnlySpan<byte>)_key)[.._keyLength];
 
     /// <summary>The member's organization (MSP id), as first announced; empty when unknown.</summary>
-    public string Org { get; }
+    public string Org => OrgScope.Name;
 
     /// <summary>The endpoint other peers use to reach the member.</summary>
     public PeerEndpoint Endpoint => Volatile.Read(ref Info).Endpoint;
@@ -143,6 +150,7 @@ public sealed class Member
         return Volatile.Read(ref Current);
     }
 
+    /// <summary>The truth: the state word says purged.</summary>
     internal bool IsPurged
     {
         get
@@ -151,6 +159,15 @@ public sealed class Member
             return word == MemberStateMachine.Purged;
         }
     }
+
+    /// <summary>
+    /// A hint kept in the member itself, so a lookup does not visit the incarnation: set right after the purge (by the
+    /// purging thread, or by any thread that finds the word purged first). Until it is set a lookup may still return
+    /// the member, as if it had run just before the purge.
+    /// </summary>
+    internal bool IsMarkedPurged => (Volatile.Read(ref Flags) & PurgedFlag) != 0;
+
+    internal void MarkPurged() => Interlocked.Or(ref Flags, PurgedFlag);
 
     internal void Touch(long timestamp)
     {

@@ -78,7 +78,7 @@ internal sealed class MemberIndex
                 }
 
                 ulong cellHash = cell.Hash;
-                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(pkiId) && !member.IsPurged)
+                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(pkiId) && !member.IsMarkedPurged)
                 {
                     return member;
                 }
@@ -131,7 +131,7 @@ internal sealed class MemberIndex
                 }
 
                 ulong cellHash = cell.Hash;
-                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(key) && !member.IsPurged)
+                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(key) && !member.IsMarkedPurged)
                 {
                     return member;
                 }

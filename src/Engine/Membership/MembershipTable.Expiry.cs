@@ -39,6 +39,7 @@ public sealed partial class MembershipTable
             return false;
         }
 
+        member.MarkPurged();
         OnStateChanged(member, MemberState.Dead, MemberState.Purged);
         return true;
     }

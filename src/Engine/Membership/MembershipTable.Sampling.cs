@@ -14,11 +14,32 @@ public sealed partial class MembershipTable
     public int Sample<TFilter>(Span<Member> destination, TFilter filter)
         where TFilter : struct, IPeerFilter
     {
-        // Each call gets its own generator: one atomic step of the table's sequence, mixed into a seed.
-        var random = new SampleRandom(SampleRandom.Mix(_sampleSeed + Interlocked.Increment(ref _sampleCounter)));
+        var random = NewRandom();
         return _alive.Sample(destination, ref filter, ref random);
     }
 
     /// <summary>Picks up to <c>destination.Length</c> distinct reachable members uniformly at random.</summary>
     public int Sample(Span<Member> destination) => Sample(destination, default(AnyPeerFilter));
+
+    /// <summary>
+    /// Like <see cref="Sample{TFilter}(Span{Member}, TFilter)"/>, among the members of organization
+    /// <paramref name="org"/> only. Each organization has its own sampling index, so this costs O(k) however small a
+    /// share of the table the organization is.
+    /// </summary>
+    public int SampleOrg<TFilter>(string org, Span<Member> destination, TFilter filter)
+        where TFilter : struct, IPeerFilter
+    {
+        ArgumentNullException.ThrowIfNull(org);
+        var scope = _orgs.Find(org);
+        if (scope is null)
+        {
+            return 0;
+        }
+
+        var random = NewRandom();
+        return scope.Alive.Sample(destination, ref filter, ref random);
+    }
+
+    // Each call gets its own generator: one atomic step of the table's sequence, mixed into a seed.
+    private SampleRandom NewRandom() => new(SampleRandom.Mix(_sampleSeed + Interlocked.Increment(ref _sampleCounter)));
 }

@@ -33,7 +33,7 @@ public sealed partial class MembershipTable
                     return MembershipChange.Rejected;
                 }
 
-                var candidate = new Member(pkiId, hash, announcement.Org, new Incarnation(announcement.Time, announcement.State), new MemberInfo(in announcement), timestamp);
+                var candidate = new Member(pkiId, hash, _orgs.GetOrAdd(announcement.Org), in announcement, timestamp);
                 found = index.InsertOrGet(candidate, this);
                 if (ReferenceEquals(found, candidate))
                 {
@@ -52,14 +52,20 @@ public sealed partial class MembershipTable
                 return change;
             }
 
-            // The member was purged under us: the news re-adds the key as a new member.
+            // The member was purged under us: the news re-adds the key as a new member (marking the purge first, in
+            // case the purging thread has not yet, so the lookup skips it).
+            found.MarkPurged();
         }
     }
 
     /// <summary>Applies news to a known member; false when the member turns out to be purged.</summary>
     private bool TryApply(Member member, in MemberAnnouncement announcement, long timestamp, out MembershipChange change)
     {
+        // Compare endpoints and metadata before the compare-and-swap (a full fence): the two cache misses, on the
+        // incarnation and on the info, then overlap instead of following one another.
         var current = Volatile.Read(ref member.Current);
+        var info = Volatile.Read(ref member.Info);
+        bool sameInfo = info.SameAs(in announcement);
         while (true)
         {
             ulong word = Volatile.Read(ref current.Word);
@@ -89,7 +95,7 @@ public sealed partial class MembershipTable
                     }
 
                     OnStateChanged(member, from, announcement.State);
-                    Accepted(member, in announcement, timestamp);
+                    Accepted(member, in announcement, timestamp, sameInfo ? info : null);
                     change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: false);
                     return true;
 
@@ -109,7 +115,7 @@ public sealed partial class MembershipTable
                         continue;
                     }
 
-                    Accepted(member, in announcement, timestamp);
+                    Accepted(member, in announcement, timestamp, sameInfo ? info : null);
                     change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: announcement.Time.IncNum != current.IncNum);
                     return true;
             }
@@ -148,12 +154,15 @@ public sealed partial class MembershipTable
         return true;
     }
 
-    /// <summary>After accepted news: the member was heard from, and its endpoints or metadata may have changed.</summary>
-    private static void Accepted(Member member, in MemberAnnouncement announcement, long timestamp)
+    /// <summary>
+    /// After accepted news: the member was heard from, and its endpoints or metadata may have changed (unless
+    /// <paramref name="unchanged"/>, the info already found equal to the news, is still the member's).
+    /// </summary>
+    private static void Accepted(Member member, in MemberAnnouncement announcement, long timestamp, MemberInfo? unchanged)
     {
         member.Touch(timestamp);
         var info = Volatile.Read(ref member.Info);
-        if (info.SameAs(in announcement))
+        if (ReferenceEquals(info, unchanged) || info.SameAs(in announcement))
         {
             return;
         }

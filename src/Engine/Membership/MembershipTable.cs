@@ -21,6 +21,8 @@ public sealed partial class MembershipTable
     private readonly ulong _hashSeed;
     private readonly ulong _sampleSeed;
     private readonly AliveIndex _alive;
+    private readonly ReachabilityTracker _tracker;
+    private readonly OrgDirectory _orgs;
 
     private MemberIndex _index;
     private ulong _sampleCounter;
@@ -47,7 +49,9 @@ public sealed partial class MembershipTable
         _sampleSeed = (ulong)random.NextInt64();
         int initial = Math.Min(options.InitialCapacity, options.MaxMembers);
         _index = new MemberIndex(MemberIndex.CapacityFor(initial), generation: 0);
-        _alive = new AliveIndex(initial);
+        _alive = new AliveIndex(initial, perOrg: false);
+        _tracker = new ReachabilityTracker(_alive);
+        _orgs = new OrgDirectory(Math.Min(initial, 1024));
     }
 
     /// <summary>Members in the table (alive, suspect and dead).</summary>
@@ -91,6 +95,8 @@ public sealed partial class MembershipTable
     }
 
     internal AliveIndex AliveIndex => _alive;
+
+    internal AliveIndex? OrgAliveIndex(string org) => _orgs.Find(org)?.Alive;
 
     internal MemberIndex CurrentIndex => Volatile.Read(ref _index);
 
@@ -142,7 +148,7 @@ public sealed partial class MembershipTable
 
         if (MemberStateMachine.IsReachable(from) != MemberStateMachine.IsReachable(to))
         {
-            _alive.MarkDirty(member);
+            _tracker.MarkDirty(member);
         }
     }
 
@@ -151,7 +157,7 @@ public sealed partial class MembershipTable
         Interlocked.Increment(ref CounterFor(state));
         if (MemberStateMachine.IsReachable(state))
         {
-            _alive.MarkDirty(member);
+            _tracker.MarkDirty(member);
         }
     }
 

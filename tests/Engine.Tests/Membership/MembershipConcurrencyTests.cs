@@ -14,6 +14,7 @@ public sealed class MembershipConcurrencyTests
     private const int Threads = 4;
     private const int Keys = 3_000;
     private const int HotKeys = 4;
+    private static readonly string[] Orgs = ["Org1MSP", "Org2MSP", "Org3MSP"];
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
 
     [Test]
@@ -101,6 +102,16 @@ public sealed class MembershipConcurrencyTests
         for (int i = 0; i < sampleable.Length; i++)
         {
             Assert.That(sampleable[i].AlivePosition, Is.EqualTo(i));
+        }
+
+        foreach (var org in members.Select(m => m.Org).Distinct())
+        {
+            var orgSampleable = table.OrgAliveIndex(org)!.Snapshot();
+            Assert.That(orgSampleable, Is.EquivalentTo(sampleable.Where(m => m.Org == org)), $"sampling index of {org}");
+            for (int i = 0; i < orgSampleable.Length; i++)
+            {
+                Assert.That(orgSampleable[i].OrgAlivePosition, Is.EqualTo(i));
+            }
         }
     }
 
@@ -248,7 +259,7 @@ public sealed class MembershipConcurrencyTests
                 : (ulong)((Operations & 0x7FFF) >> 3) + (ulong)_random.Next(64);
             var state = _random.Next(10) switch { 0 => MemberState.Dead, 1 => MemberState.Suspect, _ => MemberState.Alive };
             var offer = (new PeerTime(inc, seq), state);
-            var change = table.Update(Key(key), new MemberAnnouncement(offer.Item1, state, Endpoint(key), org: "Org1MSP"), 1, out var member);
+            var change = table.Update(Key(key), new MemberAnnouncement(offer.Item1, state, Endpoint(key), org: Orgs[key % Orgs.Length]), 1, out var member);
             Check(change != MembershipChange.Rejected && member is not null && member.KeyEquals(Key(key)), "update landed on its key");
             if (!Newest.TryGetValue(key, out var best) || Later(offer, best))
             {
@@ -294,7 +305,7 @@ public sealed class MembershipConcurrencyTests
 
         private void Sample()
         {
-            int n = table.Sample(_sample);
+            int n = _random.Next(2) == 0 ? table.Sample(_sample) : table.SampleOrg(Orgs[_random.Next(Orgs.Length)], _sample, default(AnyPeerFilter));
             for (int a = 0; a < n; a++)
             {
                 for (int b = a + 1; b < n; b++)

@@ -63,6 +63,35 @@ public sealed class SamplingTests
     }
 
     [Test]
+    public void OrgSamplesComeFromTheOrgOnly()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 10_000; i++)
+        {
+            table.Alive(i, 1, 1, org: i % 1_000 == 0 ? "SmallMSP" : "BigMSP");
+        }
+
+        var sender = table.Get(0);
+        table.MarkDead(table.Get(1_000));
+        var sample = new Member[5];
+        var seen = new HashSet<Member>();
+        for (int round = 0; round < 500; round++)
+        {
+            int n = table.SampleOrg("SmallMSP", sample, new ExceptPeerFilter(sender));
+            Assert.That(n, Is.EqualTo(5));
+            Assert.That(sample, Is.Unique);
+            Assert.That(sample.Select(m => (m.Org, m.State)), Is.All.EqualTo(("SmallMSP", MemberState.Alive)));
+            Assert.That(sample, Has.None.SameAs(sender));
+            seen.UnionWith(sample);
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(8), "the small org's alive members but the sender");
+        Assert.That(table.SampleOrg("NoSuchMSP", sample, default(AnyPeerFilter)), Is.Zero);
+        Assert.That(table.SampleOrg("BigMSP", sample, default(AnyPeerFilter)), Is.EqualTo(5));
+        Assert.That(sample.Select(m => m.Org), Is.All.EqualTo("BigMSP"));
+    }
+
+    [Test]
     public void FewerMatchesThanRequestedReturnsAllOfThem()
     {
         var table = NewTable();
