@@ -8,7 +8,25 @@ internal sealed class OrgDirectory(int initialCapacity)
 {
     private Dictionary<string, OrgScope> _scopes = new(StringComparer.Ordinal);
 
-    public OrgScope? Find(string org) => Volatile.Read(ref _scopes).GetValueOrDefault(org);
+    // The last scope found: callers usually pass the same string instance (their own org) again and again.
+    private OrgScope? _last;
+
+    public OrgScope? Find(string org)
+    {
+        var last = Volatile.Read(ref _last);
+        if (last is not null && ReferenceEquals(last.Name, org))
+        {
+            return last;
+        }
+
+        var scope = Volatile.Read(ref _scopes).GetValueOrDefault(org);
+        if (scope is not null)
+        {
+            Volatile.Write(ref _last, scope);
+        }
+
+        return scope;
+    }
 
     public OrgScope GetOrAdd(string org)
     {

@@ -81,6 +81,52 @@ public sealed class MembershipConcurrencyTests
         AssertConsistent(table, present);
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public void EnumerationDuringGrowthSeesEveryEarlierMemberOnce(CancellationToken cancellationToken)
+    {
+        var table = NewTable(seed: 5, initialCapacity: 0);
+        for (int i = 0; i < 2_000; i++)
+        {
+            table.Alive(i, 1, 1);
+        }
+
+        var earlier = table.Members().ToHashSet();
+        using var done = new ManualResetEventSlim();
+        var inserter = new Thread(() =>
+        {
+            for (int i = 2_000; i < 60_000 && !cancellationToken.IsCancellationRequested; i++)
+            {
+                table.Alive(i, 1, 1);
+            }
+
+            done.Set();
+        });
+        inserter.Start();
+        int passes = 0, duringCopy = 0, duplicates = 0, missed = 0;
+        var seen = new HashSet<Member>();
+        while (!done.IsSet || passes == 0)
+        {
+            seen.Clear();
+            bool copying = table.CurrentIndex.Next is not null;
+            foreach (var member in table)
+            {
+                duplicates += seen.Add(member) ? 0 : 1;
+            }
+
+            missed += earlier.IsSubsetOf(seen) ? 0 : 1;
+            duringCopy += copying || table.CurrentIndex.Next is not null ? 1 : 0;
+            passes++;
+        }
+
+        inserter.Join();
+        TestContext.Out.WriteLine($"{passes} passes ({duringCopy} while a generation was being copied), index generation {table.CurrentIndex.Generation}");
+        Assert.That(duplicates, Is.Zero, "members enumerated twice in one pass");
+        Assert.That(missed, Is.Zero, "passes that missed a member present before they started");
+        Assert.That(table.CurrentIndex.Generation, Is.GreaterThan(4));
+        Assert.That(table.Members(), Has.Count.EqualTo(60_000));
+    }
+
     private static void AssertConsistent(MembershipTable table, int expectedCount)
     {
         var members = table.Members();

@@ -298,6 +298,8 @@ public sealed class MembershipTableTests
                     table.Update(keys[i], new MemberAnnouncement(new PeerTime(1, seq), MemberState.Alive, endpoints[i], org: "Org1MSP"), 5, out _);
                     _ = table.Find(keys[i]);
                     _ = table.Sample(sample, new OrgPeerFilter("Org1MSP", sender));
+                    _ = table.SampleOrg("Org1MSP", sample, new ExceptPeerFilter(sender));
+                    _ = table.MarkDead(sender);
                 }
             }
         }
