@@ -22,7 +22,7 @@ public readonly ref struct MemberAnnouncement
         State = state;
         Endpoint = endpoint;
         InternalEndpoint = internalEndpoint;
-        Org = org ?? string.Empty;
+        _org = org;
         Metadata = metadata;
     }
 
@@ -38,8 +38,10 @@ public readonly ref struct MemberAnnouncement
     /// <summary>The endpoint for peers of the member's own organization (empty when none).</summary>
     public PeerEndpoint InternalEndpoint { get; }
 
+    private readonly string? _org;
+
     /// <summary>The member's organization (MSP id); empty when unknown.</summary>
-    public string Org { get; }
+    public string Org => _org ?? string.Empty;
 
     /// <summary>Opaque metadata.</summary>
     public ReadOnlySpan<byte> Metadata { get; }

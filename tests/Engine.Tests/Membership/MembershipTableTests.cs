@@ -48,7 +48,10 @@ public sealed class MembershipTableTests
         Assert.That(rejected, Is.Null);
         Assert.That(table.Update([], new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(0)), 0, out _), Is.EqualTo(MembershipChange.Rejected));
         Assert.That(table.Find([]), Is.Null);
-        Assert.That(table.Count, Is.EqualTo(64));
+        Assert.That(table.Update([1], default, 0, out var bare), Is.EqualTo(MembershipChange.Added), "a default announcement is valid: time 0/0, alive");
+        Assert.That((bare!.Org, bare.Time, bare.Endpoint.IsEmpty), Is.EqualTo((string.Empty, default(PeerTime), true)));
+        Assert.That(table.Update([2], new MemberAnnouncement(default, MemberState.Purged, Endpoint(0)), 0, out _), Is.EqualTo(MembershipChange.Rejected), "news cannot purge");
+        Assert.That(table.Count, Is.EqualTo(65));
     }
 
     [Test]
