@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using Engine.Transport;
+
+namespace Engine.Membership;
+
+/// <summary>
+/// One member of the table: a live view whose properties always show the latest accepted news. Reading it takes no
+/// lock. The object is the member's identity for as long as it stays in the table; once purged it is never revived
+/// (a peer that comes back after a purge gets a new <see cref="Member"/>).
+/// </summary>
+public sealed class Member
+{
+    private const int InlineKeyBytes = 32;
+    private const int NeverPurgeFlag = 1;
+    private const int PurgedFlag = 2;
+
+    internal readonly ulong Hash;
+
+    // Written by the table with compare-and-swap; see MembershipTable.Update.cs.
+    internal Incarnation Current;
+    internal MemberInfo Info;
+    internal long LastSeenTimestamp;
+    internal int Flags;
+
+    // Owned by ReachabilityTracker: the dirty mark and link of its pending-changes stack, and the positions in the
+    // sampling indexes (all members, and the member's organization).
+    internal int Dirty;
+    internal Member? DirtyNext;
+    internal int AlivePosition = -1;
+    internal int OrgAlivePosition = -1;
+
+    internal readonly OrgScope OrgScope;
+
+    /// <summary>The index generation the member was first inserted into (lets enumeration skip copies).</summary>
+    internal int HomeGeneration;
+
+    // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline, next to the hash, so one cache line answers a lookup.
+    private InlineKey _key;
+    private readonly byte[]? _longKey;
+    private readonly int _keyLength;
+
+    internal Member(ReadOnlySpan<byte> pkiId, ulong hash, OrgScope org, in MemberAnnouncement announcement, long timestamp)
+    {
+        Hash = hash;
+        OrgScope = org;
+        LastSeenTimestamp = timestamp;
+        _keyLength = pkiId.Length;
+        if (pkiId.Length <= InlineKeyBytes)
+        {
+            pkiId.CopyTo(_key);
+        }
+        else
+        {
+            _longKey = pkiId.ToArray();
+        }
+
+        // Allocated right after the member, so a heartbeat finds them in the neighbouring cache lines.
+        Current = new Incarnation(announcement.Time, announcement.State);
+        Info = new MemberInfo(in announcement);
+    }
+
+    // The index's "frozen cell" marker; never handed out.
+    private Member()
+    {
+        OrgScope = new OrgScope(string.Empty, 0);
+        Current = new Incarnation(default, MemberState.Dead);
+        Current.Word = MemberStateMachine.Purged;
+        Info = new MemberInfo(default);
+    }
+
+    internal static Member CreateSentinel() => new();
+
+    /// <summary>The member's PKI-ID.</summary>
+    public ReadOnlySpan<byte> PkiId => _longKey ?? ((ReadOnlySpan<byte>)_key)[.._keyLength];
+
+    /// <summary>The member's organization (MSP id), as first announced; empty when unknown.</summary>
+    public string Org => OrgScope.Name;
+
+    /// <summary>The endpoint other peers use to reach the member.</summary>
+    public PeerEndpoint Endpoint => Volatile.Read(ref Info).Endpoint;
+
+    /// <summary>The endpoint for peers of the member's own organization (empty when none).</summary>
+    public PeerEndpoint InternalEndpoint => Volatile.Read(ref Info).InternalEndpoint;
+
+    /// <summary>The metadata of the latest accepted message that changed it.</summary>
+    public ReadOnlyMemory<byte> Metadata => Volatile.Read(ref Info).Metadata;
+
+    /// <summary>When the member was last heard from (a <see cref="TimeProvider"/> timestamp, as given to the table).</summary>
+    public long LastSeen => Volatile.Read(ref LastSeenTimestamp);
+
+    /// <summary>True for members the table never purges (bootstrap and anchor peers; see <see cref="MembershipTable.SetNeverPurge"/>).</summary>
+    public bool NeverPurge => (Volatile.Read(ref Flags) & NeverPurgeFlag) != 0;
+
+    /// <summary>The member's state.</summary>
+    public MemberState State => GetState(out _);
+
+    /// <summary>The member's time: the newest accepted.</summary>
+    public PeerTime Time
+    {
+        get
+        {
+            GetState(out var time);
+            return time;
+        }
+    }
+
+    /// <summary>Reads the state and the time together (one consistent pair).</summary>
+    public MemberState GetState(out PeerTime time)
+    {
+        var incarnation = ReadCurrent(out ulong word);
+        time = incarnation.TimeOf(word == MemberStateMachine.Purged ? 0 : word);
+        return MemberStateMachine.StateOf(word);
+    }
+
+    /// <summary>"pkiid-prefix@endpoint" for log lines (allocates).</summary>
+    public override string ToString() => $"{Convert.ToHexStringLower(PkiId[..Math.Min(PkiId.Length, 8)])}@{Endpoint}";
+
+    internal bool KeyEquals(ReadOnlySpan<byte> pkiId) => pkiId.Length == _keyLength && pkiId.SequenceEqual(PkiId);
+
+    internal bool SetNeverPurge(bool value)
+    {
+        int previous = value ? Interlocked.Or(ref Flags, NeverPurgeFlag) : Interlocked.And(ref Flags, ~NeverPurgeFlag);
+        return (previous & NeverPurgeFlag) != 0;
+    }
+
+    /// <summary>
+    /// The current incarnation and its word (never <see cref="MemberStateMachine.Sealed"/>): a superseded incarnation
+    /// met on the way is installed (helping the thread that sealed it) and skipped.
+    /// </summary>
+    internal Incarnation ReadCurrent(out ulong word)
+    {
+        var incarnation = Volatile.Read(ref Current);
+        while (true)
+        {
+            word = Volatile.Read(ref incarnation.Word);
+            if (word != MemberStateMachine.Sealed)
+            {
+                return incarnation;
+            }
+
+            incarnation = InstallSuccessor(incarnation);
+        }
+    }
+
+    /// <summary>Moves <see cref="Current"/> past a sealed incarnation; returns what is current afterwards.</summary>
+    internal Incarnation InstallSuccessor(Incarnation sealedIncarnation)
+    {
+        var next = Volatile.Read(ref sealedIncarnation.Next)!;
+        Interlocked.CompareExchange(ref Current, next, sealedIncarnation);
+        return Volatile.Read(ref Current);
+    }
+
+    /// <summary>The truth: the state word says purged.</summary>
+    internal bool IsPurged
+    {
+        get
+        {
+            ReadCurrent(out ulong word);
+            return word == MemberStateMachine.Purged;
+        }
+    }
+
+    /// <summary>
+    /// A hint kept in the member itself, so a lookup does not visit the incarnation: set right after the purge (by the
+    /// purging thread, or by any thread that finds the word purged first). Until it is set a lookup may still return
+    /// the member, as if it had run just before the purge.
+    /// </summary>
+    internal bool IsMarkedPurged => (Volatile.Read(ref Flags) & PurgedFlag) != 0;
+
+    internal void MarkPurged() => Interlocked.Or(ref Flags, PurgedFlag);
+
+    internal void Touch(long timestamp)
+    {
+        // Plain max: concurrent winners are microseconds apart, and lastSeen only feeds second-scale timeouts.
+        if (timestamp > Volatile.Read(ref LastSeenTimestamp))
+        {
+            Volatile.Write(ref LastSeenTimestamp, timestamp);
+        }
+    }
+
+    [InlineArray(InlineKeyBytes)]
+    private struct InlineKey
+    {
+        private byte _element0;
+    }
+}

@@ -1,0 +1,332 @@
+using Engine.Membership;
+using Engine.Transport;
+using static Engine.Tests.Membership.MembershipTestKit;
+
+namespace Engine.Tests.Membership;
+
+public sealed class MembershipTableTests
+{
+    [Test]
+    public void UnknownMemberIsAddedAndFoundByItsPkiId()
+    {
+        var table = NewTable();
+        var change = table.Update(Key(1), new MemberAnnouncement(new PeerTime(10, 1), MemberState.Alive, Endpoint(1), Endpoint(2), "Org1MSP", [1, 2, 3]), 42, out var added);
+
+        Assert.That(change, Is.EqualTo(MembershipChange.Added));
+        var found = table.Find(Key(1));
+        Assert.That(found, Is.SameAs(added));
+        Assert.That(found!.PkiId.ToArray(), Is.EqualTo(Key(1)));
+        Assert.That(found.State, Is.EqualTo(MemberState.Alive));
+        Assert.That(found.Time, Is.EqualTo(new PeerTime(10, 1)));
+        Assert.That(found.Endpoint, Is.EqualTo(Endpoint(1)));
+        Assert.That(found.InternalEndpoint, Is.EqualTo(Endpoint(2)));
+        Assert.That(found.Org, Is.EqualTo("Org1MSP"));
+        Assert.That(found.Metadata.ToArray(), Is.EqualTo(new byte[] { 1, 2, 3 }));
+        Assert.That(found.LastSeen, Is.EqualTo(42));
+        Assert.That(table.Find(Key(2)), Is.Null);
+        Assert.That((table.Count, table.AliveCount, table.DeadCount), Is.EqualTo((1, 1, 0)));
+    }
+
+    [Test]
+    public void KeysOfAnyLengthUpToTheLimitAreDistinct()
+    {
+        var table = NewTable();
+        for (int length = 1; length <= 64; length++)
+        {
+            var key = Enumerable.Repeat((byte)7, length).ToArray();
+            Assert.That(table.Update(key, new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(length)), 0, out _), Is.EqualTo(MembershipChange.Added), $"length {length}");
+        }
+
+        for (int length = 1; length <= 64; length++)
+        {
+            var member = table.Find(Enumerable.Repeat((byte)7, length).ToArray());
+            Assert.That(member?.Endpoint, Is.EqualTo(Endpoint(length)), $"length {length}");
+            Assert.That(member!.PkiId.Length, Is.EqualTo(length));
+        }
+
+        Assert.That(table.Update(new byte[65], new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(0)), 0, out var rejected), Is.EqualTo(MembershipChange.Rejected));
+        Assert.That(rejected, Is.Null);
+        Assert.That(table.Update([], new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(0)), 0, out _), Is.EqualTo(MembershipChange.Rejected));
+        Assert.That(table.Find([]), Is.Null);
+        Assert.That(table.Update([1], default, 0, out var bare), Is.EqualTo(MembershipChange.Added), "a default announcement is valid: time 0/0, alive");
+        Assert.That((bare!.Org, bare.Time, bare.Endpoint.IsEmpty), Is.EqualTo((string.Empty, default(PeerTime), true)));
+        Assert.That(table.Update([2], new MemberAnnouncement(default, MemberState.Purged, Endpoint(0)), 0, out _), Is.EqualTo(MembershipChange.Rejected), "news cannot purge");
+        Assert.That(table.Count, Is.EqualTo(65));
+    }
+
+    [Test]
+    public void NewerSequenceWinsAndEqualOrOlderIsStale()
+    {
+        var table = NewTable();
+        table.Alive(1, inc: 5, seq: 10, now: 1);
+
+        Assert.That(table.Alive(1, 5, 11, now: 2), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(table.Alive(1, 5, 11, now: 3), Is.EqualTo(MembershipChange.Stale), "equal time");
+        Assert.That(table.Alive(1, 5, 7, now: 4), Is.EqualTo(MembershipChange.Stale), "older seq");
+        Assert.That(table.Alive(1, 4, 1_000, now: 5), Is.EqualTo(MembershipChange.Stale), "older incarnation, higher seq");
+
+        var member = table.Get(1);
+        Assert.That(member.Time, Is.EqualTo(new PeerTime(5, 11)));
+        Assert.That(member.LastSeen, Is.EqualTo(2), "stale news must not count as a sign of life");
+    }
+
+    [Test]
+    public void NewerIncarnationWinsEvenWithALowerSequence()
+    {
+        var table = NewTable();
+        table.Alive(1, inc: 5, seq: 1_000);
+        var member = table.Get(1);
+
+        Assert.That(table.Alive(1, 6, 0), Is.EqualTo(MembershipChange.Restarted));
+        Assert.That(member.Time, Is.EqualTo(new PeerTime(6, 0)));
+        Assert.That(table.Alive(1, 5, 2_000), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(table.Alive(1, 6, 1), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(member.Time, Is.EqualTo(new PeerTime(6, 1)));
+        Assert.That(table.Find(Key(1)), Is.SameAs(member), "a restart keeps the member object");
+        Assert.That((table.Count, table.AliveCount), Is.EqualTo((1, 1)));
+    }
+
+    [Test]
+    public void SequenceNumbersAcrossTheWholeRangeCompareExactly()
+    {
+        var table = NewTable();
+        table.Alive(1, inc: 1, seq: 3);
+        Assert.That(table.Alive(1, 1, ulong.MaxValue - 1), Is.EqualTo(MembershipChange.Refreshed), "beyond one word's range: a new record");
+        Assert.That(table.Alive(1, 1, ulong.MaxValue - 2), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(table.Alive(1, 1, 1UL << 63), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(table.Alive(1, 1, ulong.MaxValue), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(1, ulong.MaxValue)));
+        Assert.That(table.Alive(1, ulong.MaxValue, 0), Is.EqualTo(MembershipChange.Restarted));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(ulong.MaxValue, 0)));
+    }
+
+    [Test]
+    public void DeadMemberComesBackOnlyWithNewerNews()
+    {
+        var table = NewTable();
+        table.Alive(1, 5, 10);
+        var member = table.Get(1);
+
+        Assert.That(table.MarkDead(member), Is.EqualTo(MembershipChange.Died));
+        Assert.That(table.MarkDead(member), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(member.State, Is.EqualTo(MemberState.Dead));
+        Assert.That((table.AliveCount, table.DeadCount), Is.EqualTo((0, 1)));
+
+        Assert.That(table.Alive(1, 5, 10), Is.EqualTo(MembershipChange.Stale), "the same alive message again does not resurrect");
+        Assert.That(member.State, Is.EqualTo(MemberState.Dead));
+        Assert.That(table.Alive(1, 5, 11), Is.EqualTo(MembershipChange.Resurrected));
+        Assert.That(member.State, Is.EqualTo(MemberState.Alive));
+        Assert.That((table.AliveCount, table.DeadCount), Is.EqualTo((1, 0)));
+
+        table.MarkDead(member);
+        Assert.That(table.Alive(1, 6, 0), Is.EqualTo(MembershipChange.Resurrected), "a restart resurrects too");
+        Assert.That((table.AliveCount, table.DeadCount), Is.EqualTo((1, 0)));
+    }
+
+    [Test]
+    public void DeadNewsAtTheSameTimeOverridesAliveButNotNewerAlive()
+    {
+        var table = NewTable();
+        table.Alive(1, 5, 10);
+
+        Assert.That(table.Announce(1, 5, 9, MemberState.Dead), Is.EqualTo(MembershipChange.Stale), "dead news about an older time");
+        Assert.That(table.Announce(1, 5, 10, MemberState.Dead), Is.EqualTo(MembershipChange.Died));
+        Assert.That(table.Announce(1, 5, 10, MemberState.Alive), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(table.Announce(1, 5, 12, MemberState.Dead), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(5, 12)));
+
+        Assert.That(table.Announce(2, 1, 1, MemberState.Dead), Is.EqualTo(MembershipChange.Added), "dead members are learned too");
+        Assert.That((table.AliveCount, table.DeadCount), Is.EqualTo((0, 2)));
+        Assert.That(table.Sample(new Member[4]), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void SuspicionIsBetweenAliveAndDead()
+    {
+        var table = NewTable();
+        table.Alive(1, 5, 10);
+        var member = table.Get(1);
+
+        Assert.That(table.MarkSuspect(member), Is.EqualTo(MembershipChange.Suspected));
+        Assert.That(table.MarkSuspect(member), Is.EqualTo(MembershipChange.Stale));
+        Assert.That((table.AliveCount, table.SuspectCount), Is.EqualTo((0, 1)));
+        Assert.That(table.Sample(new Member[1]), Is.EqualTo(1), "suspects are still contacted");
+        Assert.That(table.Alive(1, 5, 11), Is.EqualTo(MembershipChange.Resurrected), "newer news refutes the suspicion");
+        table.MarkSuspect(member);
+        Assert.That(table.MarkDead(member), Is.EqualTo(MembershipChange.Died));
+        Assert.That(table.MarkSuspect(member), Is.EqualTo(MembershipChange.Stale), "dead outranks suspect");
+        Assert.That((table.AliveCount, table.SuspectCount, table.DeadCount), Is.EqualTo((0, 0, 1)));
+    }
+
+    [Test]
+    public void EndpointsAndMetadataFollowNewerNewsOnly()
+    {
+        var table = NewTable();
+        var key = Key(1);
+        table.Update(key, new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(1), metadata: [1]), 0, out var member);
+        ReadOnlyMemory<byte> firstMetadata = member!.Metadata;
+
+        table.Update(key, new MemberAnnouncement(new PeerTime(1, 2), MemberState.Alive, Endpoint(1), metadata: [1]), 0, out _);
+        Assert.That(member.Metadata.Equals(firstMetadata), Is.True, "unchanged metadata is not copied again");
+
+        table.Update(key, new MemberAnnouncement(new PeerTime(1, 3), MemberState.Alive, Endpoint(9), metadata: [2, 2]), 0, out _);
+        Assert.That((member.Endpoint, member.Metadata.ToArray()), Is.EqualTo((Endpoint(9), new byte[] { 2, 2 })));
+
+        table.Update(key, new MemberAnnouncement(new PeerTime(1, 2), MemberState.Alive, Endpoint(5), metadata: [5]), 0, out _);
+        Assert.That((member.Endpoint, member.Metadata.ToArray()), Is.EqualTo((Endpoint(9), new byte[] { 2, 2 })), "stale news changes nothing");
+
+        table.Update(key, new MemberAnnouncement(new PeerTime(2, 0), MemberState.Alive, Endpoint(7), org: "OtherMSP"), 0, out _);
+        Assert.That((member.Endpoint, member.Metadata.Length, member.Org), Is.EqualTo((Endpoint(7), 0, string.Empty)), "the org is bound to the PKI-ID at first sight");
+    }
+
+    [Test]
+    public void ExpiryDeclaresSilentMembersDead()
+    {
+        var table = NewTable(); // alive expiration 25 s
+        table.Alive(1, 1, 1, now: Seconds(0));
+        table.Alive(2, 1, 1, now: Seconds(0));
+        table.Alive(3, 1, 1, now: Seconds(0));
+        table.MarkSuspect(table.Get(3));
+        table.Alive(2, 1, 2, now: Seconds(20));
+
+        Assert.That(Expire(table, Seconds(25)), Is.Empty, "not yet past the timeout");
+        var expired = Expire(table, Seconds(26));
+        Assert.That(expired.Select(m => m.Endpoint), Is.EquivalentTo(new[] { Endpoint(1), Endpoint(3) }));
+        Assert.That(table.Get(1).State, Is.EqualTo(MemberState.Dead));
+        Assert.That(Expire(table, Seconds(30)), Is.Empty, "already dead");
+        Assert.That(Expire(table, Seconds(46)).Single().Endpoint, Is.EqualTo(Endpoint(2)));
+        Assert.That((table.AliveCount, table.SuspectCount, table.DeadCount), Is.EqualTo((0, 0, 3)));
+    }
+
+    [Test]
+    public void PurgeHonoursTheRetentionTimeAndTheNeverPurgeMark()
+    {
+        var table = NewTable(); // purge after 500 s
+        table.Alive(1, 1, 1, now: Seconds(0));
+        table.Alive(2, 1, 1, now: Seconds(0));
+        table.Alive(3, 1, 1, now: Seconds(0));
+        var anchor = table.Get(3);
+        Assert.That(MembershipTable.SetNeverPurge(anchor, true), Is.False);
+        Assert.That(anchor.NeverPurge, Is.True);
+        Assert.That(Expire(table, Seconds(30)), Has.Count.EqualTo(3));
+        Assert.That(Purge(table, Seconds(100)), Is.Empty, "alive members are never purged");
+
+        var member1 = table.Get(1);
+        Assert.That(Purge(table, Seconds(500)), Is.Empty, "dead, but not for long enough");
+        var purged = Purge(table, Seconds(501));
+        Assert.That(purged.Select(m => m.Endpoint), Is.EquivalentTo(new[] { Endpoint(1), Endpoint(2) }));
+        Assert.That(member1.State, Is.EqualTo(MemberState.Purged));
+        Assert.That(table.Find(Key(1)), Is.Null);
+        Assert.That(table.Get(3), Is.SameAs(anchor), "the anchor stays");
+        Assert.That((table.Count, table.DeadCount), Is.EqualTo((1, 1)));
+        Assert.That(table.Members(), Is.EqualTo(new[] { anchor }));
+
+        // A purged peer that comes back is a new member; the old object stays purged.
+        Assert.That(table.Alive(1, 1, 2, now: Seconds(600)), Is.EqualTo(MembershipChange.Added));
+        Assert.That(table.Get(1), Is.Not.SameAs(member1));
+        Assert.That(member1.State, Is.EqualTo(MemberState.Purged));
+        Assert.That(table.Alive(1, 1, 3), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(table.MarkDead(member1), Is.EqualTo(MembershipChange.Stale));
+        Assert.That((table.Count, table.AliveCount, table.DeadCount), Is.EqualTo((2, 1, 1)));
+    }
+
+    [Test]
+    public void TableGrowsAndCompactsWithoutLosingMembers()
+    {
+        var table = NewTable(initialCapacity: 0);
+        for (int i = 0; i < 5_000; i++)
+        {
+            Assert.That(table.Alive(i, 1, 1, now: Seconds(0)), Is.EqualTo(MembershipChange.Added));
+        }
+
+        Assert.That(table.Count, Is.EqualTo(5_000));
+        for (int i = 0; i < 5_000; i++)
+        {
+            Assert.That(table.Find(Key(i))?.Endpoint, Is.EqualTo(Endpoint(i)), $"member {i}");
+        }
+
+        // Kill and purge 90 %: the purge pass compacts the index; the rest must all be found once.
+        for (int i = 0; i < 5_000; i++)
+        {
+            if (i % 10 != 0)
+            {
+                table.MarkDead(table.Get(i));
+            }
+        }
+
+        Assert.That(Purge(table, Seconds(1_000)), Has.Count.EqualTo(4_500));
+        Assert.That(table.CurrentIndex.Claimed, Is.LessThan(1_000), "purged members were dropped from the index");
+        Assert.That(table.Members().Select(m => m.Endpoint), Is.EquivalentTo(Enumerable.Range(0, 500).Select(i => Endpoint(i * 10))));
+        Assert.That(table.Find(Key(11)), Is.Null);
+        Assert.That(table.Alive(11, 1, 9), Is.EqualTo(MembershipChange.Added));
+        Assert.That((table.Count, table.AliveCount, table.SampleableCount), Is.EqualTo((501, 501, 501)));
+    }
+
+    [Test]
+    public void CapacityIsBounded()
+    {
+        var table = NewTable(maxMembers: 3);
+        Assert.That(Enumerable.Range(0, 3).Select(i => table.Alive(i, 1, 1)), Is.All.EqualTo(MembershipChange.Added));
+        Assert.That(table.Alive(3, 1, 1), Is.EqualTo(MembershipChange.Rejected));
+        Assert.That(table.Alive(2, 1, 2), Is.EqualTo(MembershipChange.Refreshed), "known members still update");
+        Assert.That(table.Count, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void UpdatesAndLookupsOfKnownMembersAllocateNothing()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 100; i++)
+        {
+            table.Alive(i, 1, 1);
+        }
+
+        var keys = Enumerable.Range(0, 100).Select(Key).ToArray();
+        var endpoints = Enumerable.Range(0, 100).Select(Endpoint).ToArray();
+        var sample = new Member[3];
+        var sender = table.Get(0);
+        ulong seq = 2;
+        Run(); // warm up (JIT)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.Zero);
+
+        void Run()
+        {
+            for (int round = 0; round < 50; round++, seq++)
+            {
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    table.Update(keys[i], new MemberAnnouncement(new PeerTime(1, seq), MemberState.Alive, endpoints[i], org: "Org1MSP"), 5, out _);
+                    _ = table.Find(keys[i]);
+                    _ = table.Sample(sample, new OrgPeerFilter("Org1MSP", sender));
+                    _ = table.SampleOrg("Org1MSP", sample, new ExceptPeerFilter(sender));
+                    _ = table.MarkDead(sender);
+                }
+            }
+        }
+    }
+
+    private static List<Member> Expire(MembershipTable table, long now)
+    {
+        var list = new List<Member>();
+        foreach (var member in table.ExpireSilent(now))
+        {
+            list.Add(member);
+        }
+
+        return list;
+    }
+
+    private static List<Member> Purge(MembershipTable table, long now)
+    {
+        var list = new List<Member>();
+        foreach (var member in table.PurgeDead(now))
+        {
+            list.Add(member);
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,191 @@
+using Engine.Membership;
+using static Engine.Tests.Membership.MembershipTestKit;
+
+namespace Engine.Tests.Membership;
+
+public sealed class SamplingTests
+{
+    [TestCase(5)]
+    [TestCase(20)]
+    [TestCase(1_000)]
+    public void SampleReturnsDistinctAliveMembers(int members)
+    {
+        var table = NewTable();
+        for (int i = 0; i < members; i++)
+        {
+            table.Alive(i, 1, 1);
+        }
+
+        for (int i = 0; i < members; i += 3)
+        {
+            table.MarkDead(table.Get(i));
+        }
+
+        var sample = new Member[4];
+        for (int round = 0; round < 200; round++)
+        {
+            int n = table.Sample(sample);
+            Assert.That(n, Is.EqualTo(Math.Min(4, table.AliveCount)));
+            Assert.That(sample.Take(n), Is.Unique);
+            Assert.That(sample.Take(n).Select(m => m.State), Is.All.EqualTo(MemberState.Alive));
+        }
+    }
+
+    [Test]
+    public void FilterIsRespectedAndTheSenderExcluded()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 300; i++)
+        {
+            table.Alive(i, 1, 1, org: i % 3 == 0 ? "Org1MSP" : "Org2MSP");
+        }
+
+        var sender = table.Get(0);
+        var sample = new Member[3];
+        var seen = new HashSet<Member>();
+        for (int round = 0; round < 2_000; round++)
+        {
+            int n = table.Sample(sample, new OrgPeerFilter("Org1MSP", sender));
+            Assert.That(n, Is.EqualTo(3));
+            Assert.That(sample, Is.Unique);
+            Assert.That(sample.Select(m => m.Org), Is.All.EqualTo("Org1MSP"));
+            Assert.That(sample, Has.None.SameAs(sender));
+            seen.UnionWith(sample);
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(99), "every Org1 member but the sender is reachable");
+
+        for (int round = 0; round < 200; round++)
+        {
+            Assert.That(table.Sample(sample, new ExceptPeerFilter(sender)), Is.EqualTo(3));
+            Assert.That(sample, Has.None.SameAs(sender));
+        }
+    }
+
+    [Test]
+    public void OrgSamplesComeFromTheOrgOnly()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 10_000; i++)
+        {
+            table.Alive(i, 1, 1, org: i % 1_000 == 0 ? "SmallMSP" : "BigMSP");
+        }
+
+        var sender = table.Get(0);
+        table.MarkDead(table.Get(1_000));
+        var sample = new Member[5];
+        var seen = new HashSet<Member>();
+        for (int round = 0; round < 500; round++)
+        {
+            int n = table.SampleOrg("SmallMSP", sample, new ExceptPeerFilter(sender));
+            Assert.That(n, Is.EqualTo(5));
+            Assert.That(sample, Is.Unique);
+            Assert.That(sample.Select(m => (m.Org, m.State)), Is.All.EqualTo(("SmallMSP", MemberState.Alive)));
+            Assert.That(sample, Has.None.SameAs(sender));
+            seen.UnionWith(sample);
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(8), "the small org's alive members but the sender");
+        Assert.That(table.SampleOrg("NoSuchMSP", sample, default(AnyPeerFilter)), Is.Zero);
+        Assert.That(table.SampleOrg("BigMSP", sample, default(AnyPeerFilter)), Is.EqualTo(5));
+        Assert.That(sample.Select(m => m.Org), Is.All.EqualTo("BigMSP"));
+    }
+
+    [Test]
+    public void FewerMatchesThanRequestedReturnsAllOfThem()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 10_000; i++)
+        {
+            table.Alive(i, 1, 1, org: i is 17 or 4_242 ? "RareMSP" : "Org1MSP");
+        }
+
+        var sample = new Member[5];
+        Assert.That(table.Sample(sample, new OrgPeerFilter("RareMSP")), Is.EqualTo(2), "a filter matching few members still terminates");
+        Assert.That(sample.Take(2).Select(m => m.Endpoint), Is.EquivalentTo(new[] { Endpoint(17), Endpoint(4_242) }));
+        Assert.That(table.Sample(sample, new OrgPeerFilter("NoSuchMSP")), Is.Zero);
+    }
+
+    [Test]
+    public void WorksWithZeroAndOneAliveMember()
+    {
+        var table = NewTable();
+        var sample = new Member[3];
+        Assert.That(table.Sample(sample), Is.Zero);
+        Assert.That(table.Sample(Span<Member>.Empty), Is.Zero);
+
+        table.Alive(1, 1, 1);
+        var only = table.Get(1);
+        Assert.That(table.Sample(sample), Is.EqualTo(1));
+        Assert.That(sample[0], Is.SameAs(only));
+        Assert.That(table.Sample(sample, new ExceptPeerFilter(only)), Is.Zero);
+
+        table.MarkDead(only);
+        Assert.That(table.Sample(sample), Is.Zero);
+    }
+
+    [Test]
+    public void SamplesAreDeterministicForASeed()
+    {
+        Assert.That(Run(seed: 7), Is.EqualTo(Run(seed: 7)));
+        Assert.That(Run(seed: 7), Is.Not.EqualTo(Run(seed: 8)));
+
+        static List<int> Run(int seed)
+        {
+            var table = NewTable(seed);
+            for (int i = 0; i < 500; i++)
+            {
+                table.Alive(i, 1, 1);
+            }
+
+            var picks = new List<int>();
+            var sample = new Member[3];
+            for (int round = 0; round < 50; round++)
+            {
+                int n = table.Sample(sample);
+                picks.AddRange(sample.Take(n).Select(m => BitConverter.ToInt32(m.PkiId)));
+            }
+
+            return picks;
+        }
+    }
+
+    [TestCase(50, 3)]
+    [TestCase(1_000, 3)]
+    [TestCase(12, 3)]
+    public void SamplesAreRoughlyUniform(int members, int k)
+    {
+        var table = NewTable(seed: 99);
+        for (int i = 0; i < members; i++)
+        {
+            table.Alive(i, 1, 1);
+        }
+
+        // Remove a few, so the dense index has seen swap-removals.
+        for (int i = 0; i < members; i += 7)
+        {
+            table.MarkDead(table.Get(i));
+        }
+
+        var alive = table.Members().Where(m => m.State == MemberState.Alive).ToList();
+        var counts = alive.ToDictionary(m => m, _ => 0);
+        var sample = new Member[k];
+        int rounds = 200 * alive.Count / k;
+        for (int round = 0; round < rounds; round++)
+        {
+            Assert.That(table.Sample(sample), Is.EqualTo(k));
+            foreach (var member in sample)
+            {
+                counts[member]++;
+            }
+        }
+
+        // Chi-square against uniform; deterministic (seeded), and the bound is far in the tail of the distribution
+        // (mean = degrees of freedom, standard deviation = sqrt(2 df)).
+        double expected = (double)rounds * k / alive.Count;
+        double chiSquare = counts.Values.Sum(c => (c - expected) * (c - expected) / expected);
+        int df = alive.Count - 1;
+        Assert.That(chiSquare, Is.LessThan(df + (6 * Math.Sqrt(2.0 * df))), $"chi-square {chiSquare:F1} with {df} degrees of freedom");
+        Assert.That(counts.Values.Min(), Is.GreaterThan(expected / 2));
+    }
+}
