@@ -42,6 +42,13 @@ public sealed class TransportOptions
     /// <summary>UDP socket send buffer in bytes (default 1 MiB).</summary>
     public int UdpSendBufferBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Receive datagrams on a dedicated thread with blocking calls (default true): the fastest path, allocation-free, one
+    /// thread per transport. Set false to receive on the thread pool instead — for many transports in one process
+    /// (simulations, the load generator's many-peer runs).
+    /// </summary>
+    public bool UdpReceiveThread { get; set; } = true;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
     {

@@ -32,16 +32,28 @@ internal static class ProgressDisplay
             return;
         }
 
+        // Plain lines straight to stdout (cheap, and nothing lazily initialised in the middle of a measurement window).
         var running = work();
+        WritePlain(snapshot(), started);
         while (!running.IsCompleted)
         {
             await Task.WhenAny(running, Task.Delay(1000)).ConfigureAwait(false);
-            var s = snapshot();
-            string figures = string.Join("  ", s.Figures.Select(f => $"{f.Label} {f.Value}"));
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{(DateTime.UtcNow - started).TotalSeconds,6:F1}s] {s.Phase}  {figures}"));
+            WritePlain(snapshot(), started);
         }
 
         await running.ConfigureAwait(false);
+    }
+
+    private static void WritePlain(ProgressSnapshot s, DateTime started)
+    {
+        var line = new System.Text.StringBuilder(128);
+        line.Append(CultureInfo.InvariantCulture, $"[{(DateTime.UtcNow - started).TotalSeconds,6:F1}s] {s.Phase}");
+        foreach (var (label, value) in s.Figures)
+        {
+            line.Append("  ").Append(label).Append(' ').Append(value);
+        }
+
+        Console.Out.WriteLine(line.ToString());
     }
 
     private static Table Render(ProgressSnapshot s, TimeSpan elapsed)

@@ -12,6 +12,107 @@ internal sealed partial class UdpEndpoint
 
     private static readonly TimeSpan ErrorPause = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How often a blocked receive thread wakes to check for disposal if the wake-up datagram was lost.</summary>
+    private const int ReceiveThreadTimeoutMs = 500;
+
+    private Task StartReceiveThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _socket!.ReceiveTimeout = ReceiveThreadTimeoutMs;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReceiveUntilDisposed();
+            }
+            catch (Exception e)
+            {
+                UdpLog.ReceiveLoopCrashed(_logger, e, LocalEndpoint);
+            }
+            finally
+            {
+                done.SetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"engine-udp-{LocalEndpoint.Port}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>
+    /// The dedicated-thread loop: blocking ReceiveFrom straight into the pooled buffer. No async state, no thread-pool hop,
+    /// nothing allocated per datagram; one thread per endpoint.
+    /// </summary>
+    private void ReceiveUntilDisposed()
+    {
+        var socket = _socket!;
+        var buffer = _receiveBuffer!;
+        var address = new SocketAddress(_family);
+        int consecutiveErrors = 0;
+        while (Volatile.Read(ref _disposed) == 0)
+        {
+            int received;
+            try
+            {
+                received = socket.ReceiveFrom(buffer, SocketFlags.None, address);
+                consecutiveErrors = 0;
+            }
+            catch (Exception e) when (Volatile.Read(ref _disposed) != 0 && e is SocketException or ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                continue; // idle: look at _disposed again
+            }
+            catch (SocketException e)
+            {
+                OnReceiveError(e.SocketErrorCode.ToString());
+                if (++consecutiveErrors >= ErrorsBeforePause)
+                {
+                    consecutiveErrors = 0;
+                    Thread.Sleep(ErrorPause);
+                }
+
+                continue;
+            }
+
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                break;
+            }
+
+            OnDatagramReceived(buffer, received, address);
+        }
+    }
+
+    private void WakeReceiveThread()
+    {
+        try
+        {
+            var self = LocalEndpoint;
+            if (self.IsIPv4 && self.IPv4Address == 0)
+            {
+                self = PeerEndpoint.Loopback(self.Port);
+            }
+
+            using var waker = new Socket(_family, SocketType.Dgram, ProtocolType.Udp);
+            if (_family == AddressFamily.InterNetworkV6)
+            {
+                waker.DualMode = true;
+            }
+
+            waker.SendTo([0], self.ToIPEndPoint());
+        }
+        catch (SocketException)
+        {
+            // The receive timeout wakes the thread anyway.
+        }
+    }
+
     private async Task ReceiveLoopAsync()
     {
         try

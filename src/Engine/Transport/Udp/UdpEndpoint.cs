@@ -96,7 +96,9 @@ internal sealed partial class UdpEndpoint : IAsyncDisposable
 
             socket.ReceiveBufferSize = _options.UdpReceiveBufferBytes;
             socket.SendBufferSize = _options.UdpSendBufferBytes;
-            socket.Blocking = false;
+            // A dedicated receive thread needs blocking calls. Otherwise the socket is non-blocking, so a full send buffer
+            // fails a send (Unreachable) instead of stalling the caller.
+            socket.Blocking = _options.UdpReceiveThread;
             if (OperatingSystem.IsWindows())
             {
                 // Without this, an ICMP port-unreachable for an earlier send fails the next receive with ConnectionReset.
@@ -154,7 +156,7 @@ internal sealed partial class UdpEndpoint : IAsyncDisposable
 
         _handler = handler;
         _receiveBuffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _receiveLoop = _options.UdpReceiveThread ? StartReceiveThread() : Task.Run(ReceiveLoopAsync);
     }
 
     /// <summary>How many received datagrams were dropped for <paramref name="reason"/>.</summary>
@@ -181,7 +183,13 @@ internal sealed partial class UdpEndpoint : IAsyncDisposable
             return;
         }
 
-        // Closing the socket completes the pending receive with OperationAborted (or ObjectDisposedException).
+        // Closing the socket completes the pending receive with OperationAborted (or ObjectDisposedException). A thread
+        // blocked in recvfrom is woken first by a datagram to ourselves (and, failing that, by its receive timeout).
+        if (_options.UdpReceiveThread && _receiveLoop is not null)
+        {
+            WakeReceiveThread();
+        }
+
         _socket?.Dispose();
         if (_receiveLoop is not null)
         {

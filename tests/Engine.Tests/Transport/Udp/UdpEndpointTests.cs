@@ -7,13 +7,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Engine.Tests.Transport.Udp;
 
+/// <summary>Every test runs twice: with the dedicated receive thread (the default) and with thread-pool receives.</summary>
 [Category("Sockets")]
-public sealed class UdpEndpointTests
+[TestFixture(true)]
+[TestFixture(false)]
+public sealed class UdpEndpointTests(bool receiveThread)
 {
     private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(5);
 
-    private static UdpEndpoint Create(ILogger? logger = null, int maxPayload = 1400) =>
-        new(new TransportOptions { ListenEndpoint = PeerEndpoint.Loopback(0), MaxDatagramPayload = maxPayload }, logger ?? NullLogger.Instance);
+    private UdpEndpoint Create(ILogger? logger = null, int maxPayload = 1400) =>
+        new(new TransportOptions { ListenEndpoint = PeerEndpoint.Loopback(0), MaxDatagramPayload = maxPayload, UdpReceiveThread = receiveThread }, logger ?? NullLogger.Instance);
 
     private static Socket RawSender()
     {
@@ -64,7 +67,7 @@ public sealed class UdpEndpointTests
     public async Task Send_OnIPv6Loopback_ReadsTheSixteenByteSourceAddress(CancellationToken cancellationToken)
     {
         using var collector = new DatagramCollector();
-        var options = new TransportOptions { ListenEndpoint = PeerEndpoint.FromAddress(IPAddress.IPv6Loopback, 0) };
+        var options = new TransportOptions { ListenEndpoint = PeerEndpoint.FromAddress(IPAddress.IPv6Loopback, 0), UdpReceiveThread = receiveThread };
         await using var sender = new UdpEndpoint(options, NullLogger.Instance);
         await using var receiver = new UdpEndpoint(options, NullLogger.Instance);
         try
