@@ -169,7 +169,15 @@ internal static class GateRunner
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddLogger(NullLogger.Instance)
             .WithOptions(ConfigOptions.DisableLogFile | ConfigOptions.JoinSummary);
-        var summary = BenchmarkRunner.Run(type, config);
+        var info = BenchmarkConverter.TypeToBenchmarks(type, config);
+        string? only = type.GetCustomAttribute<GatedAttribute>()!.Params;
+        if (only is not null)
+        {
+            var cases = info.BenchmarksCases.Where(c => c.Parameters.Items.Any(p => $"{p.Name}={p.Value}" == only)).ToArray();
+            info = new BenchmarkRunInfo(cases, info.Type, info.Config);
+        }
+
+        var summary = BenchmarkRunner.Run(info);
 
         var result = new Dictionary<string, GateEntry>(StringComparer.Ordinal);
         var references = summary.Reports
