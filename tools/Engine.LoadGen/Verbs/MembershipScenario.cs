@@ -50,7 +50,7 @@ internal sealed class MembershipScenario
     private ProgressSnapshot Snapshot() => new(_phase,
     [
         ("peers up", $"{Volatile.Read(ref _started):N0}/{_settings.Peers:N0}"),
-        ("converged", $"{Volatile.Read(ref _convergedFraction):P1}"),
+        ("peers done with this phase", $"{Volatile.Read(ref _convergedFraction):P1}"),
         ("network time", $"{Volatile.Read(ref _elapsedSeconds):F1} s"),
         ("false deaths", $"{Interlocked.Read(ref _falseDeaths):N0}"),
     ]);
@@ -189,9 +189,10 @@ internal sealed class MembershipScenario
             expected = _killedIds.Contains(e.PkiId);
         }
 
-        if (!expected)
+        if (!expected && Interlocked.Increment(ref _falseDeaths) <= 5)
         {
-            Interlocked.Increment(ref _falseDeaths);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"false death: {observer.Node.Endpoint} declared {e.Endpoint} ({e.PkiId[..8]}) dead at {Volatile.Read(ref _elapsedSeconds):F1} s ({_phase})"));
         }
     }
 
