@@ -43,24 +43,24 @@ public class MessageStoreBenchmarks
     }
 
     [Benchmark]
-    public SeenResult Check()
+    public int Check()
     {
         var id = MessageId.ForBlock(Channel, RandomHeld());
-        return _store.Check(in id);
+        return (int)_store.Check(in id);
     }
 
     [Benchmark]
-    public StoreResult AddDuplicate()
+    public int AddDuplicate()
     {
         var id = MessageId.ForBlock(Channel, RandomHeld());
-        return _store.Add(in id, _envelope);
+        return (int)_store.Add(in id, _envelope);
     }
 
     [Benchmark]
-    public StoreResult AddNewEvictingOldest()
+    public int AddNewEvictingOldest()
     {
         var id = MessageId.ForBlock(Channel, _next++);
-        return _store.Add(in id, _envelope);
+        return (int)_store.Add(in id, _envelope);
     }
 }
 
