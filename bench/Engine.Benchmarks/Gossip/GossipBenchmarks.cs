@@ -43,24 +43,24 @@ public class MessageStoreBenchmarks
     }
 
     [Benchmark]
-    public SeenResult Check()
+    public int Check()
     {
         var id = MessageId.ForBlock(Channel, RandomHeld());
-        return _store.Check(in id);
+        return (int)_store.Check(in id);
     }
 
     [Benchmark]
-    public StoreResult AddDuplicate()
+    public int AddDuplicate()
     {
         var id = MessageId.ForBlock(Channel, RandomHeld());
-        return _store.Add(in id, _envelope);
+        return (int)_store.Add(in id, _envelope);
     }
 
     [Benchmark]
-    public StoreResult AddNewEvictingOldest()
+    public int AddNewEvictingOldest()
     {
         var id = MessageId.ForBlock(Channel, _next++);
-        return _store.Add(in id, _envelope);
+        return (int)_store.Add(in id, _envelope);
     }
 }
 
@@ -118,7 +118,7 @@ public class DigestBenchmarks
 
 /// <summary>Push peer selection (k = 3 of 1,000 members, never the sender) and an emitter flush of a full batch (10 messages × 3 peers).</summary>
 [MemoryDiagnoser]
-public class PushBenchmarks
+public sealed class PushBenchmarks : IDisposable
 {
     private readonly Member[] _targets = new Member[3];
     private readonly byte[] _envelope = new byte[300];
@@ -144,7 +144,7 @@ public class PushBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _emitter.Dispose();
+    public void Dispose() => _emitter?.Dispose();
 
     [Benchmark]
     public int SelectPeers() => RouteSampler.Sample(_table, in _route, PeerEndpoint.FromIPv4(0x0A000002u, 7051), _targets);
