@@ -118,7 +118,7 @@ public class DigestBenchmarks
 
 /// <summary>Push peer selection (k = 3 of 1,000 members, never the sender) and an emitter flush of a full batch (10 messages × 3 peers).</summary>
 [MemoryDiagnoser]
-public sealed class PushBenchmarks : IDisposable
+public class PushBenchmarks : IDisposable
 {
     private readonly Member[] _targets = new Member[3];
     private readonly byte[] _envelope = new byte[300];
@@ -144,7 +144,11 @@ public sealed class PushBenchmarks : IDisposable
     }
 
     [GlobalCleanup]
-    public void Dispose() => _emitter?.Dispose();
+    public void Dispose()
+    {
+        _emitter?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Benchmark]
     public int SelectPeers() => RouteSampler.Sample(_table, in _route, PeerEndpoint.FromIPv4(0x0A000002u, 7051), _targets);
