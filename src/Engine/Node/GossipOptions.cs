@@ -65,11 +65,29 @@ public sealed class GossipOptions
     /// <summary>Alive messages carry the full certificate for this long after start (default 10 s).</summary>
     public TimeSpan PublishCertPeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// This peer's PKI-ID (1 to 64 bytes); null (the default) derives it as SHA-256(<see cref="OrgId"/> ‖ the node's
+    /// endpoint text), stable across restarts on the same endpoint.
+    /// </summary>
+    public byte[]? PkiId { get; set; }
+
+    /// <summary>
+    /// How often an unanswered bootstrap peer is contacted again, at most <see cref="MaxConnectionAttempts"/> times.
+    /// Null (the default) uses <see cref="ReconnectInterval"/>, as Fabric does.
+    /// </summary>
+    public TimeSpan? BootstrapRetryInterval { get; set; }
+
+    /// <summary>The most members (alive and dead) the membership table holds; news of more is refused (default 65,536).</summary>
+    public int MaxMembers { get; set; } = 65_536;
+
     /// <summary>Transport limits and timings.</summary>
     public TransportOptions Transport { get; set; } = new();
 
     /// <summary>How often expiry is checked: a tenth of <see cref="AliveExpirationTimeout"/>, as in Fabric.</summary>
     public TimeSpan AliveExpirationCheckInterval => AliveExpirationTimeout / 10;
+
+    /// <summary>The bootstrap retry period in force: <see cref="BootstrapRetryInterval"/>, or <see cref="ReconnectInterval"/> when unset.</summary>
+    public TimeSpan EffectiveBootstrapRetryInterval => BootstrapRetryInterval ?? ReconnectInterval;
 
     /// <summary>How long a dead member is kept before it is purged.</summary>
     public TimeSpan DeadMemberRetention => AliveExpirationTimeout * MsgExpirationFactor;
@@ -96,6 +114,9 @@ public sealed class GossipOptions
         Positive(MsgExpirationFactor, nameof(MsgExpirationFactor));
         Positive(MaxConnectionAttempts, nameof(MaxConnectionAttempts));
         Require(PublishCertPeriod >= TimeSpan.Zero, nameof(PublishCertPeriod), $"must not be negative, was {PublishCertPeriod}");
+        Require(PkiId is null || PkiId.Length is >= 1 and <= 64, nameof(PkiId), $"must be 1 to 64 bytes long, was {PkiId?.Length} bytes");
+        Require(BootstrapRetryInterval is null || BootstrapRetryInterval > TimeSpan.Zero, nameof(BootstrapRetryInterval), $"must be positive when set, was {BootstrapRetryInterval}");
+        Require(MaxMembers is >= 1 and <= 1 << 28, nameof(MaxMembers), $"must be between 1 and {1 << 28}, was {MaxMembers}");
         for (int i = 0; i < BootstrapPeers.Count; i++)
         {
             Require(!BootstrapPeers[i].IsEmpty, $"{nameof(BootstrapPeers)}[{i}]", "is empty");

@@ -1,0 +1,155 @@
+using Engine.Diagnostics;
+
+namespace Engine.Discovery;
+
+/// <summary>One node's discovery counters (thread-safe), mirrored into the process-wide <see cref="DiscoveryMetrics"/>.</summary>
+internal sealed class DiscoveryCounters
+{
+    private long _aliveSent;
+    private long _aliveReceived;
+    private long _aliveForwarded;
+    private long _aliveStale;
+    private long _aliveRejected;
+    private long _requestsSent;
+    private long _requestsReceived;
+    private long _responsesSent;
+    private long _responsesReceived;
+    private long _datagramsSent;
+    private long _datagramSendFailures;
+    private long _datagramsReceived;
+    private long _bytesSent;
+    private long _bytesReceived;
+    private long _decodeErrors;
+    private long _unhandled;
+    private long _frameSendFailures;
+
+    public long AliveSent => Volatile.Read(ref _aliveSent);
+
+    public long AliveReceived => Volatile.Read(ref _aliveReceived);
+
+    public long AliveForwarded => Volatile.Read(ref _aliveForwarded);
+
+    public long AliveStale => Volatile.Read(ref _aliveStale);
+
+    public long AliveRejected => Volatile.Read(ref _aliveRejected);
+
+    public long MembershipRequestsSent => Volatile.Read(ref _requestsSent);
+
+    public long MembershipRequestsReceived => Volatile.Read(ref _requestsReceived);
+
+    public long MembershipResponsesSent => Volatile.Read(ref _responsesSent);
+
+    public long MembershipResponsesReceived => Volatile.Read(ref _responsesReceived);
+
+    public long DatagramsSent => Volatile.Read(ref _datagramsSent);
+
+    public long DatagramSendFailures => Volatile.Read(ref _datagramSendFailures);
+
+    public long FrameSendFailures => Volatile.Read(ref _frameSendFailures);
+
+    public long DatagramsReceived => Volatile.Read(ref _datagramsReceived);
+
+    public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
+
+    public long DecodeErrors => Volatile.Read(ref _decodeErrors);
+
+    /// <summary>Envelopes of kinds no layer of this node handles yet.</summary>
+    public long Unhandled => Volatile.Read(ref _unhandled);
+
+    public void AliveSentTo(int destinations)
+    {
+        Interlocked.Add(ref _aliveSent, destinations);
+        DiscoveryMetrics.AliveSent.Add(destinations);
+    }
+
+    public void AliveForwardedTo(int destinations)
+    {
+        Interlocked.Add(ref _aliveForwarded, destinations);
+        DiscoveryMetrics.AliveForwarded.Add(destinations);
+    }
+
+    public void AliveArrived()
+    {
+        Interlocked.Increment(ref _aliveReceived);
+        DiscoveryMetrics.AliveReceived.Add(1);
+    }
+
+    public void Stale()
+    {
+        Interlocked.Increment(ref _aliveStale);
+        DiscoveryMetrics.AliveStale.Add(1);
+    }
+
+    public void Rejected()
+    {
+        Interlocked.Increment(ref _aliveRejected);
+        DiscoveryMetrics.AliveRejected.Add(1);
+    }
+
+    public void RequestSent()
+    {
+        Interlocked.Increment(ref _requestsSent);
+        DiscoveryMetrics.RequestsSent.Add(1);
+    }
+
+    public void RequestReceived()
+    {
+        Interlocked.Increment(ref _requestsReceived);
+        DiscoveryMetrics.RequestsReceived.Add(1);
+    }
+
+    public void ResponseSent()
+    {
+        Interlocked.Increment(ref _responsesSent);
+        DiscoveryMetrics.ResponsesSent.Add(1);
+    }
+
+    public void ResponseReceived()
+    {
+        Interlocked.Increment(ref _responsesReceived);
+        DiscoveryMetrics.ResponsesReceived.Add(1);
+    }
+
+    public void DatagramSent(int bytes)
+    {
+        Interlocked.Increment(ref _datagramsSent);
+        Interlocked.Add(ref _bytesSent, bytes);
+        DiscoveryMetrics.DatagramsSent.Add(1);
+    }
+
+    public void DatagramSendFailed()
+    {
+        Interlocked.Increment(ref _datagramSendFailures);
+        DiscoveryMetrics.SendFailures.Add(1, TransportMetrics.Reason("datagram"));
+    }
+
+    public void FrameSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+
+    public void FrameSendFailed()
+    {
+        Interlocked.Increment(ref _frameSendFailures);
+        DiscoveryMetrics.SendFailures.Add(1, TransportMetrics.Reason("frame"));
+    }
+
+    public void DatagramReceived(int bytes)
+    {
+        Interlocked.Increment(ref _datagramsReceived);
+        Interlocked.Add(ref _bytesReceived, bytes);
+    }
+
+    public void FrameReceived(long bytes) => Interlocked.Add(ref _bytesReceived, bytes);
+
+    public void DecodeError(string kind)
+    {
+        Interlocked.Increment(ref _decodeErrors);
+        DiscoveryMetrics.DecodeErrors.Add(1, TransportMetrics.Reason(kind));
+    }
+
+    public void UnhandledEnvelope()
+    {
+        Interlocked.Increment(ref _unhandled);
+        DiscoveryMetrics.Unhandled.Add(1);
+    }
+}

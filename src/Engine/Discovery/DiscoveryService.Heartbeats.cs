@@ -1,0 +1,41 @@
+using System.Buffers;
+using Engine.Protocol;
+
+namespace Engine.Discovery;
+
+/// <content>This peer's alive messages: PeerTime (inc_num = start time in ns, seq_num + 1 per message), encoded in place.</content>
+internal sealed partial class DiscoveryService
+{
+    private AliveFields OwnFields(ulong seq) => new()
+    {
+        PkiId = _settings.PkiId,
+        Endpoint = _endpointText,
+        Metadata = _settings.Metadata,
+        IncNum = _incarnation,
+        SeqNum = seq,
+        Identity = _identity,
+    };
+
+    /// <summary>Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it.</summary>
+    private byte[] RentOwnAlive(out int length)
+    {
+        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq));
+        var buffer = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, 0));
+        length = AliveCodec.Write(buffer, fields, default);
+        return buffer;
+    }
+
+    /// <summary>Every alive interval: a new heartbeat, handed to the strategy.</summary>
+    private void SendHeartbeat()
+    {
+        var buffer = RentOwnAlive(out int length);
+        try
+        {
+            Counters.AliveSentTo(_strategy.SpreadOwn(buffer.AsSpan(0, length)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

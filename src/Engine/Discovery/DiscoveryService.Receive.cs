@@ -1,0 +1,113 @@
+using Engine.Membership;
+using Engine.Protocol;
+using Engine.Transport;
+using Member = Engine.Membership.Member;
+using PeerTime = Engine.Membership.PeerTime;
+
+namespace Engine.Discovery;
+
+/// <content>
+/// Received alive messages: parsed in place, recorded only if newer (the table's compare-and-swap), then handed to the
+/// strategy to spread. Nothing is allocated for a known member whose endpoint and metadata did not change.
+/// </content>
+internal sealed partial class DiscoveryService
+{
+    /// <summary>An alive envelope arrived in a datagram from <paramref name="source"/>.</summary>
+    /// <param name="source">The peer the datagram came from (not necessarily the one it is about).</param>
+    /// <param name="envelope">The whole envelope (forwarded as is).</param>
+    /// <param name="aliveContent">The AliveMessage inside it (<see cref="EnvelopeView.Content"/>).</param>
+    /// <param name="now">A timestamp of the node's clock (one read per datagram).</param>
+    public void HandleAlive(PeerEndpoint source, ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> aliveContent, long now)
+    {
+        Counters.AliveArrived();
+        if (!TryRecord(source, aliveContent, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
+        {
+            return;
+        }
+
+        if (change == MembershipChange.Stale)
+        {
+            Counters.Stale();
+            return;
+        }
+
+        Counters.AliveForwardedTo(_strategy.OnAccepted(envelope, member!, source));
+    }
+
+    /// <summary>How much a message about a member is trusted to refresh it.</summary>
+    private enum Hearsay
+    {
+        /// <summary>A heartbeat (or a request's self-information): recorded if newer.</summary>
+        FirstHand,
+
+        /// <summary>
+        /// An alive entry of a membership response: recorded only for a member unknown or seen dead. The responder's copy
+        /// may be old; letting it refresh a live member would postpone that member's expiry past the timeout.
+        /// </summary>
+        UnlessAlive,
+
+        /// <summary>A dead entry of a membership response: recorded only for a member unknown (as Fabric does).</summary>
+        OnlyIfUnknown,
+    }
+
+    /// <summary>
+    /// Parses an AliveMessage and offers it to the table as <paramref name="state"/>. False when it is malformed, about
+    /// this peer, refused, or not trusted enough (<paramref name="hearsay"/>) for what the table holds.
+    /// </summary>
+    private bool TryRecord(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, MemberState state, long now, Hearsay hearsay,
+        out Member? member, out MembershipChange change)
+    {
+        member = null;
+        change = MembershipChange.Stale;
+        if (!AliveCodec.TryParse(aliveContent, out var fields))
+        {
+            BadInput(source, "an alive message", "malformed protobuf", "alive");
+            return false;
+        }
+
+        if (fields.PkiId.IsEmpty)
+        {
+            BadInput(source, "an alive message", "it carries no PKI-ID", "alive");
+            return false;
+        }
+
+        if (!EndpointText.TryParse(fields.Endpoint, out var endpoint))
+        {
+            BadInput(source, "an alive message", "its endpoint is not host:port", "alive");
+            return false;
+        }
+
+        if (!_orgs.TryRead(fields.Identity, out string org))
+        {
+            BadInput(source, "an alive message", "its identity is malformed", "alive");
+            return false;
+        }
+
+        if (fields.PkiId.SequenceEqual(_settings.PkiId))
+        {
+            return false;
+        }
+
+        if (hearsay != Hearsay.FirstHand && _table.Find(fields.PkiId) is { } known
+            && (hearsay == Hearsay.OnlyIfUnknown || known.State != MemberState.Dead))
+        {
+            return false;
+        }
+
+        var announcement = new MemberAnnouncement(new PeerTime(fields.IncNum, fields.SeqNum), state, endpoint, default, org, fields.Metadata);
+        change = _table.Update(fields.PkiId, in announcement, now, out member);
+        if (change == MembershipChange.Rejected)
+        {
+            Counters.Rejected();
+            if (_rejectedLog.TryAcquire(out long suppressed))
+            {
+                DiscoveryLog.Rejected(_logger, Endpoint, source, fields.PkiId.Length, _table.Count, suppressed);
+            }
+
+            return false;
+        }
+
+        OnChange(member!, change, now);
+        return true;
+    }
+}

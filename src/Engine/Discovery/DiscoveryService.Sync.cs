@@ -1,0 +1,257 @@
+using System.Buffers;
+using System.Diagnostics;
+using Engine.Membership;
+using Engine.Protocol;
+using Engine.Transport;
+using Member = Engine.Membership.Member;
+using PeerTime = Engine.Membership.PeerTime;
+
+namespace Engine.Discovery;
+
+/// <content>
+/// Membership sync over framed TCP: a request carries the asker's alive message; the response lists the alive and dead
+/// members the responder knows (its own alive message first), split over as many frames as
+/// <see cref="ITransport.MaxFramePayload"/> requires. Sent to bootstrap peers, to dead members every reconnect
+/// interval (the re-probe), and to <c>pullPeerNum</c> random alive peers every pull interval (Fabric's InitiateSync).
+/// </content>
+internal sealed partial class DiscoveryService
+{
+    [ThreadStatic]
+    private static Member[]? _syncScratch;
+
+    /// <summary>Sends a membership request carrying a fresh alive message of this peer.</summary>
+    public SendStatus SendMembershipRequest(PeerEndpoint to)
+    {
+        var alive = RentOwnAlive(out int aliveLength);
+        byte[]? frame = null;
+        try
+        {
+            int size = MembershipMessages.RequestSize(aliveLength);
+            frame = ArrayPool<byte>.Shared.Rent(size);
+            int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength));
+            var status = _transport.SendFrame(to, frame.AsSpan(0, written));
+            if (status == SendStatus.Sent)
+            {
+                Counters.RequestSent();
+                Counters.FrameSent(written);
+            }
+            else
+            {
+                Counters.FrameSendFailed();
+                DiscoveryLog.RequestNotSent(_logger, Endpoint, to, status);
+            }
+
+            return status;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(alive);
+            if (frame is not null)
+            {
+                ArrayPool<byte>.Shared.Return(frame);
+            }
+        }
+    }
+
+    /// <summary>A membership request arrived: learn the asker from its alive message, then answer with the view.</summary>
+    public void HandleMembershipRequest(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
+    {
+        Counters.RequestReceived();
+        if (!MembershipMessages.TryParseRequest(content, out var self)
+            || !EnvelopeView.TryParse(self, out var view) || view.ContentField != EnvelopeView.AliveContent)
+        {
+            BadInput(source, "a membership request", "it carries no valid self_information alive envelope", "membership-request");
+            return;
+        }
+
+        if (!TryRecord(source, view.Content, MemberState.Alive, now, Hearsay.FirstHand, out _, out _))
+        {
+            return; // malformed or refused (already logged), or sent by this very peer
+        }
+
+        SendMembershipResponse(source);
+    }
+
+    /// <summary>A membership response arrived: alive entries teach unknown members and revive dead ones (never forwarded); dead entries teach unknown members.</summary>
+    public void HandleMembershipResponse(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
+    {
+        Counters.ResponseReceived();
+        int alive = 0, dead = 0;
+        var reader = new MembershipMessages.ResponseReader(content);
+        while (reader.TryRead(out var envelope, out bool isDead))
+        {
+            if (!EnvelopeView.TryParse(envelope, out var view) || view.ContentField != EnvelopeView.AliveContent)
+            {
+                BadInput(source, "a membership response entry", "it is not an alive envelope", "membership-response");
+                continue;
+            }
+
+            _ = isDead ? dead++ : alive++;
+            TryRecord(source, view.Content, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out _, out _);
+        }
+
+        if (reader.Malformed)
+        {
+            BadInput(source, "a membership response", "malformed protobuf; the entries before the fault were used", "membership-response");
+        }
+
+        OnResponseFrom(source, alive, dead);
+    }
+
+    /// <summary>Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync).</summary>
+    private void SyncMembership()
+    {
+        var scratch = _syncScratch;
+        if (scratch is null || scratch.Length < _settings.SyncPeerNum)
+        {
+            _syncScratch = scratch = new Member[_settings.SyncPeerNum];
+        }
+
+        var picked = scratch.AsSpan(0, _settings.SyncPeerNum);
+        int count = _table.Sample(picked);
+        for (int i = 0; i < count; i++)
+        {
+            SendMembershipRequest(picked[i].Endpoint);
+        }
+
+        picked.Clear();
+    }
+
+    /// <summary>Every reconnect interval: send each dead member a membership request; one that is back answers and lives again.</summary>
+    private void ReprobeDead()
+    {
+        List<PeerEndpoint>? dead = null;
+        foreach (var member in _table)
+        {
+            if (member.State == MemberState.Dead)
+            {
+                (dead ??= []).Add(member.Endpoint);
+            }
+        }
+
+        if (dead is null)
+        {
+            return;
+        }
+
+        DiscoveryLog.ReprobingDead(_logger, Endpoint, dead.Count);
+        foreach (var endpoint in dead)
+        {
+            SendMembershipRequest(endpoint);
+        }
+    }
+
+    private void SendMembershipResponse(PeerEndpoint to)
+    {
+        // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
+        var entries = new List<ResponseEntry>(_table.Count + 1) { new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false) };
+        var dead = new List<ResponseEntry>();
+        foreach (var member in _table)
+        {
+            var info = Volatile.Read(ref member.Info);
+            var state = member.GetState(out var time);
+            if (state == MemberState.Purged)
+            {
+                continue;
+            }
+
+            (state == MemberState.Dead ? dead : entries).Add(new ResponseEntry(member, info, time, state == MemberState.Dead));
+        }
+
+        entries.AddRange(dead);
+        int budget = _transport.MaxFramePayload - MembershipMessages.ResponseOverhead;
+        int frames = 0, skipped = 0, start = 0;
+        Span<byte> endpointText = stackalloc byte[EndpointText.MaxLength];
+        while (start < entries.Count)
+        {
+            int size = 0, end = start;
+            while (end < entries.Count)
+            {
+                int entrySize = MembershipMessages.EntrySize(AliveCodec.EnvelopeSize(FieldsOf(entries[end], endpointText), 0));
+                if (size + entrySize > budget)
+                {
+                    break;
+                }
+
+                size += entrySize;
+                end++;
+            }
+
+            if (end == start)
+            {
+                skipped++; // one member alone is larger than a frame (huge metadata): leave it out
+                start++;
+                continue;
+            }
+
+            SendResponseFrame(to, entries, start, end, size, endpointText);
+            frames++;
+            start = end;
+        }
+
+        if (skipped > 0)
+        {
+            DiscoveryLog.MemberTooLarge(_logger, Endpoint, to, _transport.MaxFramePayload, skipped);
+        }
+
+        DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
+    }
+
+    private void SendResponseFrame(PeerEndpoint to, List<ResponseEntry> entries, int start, int end, int entriesSize, Span<byte> endpointText)
+    {
+        int total = MembershipMessages.ResponseSize(entriesSize);
+        var frame = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            var span = frame.AsSpan(0, total);
+            int position = MembershipMessages.WriteResponseHeader(span, entriesSize);
+            for (int i = start; i < end; i++)
+            {
+                var fields = FieldsOf(entries[i], endpointText);
+                int length = AliveCodec.EnvelopeSize(fields, 0);
+                position += MembershipMessages.WriteEntryHeader(span[position..], entries[i].Dead, length);
+                position += AliveCodec.Write(span[position..], fields, default);
+            }
+
+            Debug.Assert(position == total, "response size computed and written differ");
+            var status = _transport.SendFrame(to, span);
+            if (status == SendStatus.Sent)
+            {
+                Counters.ResponseSent();
+                Counters.FrameSent(total);
+            }
+            else
+            {
+                Counters.FrameSendFailed();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    /// <summary>The alive message of a snapshot entry (the endpoint text is written into <paramref name="endpointText"/>).</summary>
+    private AliveFields FieldsOf(in ResponseEntry entry, Span<byte> endpointText)
+    {
+        if (entry.Member is null)
+        {
+            return OwnFields(entry.Time.SeqNum) with { IncNum = entry.Time.IncNum };
+        }
+
+        int length = EndpointText.Format(entry.Info!.Endpoint, endpointText);
+        string org = entry.Member.Org;
+        return new AliveFields
+        {
+            PkiId = entry.Member.PkiId,
+            Endpoint = endpointText[..length],
+            Metadata = entry.Info.Metadata,
+            IncNum = entry.Time.IncNum,
+            SeqNum = entry.Time.SeqNum,
+            Identity = org.Length == 0 ? default : _orgs.IdentityOf(org),
+        };
+    }
+
+    /// <summary>One member of a response snapshot (null member: this peer).</summary>
+    private readonly record struct ResponseEntry(Member? Member, MemberInfo? Info, PeerTime Time, bool Dead);
+}

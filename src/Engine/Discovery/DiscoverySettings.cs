@@ -1,0 +1,45 @@
+using Engine.Transport;
+
+namespace Engine.Discovery;
+
+/// <summary>
+/// What discovery needs to know, resolved by the node from its options (discovery sits below the node and does not
+/// see <c>GossipOptions</c>). Timings are Fabric's <c>peer.gossip</c> ones.
+/// </summary>
+internal sealed class DiscoverySettings
+{
+    public required string OrgId { get; init; }
+
+    public required byte[] PkiId { get; init; }
+
+    /// <summary>The endpoint announced in this peer's alive messages.</summary>
+    public required PeerEndpoint Endpoint { get; init; }
+
+    public byte[] Metadata { get; init; } = [];
+
+    public IReadOnlyList<PeerEndpoint> BootstrapPeers { get; init; } = [];
+
+    public TimeSpan AliveInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan AliveExpirationTimeout { get; init; } = TimeSpan.FromSeconds(25);
+
+    public TimeSpan ExpirationCheckInterval { get; init; } = TimeSpan.FromSeconds(2.5);
+
+    public TimeSpan ReconnectInterval { get; init; } = TimeSpan.FromSeconds(25);
+
+    public TimeSpan BootstrapRetryInterval { get; init; } = TimeSpan.FromSeconds(25);
+
+    public int MaxConnectionAttempts { get; init; } = 120;
+
+    /// <summary>Period of membership sync rounds (Fabric: pullInterval).</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>Peers asked per sync round (Fabric: pullPeerNum).</summary>
+    public int SyncPeerNum { get; init; } = 3;
+
+    public int PropagatePeerNum { get; init; } = 3;
+
+    public int MaxPropagationBurstSize { get; init; } = 10;
+
+    public TimeSpan MaxPropagationBurstLatency { get; init; } = TimeSpan.FromMilliseconds(10);
+}

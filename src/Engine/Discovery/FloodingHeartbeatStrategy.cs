@@ -1,0 +1,51 @@
+using Engine.Membership;
+using Engine.Transport;
+
+namespace Engine.Discovery;
+
+/// <summary>
+/// Fabric's way: every heartbeat, own or newly accepted, is pushed to <c>propagatePeerNum</c> random alive peers —
+/// never back to the peer it came from, nor to the peer it is about — through the <see cref="DatagramEmitter"/>, which
+/// packs what goes to one peer into shared datagrams. Peer selection is the membership table's lock-free O(k) sample.
+/// </summary>
+internal sealed class FloodingHeartbeatStrategy(MembershipTable table, DatagramEmitter emitter, int fanout) : IHeartbeatStrategy
+{
+    [ThreadStatic]
+    private static Member[]? _scratch;
+
+    public string Name => $"flooding (fanout {fanout})";
+
+    public int SpreadOwn(ReadOnlySpan<byte> envelope) => Push(envelope, new NotSenderFilter(null, default));
+
+    public int OnAccepted(ReadOnlySpan<byte> envelope, Member origin, PeerEndpoint source) =>
+        Push(envelope, new NotSenderFilter(origin, source));
+
+    private int Push(ReadOnlySpan<byte> envelope, NotSenderFilter filter)
+    {
+        var scratch = _scratch;
+        if (scratch is null || scratch.Length < fanout)
+        {
+            _scratch = scratch = new Member[fanout];
+        }
+
+        var picked = scratch.AsSpan(0, fanout);
+        int count = table.Sample(picked, filter);
+        int sent = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (emitter.Enqueue(envelope, picked[i].Endpoint))
+            {
+                sent++;
+            }
+        }
+
+        picked[..count].Clear(); // hold no member past the call
+        return sent;
+    }
+
+    /// <summary>Not the member the heartbeat is about, and not the peer it came from.</summary>
+    private readonly struct NotSenderFilter(Member? origin, PeerEndpoint source) : IPeerFilter
+    {
+        public bool Matches(Member member) => !ReferenceEquals(member, origin) && (source.IsEmpty || member.Endpoint != source);
+    }
+}

@@ -1,0 +1,124 @@
+using Engine.Protocol;
+
+namespace Engine.Discovery;
+
+/// <summary>
+/// MembershipRequest and MembershipResponse frames (one Envelope per frame body, unsigned, tag EMPTY, as Fabric sends
+/// them), written and read as spans: <c>Envelope{payload = GossipMessage{tag, mem_req = 6 | mem_res = 7}}</c>.
+/// </summary>
+internal static class MembershipMessages
+{
+    // MembershipRequest { Envelope self_information = 1; repeated bytes known = 2; }
+    // MembershipResponse { repeated Envelope alive = 1; repeated Envelope dead = 2; }
+    public const int AliveField = 1;
+    public const int DeadField = 2;
+
+    /// <summary>Bytes of envelope and GossipMessage framing around a response's entries (an upper bound).</summary>
+    public const int ResponseOverhead = 24;
+
+    private const ulong EmptyTag = (ulong)GossipMessage.Types.Tag.Empty;
+
+    public static int RequestSize(int selfLength) => EnvelopeSize(EnvelopeView.MembershipRequestContent, ProtoSpanWriter.BytesFieldSize(1, selfLength));
+
+    public static int WriteRequest(Span<byte> destination, ReadOnlySpan<byte> selfEnvelope)
+    {
+        int position = WriteHeaders(destination, EnvelopeView.MembershipRequestContent, ProtoSpanWriter.BytesFieldSize(1, selfEnvelope.Length));
+        var w = new ProtoSpanWriter(destination[position..]);
+        w.WriteBytesField(1, selfEnvelope);
+        return position + w.Position;
+    }
+
+    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope)
+    {
+        selfEnvelope = default;
+        var r = new ProtoSpanReader(content);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return false;
+            }
+
+            bool ok = (field, wt) == (1, WireType.LengthDelimited) ? r.TryReadBytes(out selfEnvelope) : r.TrySkip(wt);
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return !selfEnvelope.IsEmpty;
+    }
+
+    /// <summary>Size of one response entry (field header + envelope).</summary>
+    public static int EntrySize(int envelopeLength) => ProtoSpanWriter.MessageFieldSize(AliveField, envelopeLength);
+
+    public static int ResponseSize(int entriesSize) => EnvelopeSize(EnvelopeView.MembershipResponseContent, entriesSize);
+
+    /// <summary>Writes the envelope and GossipMessage headers of a response whose entries take <paramref name="entriesSize"/> bytes.</summary>
+    public static int WriteResponseHeader(Span<byte> destination, int entriesSize) =>
+        WriteHeaders(destination, EnvelopeView.MembershipResponseContent, entriesSize);
+
+    public static int WriteEntryHeader(Span<byte> destination, bool dead, int envelopeLength)
+    {
+        var w = new ProtoSpanWriter(destination);
+        w.WriteMessageHeader(dead ? DeadField : AliveField, envelopeLength);
+        return w.Position;
+    }
+
+    private static int EnvelopeSize(int content, int contentSize) =>
+        ProtoSpanWriter.MessageFieldSize(1, GossipMessageSize(content, contentSize));
+
+    private static int GossipMessageSize(int content, int contentSize) =>
+        ProtoSpanWriter.VarintFieldSize(3, EmptyTag) + ProtoSpanWriter.MessageFieldSize(content, contentSize);
+
+    private static int WriteHeaders(Span<byte> destination, int content, int contentSize)
+    {
+        var w = new ProtoSpanWriter(destination);
+        w.WriteMessageHeader(1, GossipMessageSize(content, contentSize));
+        w.WriteVarintField(3, EmptyTag);
+        w.WriteMessageHeader(content, contentSize);
+        return w.Position;
+    }
+
+    /// <summary>Reads the entries of a MembershipResponse.</summary>
+    public ref struct ResponseReader(ReadOnlySpan<byte> content)
+    {
+        private ProtoSpanReader _reader = new(content);
+
+        public bool Malformed { get; private set; }
+
+        public bool TryRead(out ReadOnlySpan<byte> envelope, out bool dead)
+        {
+            envelope = default;
+            dead = false;
+            while (!_reader.End)
+            {
+                if (!_reader.TryReadTag(out int field, out var wt))
+                {
+                    Malformed = true;
+                    return false;
+                }
+
+                if (wt == WireType.LengthDelimited && field is AliveField or DeadField)
+                {
+                    if (!_reader.TryReadBytes(out envelope))
+                    {
+                        Malformed = true;
+                        return false;
+                    }
+
+                    dead = field == DeadField;
+                    return true;
+                }
+
+                if (!_reader.TrySkip(wt))
+                {
+                    Malformed = true;
+                    return false;
+                }
+            }
+
+            return false;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Buffers;
+using Engine.Discovery;
+using Engine.Protocol;
+using Engine.Transport;
+
+namespace Engine.Node;
+
+/// <summary>
+/// The node's <see cref="ITransportHandler"/>: splits datagrams into envelope records and hands each envelope, and each
+/// frame's envelope, to the layer that owns its content (discovery: alive, membership request and response). Other
+/// kinds are counted as unhandled until their layer exists. Nothing is allocated per datagram.
+/// </summary>
+internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
+{
+    private volatile DiscoveryService? _discovery;
+
+    public void Attach(DiscoveryService discovery) => _discovery = discovery;
+
+    public void Detach() => _discovery = null;
+
+    public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
+    {
+        var discovery = _discovery;
+        if (discovery is null)
+        {
+            return; // not started yet, or stopping
+        }
+
+        discovery.Counters.DatagramReceived(payload.Length);
+        long now = time.GetTimestamp();
+        var records = new EnvelopeBatch.Reader(payload);
+        while (records.TryRead(out var envelope))
+        {
+            if (!EnvelopeView.TryParse(envelope, out var view))
+            {
+                discovery.BadInput(source, "an envelope in a datagram", "malformed protobuf", "envelope");
+                continue;
+            }
+
+            if (view.ContentField == EnvelopeView.AliveContent)
+            {
+                discovery.HandleAlive(source, envelope, view.Content, now);
+            }
+            else
+            {
+                discovery.Counters.UnhandledEnvelope();
+            }
+        }
+
+        if (records.Malformed)
+        {
+            discovery.BadInput(source, "a datagram record", "its length is malformed, zero or runs past the end; the rest of the datagram was skipped", "record");
+        }
+    }
+
+    public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
+    {
+        var discovery = _discovery;
+        if (discovery is null)
+        {
+            return;
+        }
+
+        discovery.Counters.FrameReceived(payload.Length);
+        if (payload.IsSingleSegment)
+        {
+            Dispatch(discovery, source, payload.FirstSpan);
+            return;
+        }
+
+        int length = checked((int)payload.Length);
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            payload.CopyTo(copy);
+            Dispatch(discovery, source, copy.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    public void OnConnectionLost(PeerEndpoint peer, string reason) => _discovery?.OnConnectionLost(peer, reason);
+
+    private void Dispatch(DiscoveryService discovery, PeerEndpoint source, ReadOnlySpan<byte> frame)
+    {
+        if (!EnvelopeView.TryParse(frame, out var view))
+        {
+            discovery.BadInput(source, "a frame", "its envelope is malformed protobuf", "frame");
+            return;
+        }
+
+        long now = time.GetTimestamp();
+        switch (view.ContentField)
+        {
+            case EnvelopeView.MembershipRequestContent:
+                discovery.HandleMembershipRequest(source, view.Content, now);
+                break;
+            case EnvelopeView.MembershipResponseContent:
+                discovery.HandleMembershipResponse(source, view.Content, now);
+                break;
+            case EnvelopeView.AliveContent:
+                discovery.HandleAlive(source, frame, view.Content, now);
+                break;
+            default:
+                discovery.Counters.UnhandledEnvelope();
+                break;
+        }
+    }
+}

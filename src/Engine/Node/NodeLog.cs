@@ -1,0 +1,20 @@
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Node;
+
+/// <summary>Log lines of the node (event ids 3100-3149).</summary>
+internal static partial class NodeLog
+{
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Information, Message = "Gossip node {PkiId} of {Org} started on {Endpoint}")]
+    public static partial void Started(ILogger logger, string pkiId, string org, PeerEndpoint endpoint);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Gossip node on {Endpoint} stopped")]
+    public static partial void Stopped(ILogger logger, PeerEndpoint endpoint);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "Gossip node on {Endpoint}: a MembershipChanged subscriber threw; other subscribers and discovery carry on")]
+    public static partial void SubscriberFailed(ILogger logger, Exception exception, PeerEndpoint endpoint);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Gossip node on {Endpoint} failed to start")]
+    public static partial void StartFailed(ILogger logger, Exception exception, PeerEndpoint endpoint);
+}
