@@ -160,7 +160,7 @@ internal static class Program
         IPeerRuntime runtime;
         try
         {
-            runtime = RuntimeFactory(settings, loggerFactory);
+            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory);
         }
         catch (ArgumentException e)
         {
@@ -201,9 +201,7 @@ internal static class Program
         return ExitOk;
     }
 
-    /// <summary>Creates the runtime that hosts the gossip node.</summary>
-    internal static Func<PeerSettings, ILoggerFactory, IPeerRuntime> RuntimeFactory { get; set; } =
-        (_, _) => throw new PeerStartException("this build has no gossip node yet (Engine.Node.GossipNode is not merged)");
+
 
     internal static ILoggerFactory CreateLoggerFactory(PeerSettings settings) => LoggerFactory.Create(builder =>
     {

@@ -12,6 +12,10 @@ namespace Engine.Peer.Configuration;
 internal static class ConfigSchema
 {
     private const string ElectionNotBuilt = "leader election is not built yet";
+    private const string PullNotBuilt = "the pull engine (blocks) is not built yet";
+    private const string PushNotBuilt = "push dissemination of data is not built yet; heartbeats are sent once";
+    private const string CrossOrgNotBuilt = "cross-org membership (anchor peers) is not built yet";
+    private const string IdentityNotBuilt = "certificates are not built yet; alive messages carry no identity";
 
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
@@ -22,6 +26,40 @@ internal static class ConfigSchema
             (s, v) => s.PeerId = v, s => s.PeerId),
         Text("peer.localMspId", "Org1", "The organisation (MSP id) this peer belongs to (Fabric's peer.localMspId).",
             (s, v) => s.Gossip.OrgId = v, s => s.Gossip.OrgId, optionName: "OrgId"),
+        new ConfigKey("peer.pkiId", "hex", "",
+            "This peer's PKI-ID, 1 to 64 bytes as hex. Empty: SHA-256 of localMspId and the endpoint, stable across restarts on one endpoint.",
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                string t = text.Trim();
+                if (t.Length == 0)
+                {
+                    s.Gossip.PkiId = null;
+                    return null;
+                }
+
+                try
+                {
+                    byte[] id = Convert.FromHexString(t);
+                    if (id.Length is < 1 or > 64)
+                    {
+                        return $"must be 1 to 64 bytes, was {id.Length}";
+                    }
+
+                    s.Gossip.PkiId = id;
+                    return null;
+                }
+                catch (FormatException)
+                {
+                    return $"'{text}' is not hex (an even number of the digits 0-9, a-f)";
+                }
+            },
+            s => s.Gossip.PkiId is { } id ? Convert.ToHexStringLower(id) : "")
+        { OptionName = "PkiId" },
         Endpoint("peer.listenAddress", "", allowEmpty: true,
             "Address and port to bind, UDP and TCP on the same port; port 0 picks a free port. Empty: the address and port of gossip.endpoint.",
             (s, v) => s.ListenAddress = v, s => s.ListenAddress, optionName: "ListenEndpoint", bind: true),
@@ -42,13 +80,13 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.Endpoint = v, s => s.Gossip.Endpoint, optionName: "Endpoint", bind: true),
         Endpoint("gossip.externalEndpoint", "", allowEmpty: true,
             "The endpoint peers of other orgs see; empty: this peer is not visible to other orgs.",
-            (s, v) => s.Gossip.ExternalEndpoint = v, s => s.Gossip.ExternalEndpoint, optionName: "ExternalEndpoint"),
+            (s, v) => s.Gossip.ExternalEndpoint = v, s => s.Gossip.ExternalEndpoint, optionName: "ExternalEndpoint", notInEffect: CrossOrgNotBuilt),
         Bool("gossip.useLeaderElection", "true", "Elect the org's leader dynamically. Exclusive with orgLeader.",
             (s, v) => s.UseLeaderElection = v, s => s.UseLeaderElection, notInEffect: ElectionNotBuilt),
         Bool("gossip.orgLeader", "false", "This peer is its org's static leader. Exclusive with useLeaderElection.",
             (s, v) => s.OrgLeader = v, s => s.OrgLeader, notInEffect: ElectionNotBuilt),
         Int("gossip.propagateIterations", "1", 1, 1000, "Times the push emitter sends each message.",
-            (s, v) => s.Gossip.PropagateIterations = v, s => s.Gossip.PropagateIterations, "PropagateIterations"),
+            (s, v) => s.Gossip.PropagateIterations = v, s => s.Gossip.PropagateIterations, "PropagateIterations", PushNotBuilt),
         Int("gossip.propagatePeerNum", "3", 1, 1000, "Push fanout: peers each message is pushed to.",
             (s, v) => s.Gossip.PropagatePeerNum = v, s => s.Gossip.PropagatePeerNum, "PropagatePeerNum"),
         Int("gossip.maxPropagationBurstSize", "10", 1, 100_000, "The push emitter flushes when this many messages are buffered.",
@@ -60,11 +98,11 @@ internal static class ConfigSchema
         Int("gossip.pullPeerNum", "3", 1, 1000, "Peers asked per pull round and per membership synchronisation.",
             (s, v) => s.Gossip.PullPeerNum = v, s => s.Gossip.PullPeerNum, "PullPeerNum"),
         Duration("gossip.requestWaitTime", "1500ms", "How long a pull responder honours a Hello's nonce.",
-            (s, v) => s.Gossip.RequestWaitTime = v, s => s.Gossip.RequestWaitTime, "RequestWaitTime"),
+            (s, v) => s.Gossip.RequestWaitTime = v, s => s.Gossip.RequestWaitTime, "RequestWaitTime", PullNotBuilt),
         Duration("gossip.responseWaitTime", "2s", "How long a pull initiator accepts updates.",
-            (s, v) => s.Gossip.ResponseWaitTime = v, s => s.Gossip.ResponseWaitTime, "ResponseWaitTime"),
+            (s, v) => s.Gossip.ResponseWaitTime = v, s => s.Gossip.ResponseWaitTime, "ResponseWaitTime", PullNotBuilt),
         Duration("gossip.digestWaitTime", "1s", "How long a pull initiator collects digests.",
-            (s, v) => s.Gossip.DigestWaitTime = v, s => s.Gossip.DigestWaitTime, "DigestWaitTime"),
+            (s, v) => s.Gossip.DigestWaitTime = v, s => s.Gossip.DigestWaitTime, "DigestWaitTime", PullNotBuilt),
         Duration("gossip.aliveTimeInterval", "5s", "Heartbeat (alive message) period.",
             (s, v) => s.Gossip.AliveTimeInterval = v, s => s.Gossip.AliveTimeInterval, "AliveTimeInterval"),
         Duration("gossip.aliveExpirationTimeout", "25s",
@@ -78,7 +116,13 @@ internal static class ConfigSchema
         Int("gossip.maxConnectionAttempts", "120", 1, int.MaxValue, "Attempts to reach a bootstrap peer before giving up.",
             (s, v) => s.Gossip.MaxConnectionAttempts = v, s => s.Gossip.MaxConnectionAttempts, "MaxConnectionAttempts"),
         Duration("gossip.publishCertPeriod", "10s", "Alive messages carry the full certificate for this long after start.",
-            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod"),
+            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod", IdentityNotBuilt),
+        OptionalDuration("gossip.bootstrapRetryInterval", "",
+            "Engine's own: how often an unanswered bootstrap peer is contacted again (at most maxConnectionAttempts times). Empty: reconnectInterval, as in Fabric.",
+            (s, v) => s.Gossip.BootstrapRetryInterval = v, s => s.Gossip.BootstrapRetryInterval, "BootstrapRetryInterval"),
+        Int("gossip.maxMembers", "65536", 1, 1 << 28,
+            "Engine's own: the most members (alive and dead) the membership table holds; news of more is refused.",
+            (s, v) => s.Gossip.MaxMembers = v, s => s.Gossip.MaxMembers, "MaxMembers"),
         Duration("gossip.dialTimeout", "3s", "How long a TCP connect may take.",
             (s, v) => s.Gossip.Transport.ConnectTimeout = v, s => s.Gossip.Transport.ConnectTimeout, "ConnectTimeout"),
         Duration("gossip.election.startupGracePeriod", "15s", "Wait for a stable membership view before the first election.",
@@ -253,8 +297,40 @@ internal static class ConfigSchema
             s => P.FormatDuration(get(s)))
         { OptionName = optionName, NotInEffect = notInEffect };
 
+    private static ConfigKey OptionalDuration(string path, string defaultText, string description, Action<PeerSettings, TimeSpan?> set,
+        Func<PeerSettings, TimeSpan?> get, string optionName) =>
+        new(path, "duration or empty", defaultText, description,
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    set(s, null);
+                    return null;
+                }
+
+                if (!P.TryParseDuration(text, out var d, out string? error))
+                {
+                    return error;
+                }
+
+                if (d <= TimeSpan.Zero)
+                {
+                    return $"must be positive, was {text.Trim()}";
+                }
+
+                set(s, d);
+                return null;
+            },
+            s => get(s) is { } d ? P.FormatDuration(d) : "")
+        { OptionName = optionName };
+
     private static ConfigKey Int(string path, string defaultText, int min, int max, string description, Action<PeerSettings, int> set,
-        Func<PeerSettings, int> get, string? optionName = null) =>
+        Func<PeerSettings, int> get, string? optionName = null, string? notInEffect = null) =>
         new(path, "int", defaultText, description,
             (value, s) =>
             {
@@ -272,7 +348,7 @@ internal static class ConfigSchema
                 return null;
             },
             s => get(s).ToString(CultureInfo.InvariantCulture))
-        { OptionName = optionName };
+        { OptionName = optionName, NotInEffect = notInEffect };
 
     private static ConfigKey Bytes(string path, string defaultText, string description, Action<PeerSettings, int> set,
         Func<PeerSettings, int> get, string optionName) =>
@@ -318,7 +394,8 @@ internal static class ConfigSchema
         { OptionName = optionName, NotInEffect = notInEffect };
 
     private static ConfigKey Endpoint(string path, string defaultText, bool allowEmpty, string description,
-        Action<PeerSettings, PeerEndpoint> set, Func<PeerSettings, PeerEndpoint> get, string? optionName = null, bool bind = false) =>
+        Action<PeerSettings, PeerEndpoint> set, Func<PeerSettings, PeerEndpoint> get, string? optionName = null, bool bind = false,
+        string? notInEffect = null) =>
         new(path, "endpoint", defaultText, description,
             (value, s) =>
             {
@@ -336,7 +413,7 @@ internal static class ConfigSchema
                 return null;
             },
             s => FormatEndpoint(get(s)))
-        { OptionName = optionName };
+        { OptionName = optionName, NotInEffect = notInEffect };
 
     private static ConfigKey EndpointList(string path, string defaultText, string description,
         Action<PeerSettings, List<PeerEndpoint>> set, Func<PeerSettings, IEnumerable<PeerEndpoint>> get, string optionName) =>
