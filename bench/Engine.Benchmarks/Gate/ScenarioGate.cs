@@ -6,8 +6,8 @@ namespace Engine.Benchmarks.Gate;
 
 /// <summary>
 /// The gate's exact half: a load-generator run that is deterministic for its seed (the in-memory network in virtual time)
-/// writes its JSON, and each figure where lower is better (convergence time, detection time, datagrams and bytes per peer)
-/// must not exceed the committed value in <c>bench/gate-scenarios.json</c>; each flag (converged, detected) must hold.
+/// writes its JSON, and each figure where lower is better (convergence, detection and recovery times, false deaths, datagrams and bytes per peer)
+/// must not exceed the committed value in <c>bench/gate-scenarios.json</c>; each flag (converged, detected, recovered) must hold.
 /// A figure below its baseline passes and says so: update the baseline to lock the improvement in.
 /// Usage: gate-scenario --name NAME --json RUN.json [--baseline PATH] [--update-baseline]
 /// </summary>
@@ -15,10 +15,10 @@ internal static class ScenarioGate
 {
     /// <summary>Figures compared exactly, lower is better.</summary>
     private static readonly string[] LowerIsBetter =
-        ["convergence_ms", "detection_ms", "false_deaths", "datagrams_per_peer_per_s", "bytes_per_peer_per_s"];
+        ["convergence_ms", "detection_ms", "recovery_ms", "false_deaths", "datagrams_per_peer_per_s", "bytes_per_peer_per_s"];
 
     /// <summary>Flags that must be true.</summary>
-    private static readonly string[] MustHold = ["converged", "detected"];
+    private static readonly string[] MustHold = ["converged", "detected", "recovered"];
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

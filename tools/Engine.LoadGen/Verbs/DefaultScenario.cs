@@ -6,7 +6,8 @@ namespace Engine.LoadGen.Verbs;
 
 /// <summary>
 /// What the load generator runs with no arguments: a short tour of Engine on loopback that finishes by itself and prints
-/// one summary table. It grows with the engine: today, the transport at the three sizes the targets name.
+/// one summary table. It grows with the engine: today, the transport at the three sizes the targets name, then 50 gossip
+/// peers on loopback sockets that discover each other, lose 5 of their number, and see them come back after a restart.
 /// </summary>
 internal static class DefaultScenario
 {
@@ -15,7 +16,7 @@ internal static class DefaultScenario
     public static async Task<int> RunAsync(string? jsonPath, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
-        console.MarkupLine("[bold]Engine default scenario[/] — transport over loopback: UDP 200 B datagrams, TCP 256 B and 64 KiB frames (3 s each)");
+        console.MarkupLine("[bold]Engine default scenario[/] — transport over loopback: UDP 200 B datagrams, TCP 256 B and 64 KiB frames (3 s each); then membership: 50 peers on loopback, 5 killed and restarted");
         using var cts = CommonOptions.Bound(timeout, cancellationToken);
         var table = new Table().Title("Engine on this machine").AddColumn("run").AddColumn(new TableColumn("messages/s").RightAligned())
             .AddColumn(new TableColumn("MB/s").RightAligned()).AddColumn(new TableColumn("alloc B/msg").RightAligned());
@@ -35,11 +36,23 @@ internal static class DefaultScenario
         }
 
         console.Write(table);
-        if (jsonPath is not null)
+
+        JsonObject? membership = null;
+        bool healthy = true;
+        if (!cts.IsCancellationRequested)
         {
-            RunReport.WriteJson(jsonPath, new JsonObject { ["transport"] = results });
+            var settings = new MembershipRunSettings(Peers: 50, Memory: false, AliveInterval: TimeSpan.FromMilliseconds(500), KillFraction: 0.1, Seed: 1);
+            var report = await new MembershipScenario(settings).RunAsync(console, cts.Token);
+            report.Print(console);
+            membership = report.ToJson();
+            healthy = (bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!;
         }
 
-        return 0;
+        if (jsonPath is not null)
+        {
+            RunReport.WriteJson(jsonPath, new JsonObject { ["transport"] = results, ["membership"] = membership });
+        }
+
+        return healthy ? 0 : 1;
     }
 }

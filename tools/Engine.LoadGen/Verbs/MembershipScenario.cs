@@ -15,13 +15,14 @@ namespace Engine.LoadGen.Verbs;
 /// N gossip peers in one process, each bootstrapped to one random earlier peer, on real UDP/TCP sockets on loopback or on
 /// the in-memory network in virtual time. Measures the time until every peer sees all others alive, the steady-state cost
 /// per peer, then stops a fraction of the peers and measures the time until every survivor sees them dead (and counts any
-/// survivor wrongly declared dead on the way).
+/// survivor wrongly declared dead on the way), then restarts them and measures the time until everyone sees them alive.
 /// </summary>
 internal sealed class MembershipScenario
 {
     private readonly MembershipRunSettings _settings;
     private readonly List<Peer> _peers = [];
     private readonly HashSet<string> _killedIds = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _indexById = new(StringComparer.Ordinal);
     private volatile string _phase = "starting";
     private long _falseDeaths;
     private int _started;
@@ -35,6 +36,9 @@ internal sealed class MembershipScenario
 
     /// <summary>The fraction of survivors that see every stopped peer dead, over the network's time (seconds).</summary>
     public List<(double X, double Y)> DetectionCurve { get; } = [];
+
+    /// <summary>The fraction of peers that see every restarted peer alive again, over the network's time (seconds).</summary>
+    public List<(double X, double Y)> RecoveryCurve { get; } = [];
 
     public async Task<RunReport> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
     {
@@ -107,6 +111,27 @@ internal sealed class MembershipScenario
                     () => Sample(DetectionCurve, clock, p => p.Node.DeadCount >= kill && p.Node.AliveCount >= survivors.Count - 1, survivors),
                     s.DetectionLimit, cancellationToken);
                 result.DetectionMs = clock.ElapsedMs - killedAt;
+
+                // Restart the stopped peers (same endpoint, new incarnation, bootstrapped to a survivor): time until every
+                // peer sees everyone alive again.
+                _phase = $"restarting {kill} peers";
+                lock (_killedIds)
+                {
+                    _killedIds.Clear();
+                }
+
+                double restartedAt = clock.ElapsedMs;
+                foreach (var victim in victims)
+                {
+                    var endpoint = victim.Node.Endpoint;
+                    await StartNodeAsync(victim, clock, survivors[random.Next(survivors.Count)].Node.Endpoint, endpoint, incarnation: 1, cancellationToken);
+                }
+
+                _phase = "recovering";
+                result.Recovered = await clock.WaitUntilAsync(
+                    () => Sample(RecoveryCurve, clock, p => p.Node.AliveCount >= everyone - 1, _peers),
+                    s.ConvergenceLimit, cancellationToken);
+                result.RecoveryMs = clock.ElapsedMs - restartedAt;
             }
 
             _phase = "done";
@@ -131,54 +156,84 @@ internal sealed class MembershipScenario
 
     private async Task StartPeersAsync(IClock clock, CancellationToken cancellationToken)
     {
-        var s = _settings;
-        var random = new Random(s.Seed);
-        for (int i = 0; i < s.Peers; i++)
+        var random = new Random(_settings.Seed);
+        for (int i = 0; i < _settings.Peers; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            string name = string.Create(CultureInfo.InvariantCulture, $"peer{i}");
-            var options = new GossipOptions
-            {
-                OrgId = "Org1",
-                PkiId = SHA256.HashData(Encoding.UTF8.GetBytes(name)),
-                AliveTimeInterval = s.AliveInterval,
-                AliveExpirationTimeout = s.AliveInterval * 5,
-                ReconnectInterval = s.AliveInterval * 5,
-            };
-            options.Transport.MaxInboundConnections = Math.Max(options.Transport.MaxInboundConnections, s.Peers * 2);
-            if (i > 0)
-            {
-                options.BootstrapPeers.Add(_peers[random.Next(i)].Node.Endpoint);
-            }
-
-            ITransport transport;
-            if (clock is VirtualClock v)
-            {
-                var endpoint = PeerEndpoint.Loopback(checked((ushort)(MemoryNetwork.AutoPort + i)));
-                options.Endpoint = endpoint;
-                transport = v.Network.CreateTransport(endpoint, options.Transport);
-            }
-            else
-            {
-                // One port pair each, picked by the OS; the node announces the endpoint its transport bound.
-                options.Transport.ListenEndpoint = PeerEndpoint.Loopback(0);
-                options.Transport.UdpReceiveThread = false;
-                options.Endpoint = PeerEndpoint.Loopback(0);
-                transport = SocketTransport.Create(options.Transport);
-            }
-
-            var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + i });
-            var peer = new Peer(Convert.ToHexStringLower(options.PkiId), node);
-            node.MembershipChanged += e => OnChanged(peer, e);
-            await node.StartAsync(cancellationToken);
+            var bootstrap = i > 0 ? _peers[random.Next(i)].Node.Endpoint : default;
+            var peer = new Peer(i);
+            await StartNodeAsync(peer, clock, bootstrap, default, incarnation: 0, cancellationToken);
             _peers.Add(peer);
             Interlocked.Increment(ref _started);
         }
     }
 
+    /// <summary>
+    /// Starts (or restarts, with a new incarnation on the same endpoint) one peer's node. Peer i's PKI-ID is derived from
+    /// its number, so a restarted peer is the same member with a newer incarnation.
+    /// </summary>
+    private async Task StartNodeAsync(Peer peer, IClock clock, PeerEndpoint bootstrap, PeerEndpoint endpoint, int incarnation, CancellationToken cancellationToken)
+    {
+        var s = _settings;
+        var options = new GossipOptions
+        {
+            OrgId = "Org1",
+            PkiId = SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"peer{peer.Index}"))),
+            AliveTimeInterval = s.AliveInterval,
+            AliveExpirationTimeout = s.AliveInterval * 5,
+            ReconnectInterval = s.AliveInterval * 5,
+        };
+        options.Transport.MaxInboundConnections = Math.Max(options.Transport.MaxInboundConnections, s.Peers * 2);
+        if (!bootstrap.IsEmpty)
+        {
+            options.BootstrapPeers.Add(bootstrap);
+        }
+
+        ITransport transport;
+        if (clock is VirtualClock v)
+        {
+            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(checked((ushort)(MemoryNetwork.AutoPort + peer.Index))) : endpoint;
+            options.Endpoint = endpoint;
+            transport = v.Network.CreateTransport(endpoint, options.Transport);
+        }
+        else
+        {
+            // One port pair each, picked by the OS on first start and kept on restart; the node announces what it bound.
+            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(0) : endpoint;
+            options.Transport.ListenEndpoint = endpoint;
+            options.Transport.UdpReceiveThread = false;
+            options.Endpoint = endpoint;
+            transport = SocketTransport.Create(options.Transport);
+        }
+
+        var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) });
+        peer.Id = Convert.ToHexStringLower(options.PkiId);
+        _indexById[peer.Id] = peer.Index;
+        peer.ResetSeen(s.Peers);
+        node.MembershipChanged += e => OnChanged(peer, e);
+        await node.StartAsync(cancellationToken);
+        peer.Node = node;
+        peer.Stopped = false;
+    }
+
+    /// <summary>
+    /// A false death is an observer moving a peer it had seen alive to dead while that peer was running. Learning of a dead
+    /// member from someone else's view (a restarted peer's first sync) is not one: the observer never saw it alive.
+    /// </summary>
     private void OnChanged(Peer observer, MembershipChangedEvent e)
     {
-        if (e.State != MemberState.Dead || observer.Stopped)
+        if (observer.Stopped || !_indexById.TryGetValue(e.PkiId, out int index))
+        {
+            return;
+        }
+
+        if (e.State == MemberState.Alive)
+        {
+            observer.MarkSeenAlive(index, true);
+            return;
+        }
+
+        if (e.State != MemberState.Dead || !observer.MarkSeenAlive(index, false))
         {
             return;
         }
@@ -245,6 +300,8 @@ internal sealed class MembershipScenario
             .Add("killed", "peers stopped", (long)r.Killed)
             .Add("detected", "every survivor saw them dead", r.Detected)
             .Add("detection_ms", "time to detect", r.Detected ? r.DetectionMs : double.NaN, "N0", " ms")
+            .Add("recovered", "restarted peers alive again everywhere", r.Recovered)
+            .Add("recovery_ms", "time until restarted peers are seen alive", r.Recovered ? r.RecoveryMs : double.NaN, "N0", " ms")
             .Add("false_deaths", "live peers wrongly declared dead", Interlocked.Read(ref _falseDeaths))
             .Add("datagrams_per_peer_per_s", "datagrams sent per peer per second (steady)", r.DatagramsPerPeerPerSecond, "N2")
             .Add("bytes_per_peer_per_s", "bytes sent per peer per second (steady)", r.BytesPerPeerPerSecond, "N0", " B")
@@ -259,13 +316,29 @@ internal sealed class MembershipScenario
         return report;
     }
 
-    private sealed class Peer(string id, GossipNode node)
+    private sealed class Peer(int index)
     {
-        public string Id { get; } = id;
+        public int Index { get; } = index;
 
-        public GossipNode Node { get; } = node;
+        public string Id { get; set; } = "";
+
+        public GossipNode Node { get; set; } = null!;
 
         public volatile bool Stopped;
+
+        /// <summary>One bit per peer: this observer has seen it alive (and not since dead).</summary>
+        private ulong[] _seenAlive = [];
+
+        public void ResetSeen(int peers) => _seenAlive = new ulong[(peers + 63) / 64];
+
+        /// <summary>Sets or clears the peer's bit; returns whether it was set before.</summary>
+        public bool MarkSeenAlive(int index, bool alive)
+        {
+            ref ulong word = ref _seenAlive[index >> 6];
+            ulong bit = 1UL << (index & 63);
+            ulong before = alive ? Interlocked.Or(ref word, bit) : Interlocked.And(ref word, ~bit);
+            return (before & bit) != 0;
+        }
     }
 
     private sealed class Results
@@ -277,6 +350,8 @@ internal sealed class MembershipScenario
         public int Killed;
         public bool Detected;
         public double DetectionMs;
+        public bool Recovered;
+        public double RecoveryMs;
         public double CpuSeconds;
         public double PeakRssMb;
         public bool TimedOut;

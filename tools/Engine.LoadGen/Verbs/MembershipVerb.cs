@@ -51,7 +51,7 @@ internal static class MembershipVerb
         var plot = CommonOptions.Plot();
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
 
-        var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers, steady-state cost per peer.")
+        var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
             peers, network, alive, kill, seed, json, plot, timeout,
         };
@@ -72,7 +72,8 @@ internal static class MembershipVerb
             {
                 SvgChart.Write(svg, $"Engine membership: {settings.Peers} peers ({(settings.Memory ? "memory" : "udp")})", "network time (s)",
                     "fraction of peers done",
-                    [new ChartSeries("complete view", scenario.ConvergenceCurve), new ChartSeries("saw stopped peers dead", scenario.DetectionCurve)]);
+                    [new ChartSeries("complete view", scenario.ConvergenceCurve), new ChartSeries("saw stopped peers dead", scenario.DetectionCurve),
+                     new ChartSeries("saw restarted peers alive", scenario.RecoveryCurve)]);
             }
 
             var result = report.ToJson();

@@ -78,7 +78,9 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
         }
         catch
         {
-            Volatile.Write(ref _state, Disposed);
+            // Nothing was started: the caller may try another endpoint (SocketTransport does, for a free port pair).
+            _handler = null;
+            Volatile.Write(ref _state, NotStarted);
             throw;
         }
 

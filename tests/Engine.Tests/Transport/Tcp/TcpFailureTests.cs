@@ -13,6 +13,25 @@ public class TcpFailureTests
 {
     [Test]
     [CancelAfter(10_000)]
+    public async Task A_start_on_a_taken_port_fails_cleanly_and_the_manager_can_start_elsewhere(CancellationToken cancellationToken)
+    {
+        // SocketTransport relies on this when the free UDP port it picked is taken for TCP: it retries with another pair.
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        squatter.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        squatter.Listen();
+        var taken = PeerEndpoint.FromIPEndPoint((System.Net.IPEndPoint)squatter.LocalEndPoint!);
+
+        await using var manager = new TcpConnectionManager(TcpTestKit.Options(), logger: null, TimeProvider.System);
+        var handler = new RecordingHandler();
+        var refused = Assert.ThrowsAsync<SocketException>(async () => await manager.StartAsync(handler, taken, cancellationToken));
+        Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.AddressAlreadyInUse));
+
+        await manager.StartAsync(handler, PeerEndpoint.Loopback(0), cancellationToken);
+        Assert.That(manager.LocalEndpoint.Port, Is.Not.Zero.And.Not.EqualTo(taken.Port));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task ClosedPortReportsTheLossThenBacksOffDoublingAndResetsOnSuccess(CancellationToken cancellationToken)
     {
         var time = new ManualTimeProvider();
