@@ -108,4 +108,18 @@ public sealed class PeerHostTests
         Assert.That(e!.Message, Does.StartWith($"admin.listenAddress {taken} cannot be bound (AddressAlreadyInUse)"));
         Assert.That(second.GetStatus().Running, Is.False, "the node was stopped again");
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task GossipPortTaken_TheStartFailsWithTheKeyNamed(CancellationToken cancellationToken)
+    {
+        await using var first = CreateHost(NullLoggerFactory.Instance);
+        await first.StartAsync(cancellationToken);
+        string taken = first.GetStatus().Endpoint;
+
+        await using var second = CreateHost(NullLoggerFactory.Instance, $"gossip.endpoint={taken}");
+        var e = Assert.ThrowsAsync<PeerStartException>(() => second.StartAsync(cancellationToken));
+        Assert.That(e!.Message, Does.StartWith($"gossip.endpoint {taken} cannot be bound (AddressAlreadyInUse)"));
+        Assert.That(second.AdminEndpoint, Is.Null, "the admin port was never opened");
+    }
 }

@@ -67,7 +67,17 @@ internal sealed class PeerHost : IAsyncDisposable
         _startedAt = begin;
         try
         {
-            await _runtime.StartAsync(cancellationToken);
+            try
+            {
+                await _runtime.StartAsync(cancellationToken);
+            }
+            catch (SocketException e)
+            {
+                string key = s.ListenAddress.IsEmpty ? "gossip.endpoint" : "peer.listenAddress";
+                throw new PeerStartException(
+                    $"{key} {s.EffectiveListenAddress} cannot be bound ({e.SocketErrorCode}): another process holds the port, or the address is not this host's; set {key} to a free port", e);
+            }
+
             if (s.AdminEnabled)
             {
                 _admin = new AdminServer(s.AdminListenAddress, GetStatus, _loggerFactory.CreateLogger("Engine.Peer.Admin"), _time);
