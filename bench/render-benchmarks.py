@@ -60,18 +60,19 @@ out.append("## The perf gate\n")
 out.append("`.ci/perf-gate` (run by `.ci/run` after the tests) runs every `[Gated]` benchmark class in-process with a short job. "
            "Each class has a reference (`[Benchmark(Baseline = true)]`: a memcpy or raw-socket loop) measured in the same run; "
            "a case's speed is its median divided by the reference's, compared with the committed ratio in "
-           "`bench/gate-baseline.json`. A ratio more than 50% above the baseline marks the class suspect; it is measured again "
-           "and fails only if the repeat is slow too. Allocations per operation fail on any increase of one object or more "
+           "`bench/gate-baseline.json`. Updating the baseline measures every class twice and keeps the slower ratio and "
+           "the spread between the two (the figure's own noise on this machine). A ratio more than 50% plus twice that spread "
+           "above the baseline marks the class suspect; it is measured again and fails only if the repeat is slow too. Allocations per operation fail on any increase of one object or more "
            "(more than 8 B/op; loops that cross threads pick up fractions of a byte from runtime housekeeping). "
            "Update the baseline with `dotnet run -c Release --project bench/Engine.Benchmarks -- gate --update-baseline` and say why "
            "in the commit. The gate's own tests (`tests/Engine.Tests/Gate`) inject an allocation and a delay through "
            "`ENGINE_GATE_INJECT` and expect it to fail.\n")
 base = json.load(open(baseline_path))
 out.append(f"Baseline ({base.get('machine', '?')}, {base.get('updated', '?')}):\n")
-out.append("| benchmark | ratio to reference | median | allocated |")
-out.append("|---|---|---|---|")
+out.append("| benchmark | ratio to reference | spread | median | allocated |")
+out.append("|---|---|---|---|---|")
 for name, e in base.get("entries", {}).items():
-    out.append(f"| {name} | {e['ratio']:.3f} | {fmt_ns(e.get('mean_ns'))} | {e['allocated_bytes']} B |")
+    out.append(f"| {name} | {e['ratio']:.3f} | {e.get('spread', 0):.0%} | {fmt_ns(e.get('mean_ns'))} | {e['allocated_bytes']} B |")
 out.append("")
 extra = "docs/benchmarks-notes.md"
 if os.path.exists(extra):

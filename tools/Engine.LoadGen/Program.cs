@@ -28,6 +28,7 @@ internal static class Program
             json,
             timeout,
             TransportVerb.Create(),
+            MembershipVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();

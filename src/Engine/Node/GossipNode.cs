@@ -146,6 +146,12 @@ public sealed class GossipNode : IAsyncDisposable
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => StopAsync();
 
+    /// <summary>How many other peers this node sees alive (cheap: no snapshot; 0 before start).</summary>
+    public int AliveCount => _table?.AliveCount ?? 0;
+
+    /// <summary>How many peers this node holds as dead, not yet purged (cheap: no snapshot; 0 before start).</summary>
+    public int DeadCount => _table?.DeadCount ?? 0;
+
     /// <summary>A snapshot of the membership (allocates; not for hot paths). Empty before start.</summary>
     public MembershipView GetMembership()
     {

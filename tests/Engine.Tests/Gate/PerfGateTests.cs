@@ -51,7 +51,44 @@ public sealed class PerfGateTests
         Assert.That(output, Does.Contain("(speed) | FAIL |"));
     }
 
-    private (int Code, string Output) RunGate(string? inject, params string[] extra)
+    [Test]
+    [CancelAfter(60_000)]
+    public void ScenarioGateIsExactAndFailsOnAWorseFigureOrAFailedFlag()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"engine-scenario-gate-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string run = Path.Combine(dir, "run.json");
+            string baseline = Path.Combine(dir, "baseline.json");
+            const string Good = """{"converged":true,"detected":true,"convergence_ms":4000,"detection_ms":27000,"false_deaths":0,"datagrams_per_peer_per_s":3.2,"bytes_per_peer_per_s":800}""";
+            File.WriteAllText(run, Good);
+            Assert.That(RunProcess(null, "gate-scenario", "--name", "m", "--json", run, "--baseline", baseline, "--update-baseline").Code, Is.Zero);
+
+            var same = RunProcess(null, "gate-scenario", "--name", "m", "--json", run, "--baseline", baseline);
+            Assert.That(same.Code, Is.Zero, same.Output);
+            Assert.That(same.Output, Does.Contain("| m.convergence_ms | 4000 | 4000 | 0% | pass |"));
+
+            File.WriteAllText(run, Good.Replace("\"convergence_ms\":4000", "\"convergence_ms\":4100", StringComparison.Ordinal));
+            var worse = RunProcess(null, "gate-scenario", "--name", "m", "--json", run, "--baseline", baseline);
+            Assert.That(worse.Code, Is.EqualTo(1), worse.Output);
+            Assert.That(worse.Output, Does.Contain("| m.convergence_ms | 4000 | 4100 | +2.50% | FAIL |"));
+
+            File.WriteAllText(run, Good.Replace("\"detected\":true", "\"detected\":false", StringComparison.Ordinal));
+            var undetected = RunProcess(null, "gate-scenario", "--name", "m", "--json", run, "--baseline", baseline);
+            Assert.That(undetected.Code, Is.EqualTo(1), undetected.Output);
+            Assert.That(undetected.Output, Does.Contain("| m.detected | true | false | - | FAIL |"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private (int Code, string Output) RunGate(string? inject, params string[] extra) =>
+        RunProcess(inject, ["gate", "--filter", "AliveCodec", "--baseline", _baseline, .. extra]);
+
+    private static (int Code, string Output) RunProcess(string? inject, params string[] arguments)
     {
         string dll = BenchmarkAssemblyPath();
         var start = new ProcessStartInfo("dotnet")
@@ -60,7 +97,7 @@ public sealed class PerfGateTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "gate", "--filter", "AliveCodec", "--baseline", _baseline }.Concat(extra))
+        foreach (var arg in new[] { dll }.Concat(arguments))
         {
             start.ArgumentList.Add(arg);
         }

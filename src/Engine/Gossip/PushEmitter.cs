@@ -1,0 +1,342 @@
+using Engine.Diagnostics;
+using Engine.Membership;
+using Engine.Protocol;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Member = Engine.Membership.Member;
+
+namespace Engine.Gossip;
+
+/// <summary>
+/// Fabric's batching push emitter. Messages wait in a bounded buffer; it is flushed when
+/// <see cref="PushOptions.BurstSize"/> messages wait (on the adding thread) or every <see cref="PushOptions.BurstLatency"/>
+/// (on the timer). A flush draws, per message, k random peers matching the message's <see cref="GossipRoute"/> from the
+/// membership table (lock-free sampling, never the sender, never this peer), groups the copies per destination and sends
+/// each destination one datagram per <see cref="ITransport.MaxDatagramPayload"/> bytes of
+/// <see cref="EnvelopeBatch"/> records; a message too large for a datagram goes alone in a frame. Each message is
+/// pushed in <see cref="PushOptions.Iterations"/> flushes, to fresh random peers each time.
+/// </summary>
+/// <remarks>
+/// The buffer is guarded by one short lock (append a record; a flush holds it while it samples and hands copies to the
+/// transport, whose sends never block). Steady-state adds and flushes allocate nothing: the arena, the per-destination
+/// datagram buffers and the sample array are reused.
+/// </remarks>
+internal sealed class PushEmitter : IDisposable
+{
+    private readonly PushOptions _options;
+    private readonly ITransport _transport;
+    private readonly MembershipTable _members;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly LogRateLimiter _fullLog;
+    private readonly LogRateLimiter _noPeersLog;
+    private readonly LogRateLimiter _sendLog;
+    private readonly Lock _gate = new();
+    private readonly Member[] _targets;
+    private readonly Dictionary<PeerEndpoint, int> _destinationIndex = [];
+    private readonly List<Destination> _destinations = [];
+    private Pending[] _pending;
+    private int _pendingCount;
+    private byte[] _arena;
+    private int _arenaUsed;
+    private int _activeDestinations;
+    private ITimer? _timer;
+    private PeerEndpoint _self;
+
+    private long _queued;
+    private long _droppedFull;
+    private long _noPeers;
+    private long _flushesBySize;
+    private long _flushesByTimer;
+    private long _copies;
+    private long _datagrams;
+    private long _frames;
+    private long _sendFailures;
+
+    public PushEmitter(PushOptions options, ITransport transport, MembershipTable members, TimeProvider time, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(time);
+        options.Validate();
+        _options = options;
+        _transport = transport;
+        _members = members;
+        _time = time;
+        _logger = logger ?? NullLogger.Instance;
+        _fullLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
+        _noPeersLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
+        _sendLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
+        _targets = new Member[options.MaxFanout];
+        _pending = new Pending[Math.Max(options.BurstSize * 2, 16)];
+        _arena = new byte[Math.Min(options.MaxPendingBytes, 64 * 1024)];
+    }
+
+    /// <summary>Messages waiting for a flush.</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingCount;
+            }
+        }
+    }
+
+    /// <summary>Starts the latency timer (call once the transport is started, so its local endpoint is known).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _self = _transport.LocalEndpoint;
+            _timer ??= _time.CreateTimer(static state => ((PushEmitter)state!).OnTimer(), this, _options.BurstLatency, _options.BurstLatency);
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="envelope"/> (copied) for <see cref="PushOptions.Iterations"/> pushes along
+    /// <paramref name="route"/>. False when the buffer is full: the message is dropped and counted.
+    /// </summary>
+    public bool Add(ReadOnlySpan<byte> envelope, in GossipRoute route)
+    {
+        if (envelope.IsEmpty)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_arenaUsed + envelope.Length > _options.MaxPendingBytes)
+            {
+                _droppedFull++;
+                GossipMetrics.PushDropped.Add(1, GossipMetrics.Tag("reason", "pending_full"));
+                if (_fullLog.TryAcquire(out long suppressed))
+                {
+                    GossipLog.EmitterFull(_logger, _self, _arenaUsed, envelope.Length, suppressed);
+                }
+
+                return false;
+            }
+
+            if (_arenaUsed + envelope.Length > _arena.Length)
+            {
+                Array.Resize(ref _arena, Math.Min(_options.MaxPendingBytes, Math.Max(_arena.Length * 2, _arenaUsed + envelope.Length)));
+            }
+
+            if (_pendingCount == _pending.Length)
+            {
+                Array.Resize(ref _pending, _pending.Length * 2);
+            }
+
+            envelope.CopyTo(_arena.AsSpan(_arenaUsed));
+            _pending[_pendingCount++] = new Pending(_arenaUsed, envelope.Length, route, _options.Iterations);
+            _arenaUsed += envelope.Length;
+            _queued++;
+            if (_pendingCount >= _options.BurstSize)
+            {
+                _flushesBySize++;
+                FlushLocked("size");
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Pushes everything waiting now.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (_pendingCount > 0)
+            {
+                FlushLocked("explicit");
+            }
+        }
+    }
+
+    public PushStatistics GetStatistics()
+    {
+        lock (_gate)
+        {
+            return new PushStatistics(_queued, _droppedFull, _noPeers, _flushesBySize, _flushesByTimer, _copies, _datagrams, _frames, _sendFailures);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+
+    private void OnTimer()
+    {
+        lock (_gate)
+        {
+            if (_pendingCount > 0)
+            {
+                _flushesByTimer++;
+                FlushLocked("timer");
+            }
+        }
+    }
+
+    private void FlushLocked(string trigger)
+    {
+        GossipMetrics.PushFlushes.Add(1, GossipMetrics.Tag("trigger", trigger));
+        int messages = _pendingCount, copies = 0, datagrams = 0, frames = 0;
+        int maxDatagram = _transport.MaxDatagramPayload;
+        for (int i = 0; i < _pendingCount; i++)
+        {
+            ref var pending = ref _pending[i];
+            var envelope = _arena.AsSpan(pending.Offset, pending.Length);
+            int fanout = pending.Route.Fanout > 0 ? Math.Min(pending.Route.Fanout, _targets.Length) : Math.Min(_options.PeerNum, _targets.Length);
+            var route = pending.Route;
+            int found = RouteSampler.Sample(_members, in route, _self, _targets.AsSpan(0, fanout));
+            pending.IterationsLeft--;
+            if (found == 0)
+            {
+                _noPeers++;
+                GossipMetrics.PushDropped.Add(1, GossipMetrics.Tag("reason", "no_peers"));
+                if (_noPeersLog.TryAcquire(out long suppressed))
+                {
+                    GossipLog.NoPeers(_logger, _self, route.Org ?? "any", suppressed);
+                }
+
+                continue;
+            }
+
+            bool fitsDatagram = EnvelopeBatch.RecordSize(envelope.Length) <= maxDatagram;
+            for (int t = 0; t < found; t++)
+            {
+                var endpoint = _targets[t].Endpoint;
+                _targets[t] = null!;
+                copies++;
+                if (fitsDatagram)
+                {
+                    datagrams += AppendDatagram(endpoint, envelope, maxDatagram);
+                }
+                else
+                {
+                    frames++;
+                    Send(endpoint, envelope, frame: true);
+                }
+            }
+        }
+
+        for (int d = 0; d < _activeDestinations; d++)
+        {
+            var destination = _destinations[d];
+            if (destination.Written > 0)
+            {
+                Send(destination.Endpoint, destination.Buffer.AsSpan(0, destination.Written), frame: false);
+                datagrams++;
+                destination.Written = 0;
+            }
+        }
+
+        _destinationIndex.Clear();
+        _activeDestinations = 0;
+        _copies += copies;
+        _datagrams += datagrams;
+        _frames += frames;
+        CompactLocked();
+        GossipLog.Flushed(_logger, _self, messages, trigger, copies, datagrams, frames);
+    }
+
+    /// <summary>Appends a record to the destination's datagram, sending the datagram first when full; returns datagrams sent.</summary>
+    private int AppendDatagram(PeerEndpoint endpoint, ReadOnlySpan<byte> envelope, int maxDatagram)
+    {
+        if (!_destinationIndex.TryGetValue(endpoint, out int index))
+        {
+            index = _activeDestinations++;
+            if (index == _destinations.Count)
+            {
+                _destinations.Add(new Destination());
+            }
+
+            var fresh = _destinations[index];
+            fresh.Endpoint = endpoint;
+            fresh.Written = 0;
+            if (fresh.Buffer.Length < maxDatagram)
+            {
+                fresh.Buffer = new byte[maxDatagram];
+            }
+
+            _destinationIndex[endpoint] = index;
+        }
+
+        var destination = _destinations[index];
+        var body = destination.Buffer.AsSpan(0, maxDatagram);
+        if (EnvelopeBatch.TryAppend(body, ref destination.Written, envelope))
+        {
+            return 0;
+        }
+
+        Send(endpoint, body[..destination.Written], frame: false);
+        destination.Written = 0;
+        EnvelopeBatch.TryAppend(body, ref destination.Written, envelope);
+        return 1;
+    }
+
+    private void Send(PeerEndpoint endpoint, ReadOnlySpan<byte> body, bool frame)
+    {
+        var status = frame ? _transport.SendFrame(endpoint, body) : _transport.SendDatagram(endpoint, body);
+        if (status == SendStatus.Sent)
+        {
+            GossipMetrics.PushTransmissions.Add(1, GossipMetrics.Tag("via", frame ? "frame" : "datagram"));
+            return;
+        }
+
+        _sendFailures++;
+        GossipMetrics.PushDropped.Add(1, GossipMetrics.Tag("reason", "send_failed"));
+        if (_sendLog.TryAcquire(out long suppressed))
+        {
+            GossipLog.SendFailed(_logger, _self, endpoint, status, suppressed);
+        }
+    }
+
+    /// <summary>Keeps the messages with pushes left, moving their bytes to the front of the arena.</summary>
+    private void CompactLocked()
+    {
+        int kept = 0, used = 0;
+        for (int i = 0; i < _pendingCount; i++)
+        {
+            var pending = _pending[i];
+            if (pending.IterationsLeft <= 0)
+            {
+                continue;
+            }
+
+            if (pending.Offset != used)
+            {
+                _arena.AsSpan(pending.Offset, pending.Length).CopyTo(_arena.AsSpan(used));
+            }
+
+            _pending[kept++] = pending with { Offset = used };
+            used += pending.Length;
+        }
+
+        Array.Clear(_pending, kept, _pendingCount - kept); // drop route references
+        _pendingCount = kept;
+        _arenaUsed = used;
+    }
+
+    private record struct Pending(int Offset, int Length, GossipRoute Route, int IterationsLeft);
+
+    private sealed class Destination
+    {
+        public PeerEndpoint Endpoint;
+        public byte[] Buffer = [];
+        public int Written;
+    }
+}
+
+/// <summary>Counters of a <see cref="PushEmitter"/>.</summary>
+internal sealed record PushStatistics(
+    long Queued, long DroppedFull, long NoPeers, long FlushesBySize, long FlushesByTimer, long Copies, long Datagrams, long Frames, long SendFailures);

@@ -1,0 +1,106 @@
+using Engine.Transport;
+
+namespace Engine.Tests.Gossip;
+
+/// <summary>The emitter's batching: flush on burst size, on the latency tick, iterations, datagram packing, frames for large messages.</summary>
+public class PushEmitterTests
+{
+    private static (GossipCluster Cluster, GossipPeer Sender) FourPeers(Action<Engine.Gossip.PushOptions>? configure = null)
+    {
+        var cluster = new GossipCluster(push: true, pull: false, configurePush: configure ?? (o => o.PeerNum = 3));
+        cluster.AddPeers(4);
+        return (cluster, cluster.Peers[0]);
+    }
+
+    [Test]
+    public void FlushesAtBurstSizeAtOnceAndOtherwiseOnTheLatencyTick()
+    {
+        var (cluster, sender) = FourPeers();
+        cluster.Run(TimeSpan.FromMilliseconds(5)); // off the 10 ms tick
+        for (ulong m = 0; m < 9; m++)
+        {
+            sender.Publish(m);
+        }
+
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.Zero, "9 < burst size: waiting for the tick");
+        Assert.That(sender.Emitter!.PendingCount, Is.EqualTo(9));
+        cluster.Run(TimeSpan.FromMilliseconds(4));
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.Zero);
+        cluster.Run(TimeSpan.FromMilliseconds(1));
+        Assert.That(sender.Emitter.PendingCount, Is.Zero);
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(3), "9 messages to the same 3 peers: one datagram each");
+
+        for (ulong m = 100; m < 110; m++)
+        {
+            sender.Publish(m);
+        }
+
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(6), "the 10th message flushed at once, without time passing");
+        var stats = sender.Emitter.GetStatistics();
+        Assert.That((stats.FlushesByTimer, stats.FlushesBySize, stats.Copies), Is.EqualTo((1L, 1L, 57L)));
+    }
+
+    [Test]
+    public void EachMessageIsPushedForItsIterations()
+    {
+        var (cluster, sender) = FourPeers(o =>
+        {
+            o.PeerNum = 1;
+            o.Iterations = 3;
+        });
+        sender.Publish(1);
+        cluster.Run(TimeSpan.FromMilliseconds(10));
+        Assert.That(sender.Emitter!.PendingCount, Is.EqualTo(1));
+        cluster.Run(TimeSpan.FromMilliseconds(20));
+        Assert.That(sender.Emitter.PendingCount, Is.Zero);
+        Assert.That(sender.Emitter.GetStatistics().Copies, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void MessagesTooLargeForADatagramGoAsFrames()
+    {
+        var (cluster, sender) = FourPeers();
+        int max = sender.Transport.MaxDatagramPayload;
+        sender.Publish(1, dataBytes: max);   // cannot fit a datagram
+        sender.Publish(2, dataBytes: 700);   // two of these do not fit one datagram together
+        sender.Publish(3, dataBytes: 700);
+        sender.Emitter!.Flush();
+        var stats = sender.Emitter.GetStatistics();
+        Assert.That((stats.Frames, stats.Datagrams), Is.EqualTo((3L, 6L)));
+        cluster.Run(TimeSpan.FromMilliseconds(50));
+        foreach (var peer in cluster.Peers)
+        {
+            Assert.That(peer.Delivered.Keys, Is.EquivalentTo(new ulong[] { 1, 2, 3 }));
+        }
+    }
+
+    [Test]
+    public void AFullEmitterDropsAndCounts()
+    {
+        var (_, sender) = FourPeers(o =>
+        {
+            o.MaxPendingBytes = 1000;
+            o.BurstSize = 100;
+        });
+        for (ulong m = 0; m < 20; m++)
+        {
+            sender.Publish(m, dataBytes: 100);
+        }
+
+        var stats = sender.Emitter!.GetStatistics();
+        Assert.That(stats.DroppedFull, Is.GreaterThan(0));
+        Assert.That(stats.Queued + stats.DroppedFull, Is.EqualTo(20));
+    }
+
+    [Test]
+    public void AlonePeerDropsWithNoPeersCounted()
+    {
+        var cluster = new GossipCluster(push: true, pull: false);
+        var alone = cluster.AddPeer();
+        alone.Publish(1);
+        cluster.Run(TimeSpan.FromMilliseconds(10));
+        Assert.That(alone.Emitter!.GetStatistics().NoPeers, Is.EqualTo(1));
+        Assert.That(alone.Transport.Stats.DatagramsSent, Is.Zero);
+        Assert.That(alone.Transport.LocalEndpoint, Is.Not.EqualTo(default(PeerEndpoint)));
+    }
+}

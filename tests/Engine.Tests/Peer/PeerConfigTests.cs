@@ -1,0 +1,396 @@
+using System.Collections;
+using Engine.Node;
+using Engine.Peer.Configuration;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Tests.Peer;
+
+public sealed class PeerConfigTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("engine-peer-config-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private string Yaml(string text)
+    {
+        string path = Path.Combine(_dir, "peer.yaml");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static PeerSettings Load(string? path, IDictionary? env = null, params string[] sets) =>
+        PeerConfigLoader.Load(path, env, sets);
+
+    private static IReadOnlyList<ConfigError> Errors(string? path, IDictionary? env = null, params string[] sets)
+    {
+        var e = Assert.Throws<ConfigException>(() => PeerConfigLoader.Load(path, env, sets))!;
+        Assert.That(e.Errors, Is.Not.Empty);
+        return e.Errors;
+    }
+
+    [Test]
+    public void NoFile_GivesTheLibraryAndFabricDefaults()
+    {
+        var s = Load(null);
+        var d = new GossipOptions();
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.Gossip.AliveTimeInterval, Is.EqualTo(TimeSpan.FromSeconds(5)).And.EqualTo(d.AliveTimeInterval));
+            Assert.That(s.Gossip.AliveExpirationTimeout, Is.EqualTo(TimeSpan.FromSeconds(25)));
+            Assert.That(s.Gossip.PullInterval, Is.EqualTo(TimeSpan.FromSeconds(4)));
+            Assert.That(s.Gossip.PropagatePeerNum, Is.EqualTo(3));
+            Assert.That(s.Gossip.MaxPropagationBurstLatency, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
+            Assert.That(s.Gossip.RequestWaitTime, Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
+            Assert.That(s.Gossip.Transport.ConnectTimeout, Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(s.Gossip.Transport.CompressionThreshold, Is.EqualTo(4096));
+            Assert.That(s.Gossip.Transport.MaxFramePayload, Is.EqualTo(16 * 1024 * 1024));
+            Assert.That(s.Gossip.Endpoint, Is.EqualTo(PeerEndpoint.Loopback(7051)));
+            Assert.That(s.Gossip.Transport.ListenEndpoint, Is.EqualTo(PeerEndpoint.Loopback(7051)), "listen address follows gossip.endpoint");
+            Assert.That(s.Gossip.BootstrapPeers, Is.Empty);
+            Assert.That(s.UseLeaderElection, Is.True);
+            Assert.That(s.OrgLeader, Is.False);
+            Assert.That(s.ElectionStartupGracePeriod, Is.EqualTo(TimeSpan.FromSeconds(15)));
+            Assert.That(s.AdminEnabled, Is.True);
+            Assert.That(s.AdminListenAddress, Is.EqualTo(PeerEndpoint.Loopback(9443)));
+            Assert.That(s.LogLevel, Is.EqualTo(LogLevel.Information));
+            Assert.That(s.LogFormat, Is.EqualTo(LogFormat.Simple));
+            Assert.That(s.Sources, Is.Empty);
+        });
+    }
+
+    [Test]
+    public void EveryKey_ItsDocumentedDefaultIsTheDefaultInEffect()
+    {
+        var fresh = new PeerSettings();
+        foreach (var key in ConfigSchema.Keys)
+        {
+            var s = new PeerSettings();
+            Assert.That(key.TryApply(ConfigValue.Text(key.DefaultText, "test"), s, out string? error), Is.True, $"{key.Path}: {error}");
+            Assert.That(key.Read(s), Is.EqualTo(key.Read(fresh)), $"{key.Path}: documented default '{key.DefaultText}' differs from the code's");
+        }
+    }
+
+    [Test]
+    public void EveryKey_IsDocumentedInConfigurationMd_WithItsDefault()
+    {
+        string doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "CONFIGURATION.md"));
+        foreach (var key in ConfigSchema.Keys)
+        {
+            string row = doc.Split('\n').FirstOrDefault(l => l.StartsWith($"| `{key.Path}` |", StringComparison.Ordinal)) ?? "";
+            Assert.That(row, Is.Not.Empty, $"{key.Path} has no row in docs/CONFIGURATION.md");
+            string expected = key.DefaultText.Length == 0 ? "(empty)" : $"`{key.DefaultText}`";
+            Assert.That(row, Does.Contain($"| {expected} |"), $"{key.Path}: the documented default is not {expected}");
+        }
+    }
+
+    [Test]
+    public void SamplePeerYaml_LoadsAndSetsTheBootstrap()
+    {
+        var s = Load(Path.Combine(RepoRoot(), "tools", "Engine.Peer", "peer.yaml"));
+        Assert.That(s.Gossip.BootstrapPeers, Is.EqualTo(new[] { PeerEndpoint.Loopback(7052) }));
+        Assert.That(s.Sources["gossip.aliveTimeInterval"], Does.StartWith("peer.yaml:"));
+    }
+
+    [Test]
+    public void Yaml_EveryKindOfValue_IsParsed()
+    {
+        var s = Load(Yaml("""
+            peer:
+              id: alpha
+              localMspId: Org2
+              listenAddress: 0.0.0.0:7055
+            gossip:
+              bootstrap: 127.0.0.1:7052 127.0.0.1:7053,127.0.0.1:7054
+              endpoint: 127.0.0.1:7055
+              externalEndpoint: 127.0.0.1:8055
+              aliveTimeInterval: 1m30s
+              aliveExpirationTimeout: 2h
+              maxPropagationBurstLatency: 250us
+              requestWaitTime: 1.5s
+              propagatePeerNum: 7
+              useLeaderElection: false
+              orgLeader: TRUE
+              election:
+                leaderAliveThreshold: 20s
+            transport:
+              maxFramePayload: 1MiB
+              compressionThreshold: 0
+              maxDatagramPayload: 1200
+              udpReceiveThread: false
+            admin:
+              enabled: false
+            log:
+              level: debug
+              format: json
+            """));
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.PeerId, Is.EqualTo("alpha"));
+            Assert.That(s.Gossip.OrgId, Is.EqualTo("Org2"));
+            Assert.That(s.Gossip.Transport.ListenEndpoint, Is.EqualTo(PeerEndpoint.Parse("0.0.0.0:7055")));
+            Assert.That(s.Gossip.BootstrapPeers, Is.EqualTo(new[] { PeerEndpoint.Loopback(7052), PeerEndpoint.Loopback(7053), PeerEndpoint.Loopback(7054) }));
+            Assert.That(s.Gossip.Endpoint, Is.EqualTo(PeerEndpoint.Loopback(7055)));
+            Assert.That(s.Gossip.ExternalEndpoint, Is.EqualTo(PeerEndpoint.Loopback(8055)));
+            Assert.That(s.Gossip.AliveTimeInterval, Is.EqualTo(TimeSpan.FromSeconds(90)));
+            Assert.That(s.Gossip.AliveExpirationTimeout, Is.EqualTo(TimeSpan.FromHours(2)));
+            Assert.That(s.Gossip.MaxPropagationBurstLatency, Is.EqualTo(TimeSpan.FromMicroseconds(250)));
+            Assert.That(s.Gossip.RequestWaitTime, Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
+            Assert.That(s.Gossip.PropagatePeerNum, Is.EqualTo(7));
+            Assert.That(s.UseLeaderElection, Is.False);
+            Assert.That(s.OrgLeader, Is.True);
+            Assert.That(s.ElectionLeaderAliveThreshold, Is.EqualTo(TimeSpan.FromSeconds(20)));
+            Assert.That(s.Gossip.Transport.MaxFramePayload, Is.EqualTo(1024 * 1024));
+            Assert.That(s.Gossip.Transport.CompressionThreshold, Is.Zero);
+            Assert.That(s.Gossip.Transport.MaxDatagramPayload, Is.EqualTo(1200));
+            Assert.That(s.Gossip.Transport.UdpReceiveThread, Is.False);
+            Assert.That(s.AdminEnabled, Is.False);
+            Assert.That(s.LogLevel, Is.EqualTo(LogLevel.Debug));
+            Assert.That(s.LogFormat, Is.EqualTo(LogFormat.Json));
+            Assert.That(s.Sources["gossip.propagatePeerNum"], Is.EqualTo("peer.yaml:13:21"));
+        });
+    }
+
+    [Test]
+    public void Yaml_BootstrapAsAList_IsParsed()
+    {
+        var s = Load(Yaml("gossip:\n  bootstrap:\n    - 127.0.0.1:7052\n    - 127.0.0.1:7053\n"));
+        Assert.That(s.Gossip.BootstrapPeers, Is.EqualTo(new[] { PeerEndpoint.Loopback(7052), PeerEndpoint.Loopback(7053) }));
+    }
+
+    [Test]
+    public void Yaml_KeysAreCaseInsensitive_AndReportedInTheirCanonicalSpelling()
+    {
+        var s = Load(Yaml("Gossip:\n  ALIVETIMEINTERVAL: 2s\n"));
+        Assert.That(s.Gossip.AliveTimeInterval, Is.EqualTo(TimeSpan.FromSeconds(2)));
+        Assert.That(s.Sources.Keys, Does.Contain("gossip.aliveTimeInterval"));
+    }
+
+    [Test]
+    public void PortZero_IsAllowedWhereThePeerBinds_AndNowhereElse()
+    {
+        var s = Load(null, null, "gossip.endpoint=127.0.0.1:0", "admin.listenAddress=127.0.0.1:0");
+        Assert.That(s.Gossip.Transport.ListenEndpoint, Is.EqualTo(PeerEndpoint.Loopback(0)));
+        Assert.That(s.AdminListenAddress, Is.EqualTo(PeerEndpoint.Loopback(0)));
+        Assert.That(Errors(null, null, "gossip.bootstrap=127.0.0.1:0").Single().Key, Is.EqualTo("gossip.bootstrap"));
+        Assert.That(Errors(null, null, "gossip.externalEndpoint=127.0.0.1:0").Single().Key, Is.EqualTo("gossip.externalEndpoint"));
+    }
+
+    [Test]
+    public void Yaml_EmptyFile_SetsNothing() => Assert.That(Load(Yaml("")).Sources, Is.Empty);
+
+    [Test]
+    public void Yaml_UnknownKey_ErrorNamesTheFullDottedPathAndLine()
+    {
+        var errors = Errors(Yaml("gossip:\n  aliveTimeInterval: 5s\n  election:\n    leaderAliveTreshold: 10s\n"));
+        Assert.That(errors, Has.Count.EqualTo(1));
+        Assert.That(errors[0].Key, Is.EqualTo("gossip.election.leaderAliveTreshold"));
+        Assert.That(errors[0].Source, Is.EqualTo("peer.yaml:4:5"));
+        Assert.That(errors[0].ToString(), Does.Contain("unknown key").And.Contain("did you mean gossip.election.leaderAliveThreshold?"));
+    }
+
+    [Test]
+    public void Yaml_UnknownSection_And_KeyWithoutItsSection_AreErrors()
+    {
+        var errors = Errors(Yaml("aliveTimeInterval: 5s\nledger:\n  state: x\n"));
+        Assert.That(errors.Select(e => e.Key).ToList(), Is.EqualTo((string[])["aliveTimeInterval", "ledger"]));
+        Assert.That(errors[0].Message, Does.Contain("did you mean gossip.aliveTimeInterval?"));
+    }
+
+    [TestCase("5x", "unknown unit 'x'")]
+    [TestCase("5", "has no unit")]
+    [TestCase("fast", "is not a duration")]
+    [TestCase("-1s", "must be positive")]
+    [TestCase("0", "must be positive")]
+    [TestCase("", "is empty")]
+    public void Yaml_BadDuration_ErrorNamesTheKeyAndWhatIsWrong(string value, string expected)
+    {
+        var errors = Errors(Yaml($"gossip:\n  pullInterval: \"{value}\"\n"));
+        Assert.That(errors, Has.Count.EqualTo(1));
+        Assert.That(errors[0].Key, Is.EqualTo("gossip.pullInterval"));
+        Assert.That(errors[0].Message, Does.Contain(expected));
+        Assert.That(errors[0].ToString(), Does.StartWith("peer.yaml:2:17: gossip.pullInterval: "));
+    }
+
+    [TestCase("gossip.propagatePeerNum: 0", "gossip.propagatePeerNum", "must be between 1 and 1000, was 0")]
+    [TestCase("gossip.propagatePeerNum: three", "gossip.propagatePeerNum", "'three' is not a whole number")]
+    [TestCase("gossip.orgLeader: yes please", "gossip.orgLeader", "is not true or false")]
+    [TestCase("gossip.endpoint: nowhere", "gossip.endpoint", "is not host:port")]
+    [TestCase("gossip.endpoint: ''", "gossip.endpoint", "is empty")]
+    [TestCase("gossip.bootstrap: 127.0.0.1:7052 127.0.0.1", "gossip.bootstrap", "'127.0.0.1' is not host:port")]
+    [TestCase("transport.maxFramePayload: 16 parsecs", "transport.maxFramePayload", "is not a byte size")]
+    [TestCase("transport.maxFramePayload: 100", "transport.maxFramePayload", "must be between 1024")]
+    [TestCase("transport.maxDatagramPayload: 70000", "transport.maxDatagramPayload", "must be between 64")]
+    [TestCase("log.level: loud", "log.level", "is not one of trace, debug")]
+    [TestCase("peer.localMspId: ' '", "peer.localMspId", "must not be empty")]
+    [TestCase("gossip.aliveTimeInterval: [1s, 2s]", "gossip.aliveTimeInterval", "expected a single value, found a list")]
+    [TestCase("gossip.election: 5s", "gossip.election", "is a section")]
+    [TestCase("gossip.pullInterval:\n    nested: 1s", "gossip.pullInterval", "found a section")]
+    public void Yaml_BadValue_ErrorNamesTheKey(string line, string key, string expected)
+    {
+        // "a.b: v" is written as nested YAML.
+        string[] path = line[..line.IndexOf(':', StringComparison.Ordinal)].Split('.');
+        string value = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        string yaml = path[0] + ":\n  " + string.Join(":\n    ", path[1..]) + ":" + value + "\n";
+        var errors = Errors(Yaml(yaml));
+        Assert.That(errors, Has.Count.EqualTo(1), string.Join("; ", errors));
+        Assert.That(errors[0].Key, Is.EqualTo(key));
+        Assert.That(errors[0].Message, Does.Contain(expected));
+    }
+
+    [Test]
+    public void Yaml_NotYaml_IsAnErrorWithItsPosition()
+    {
+        var errors = Errors(Yaml("gossip:\n  aliveTimeInterval: [5s\n"));
+        Assert.That(errors[0].Source, Does.StartWith("peer.yaml:"));
+        Assert.That(errors[0].Message, Does.StartWith("not valid YAML"));
+    }
+
+    [Test]
+    public void Yaml_MissingFile_IsAnError() =>
+        Assert.That(Errors(Path.Combine(_dir, "nope.yaml"))[0].Message, Does.StartWith("cannot read the file"));
+
+    [Test]
+    public void Yaml_SeveralProblems_AreAllReported()
+    {
+        var errors = Errors(Yaml("gossip:\n  pullInterval: 4\n  pullPeerNum: -1\n  nope: 1\n"));
+        Assert.That(errors.Select(e => e.Key).ToList(), Is.EquivalentTo((string[])["gossip.pullInterval", "gossip.pullPeerNum", "gossip.nope"]));
+    }
+
+    [Test]
+    public void AliveExpirationNotAboveAliveInterval_IsAnErrorInConfigTerms()
+    {
+        var errors = Errors(Yaml("gossip:\n  aliveTimeInterval: 10s\n  aliveExpirationTimeout: 10s\n"));
+        Assert.That(errors.Single().ToString(), Is.EqualTo(
+            "peer.yaml:3:27: gossip.aliveExpirationTimeout: (10s) must be longer than gossip.aliveTimeInterval (10s), or every peer would expire between heartbeats"));
+    }
+
+    [Test]
+    public void OrgLeaderWithLeaderElection_IsAnError_AsInFabric()
+    {
+        var errors = Errors(Yaml("gossip:\n  orgLeader: true\n"));
+        Assert.That(errors.Single().Key, Is.EqualTo("gossip.orgLeader"));
+        Assert.That(errors.Single().Message, Does.Contain("gossip.useLeaderElection"));
+        Assert.That(Load(Yaml("gossip:\n  orgLeader: true\n  useLeaderElection: false\n")).OrgLeader, Is.True);
+    }
+
+    [TestCase("10.0.0.1:9443")]
+    [TestCase("0.0.0.0:9443")]
+    public void AdminOnANonLoopbackAddress_IsRefused(string address)
+    {
+        var error = Errors(Yaml($"admin:\n  listenAddress: {address}\n")).Single();
+        Assert.That(error.Key, Is.EqualTo("admin.listenAddress"));
+        Assert.That(error.Message, Does.Contain("must be a loopback address"));
+        Assert.That(Load(Yaml($"admin:\n  enabled: false\n  listenAddress: {address}\n")).AdminEnabled, Is.False, "allowed when the port is off");
+    }
+
+    [Test]
+    public void LibraryValidation_IsReportedUnderTheConfigKey()
+    {
+        var error = Errors(null, null, "transport.maxSendQueueBytes=1KiB").Single();
+        Assert.That(error.Key, Is.EqualTo("transport.maxSendQueueBytes"));
+        Assert.That(error.Source, Is.EqualTo("--set"));
+        Assert.That(error.Message, Is.EqualTo("must be at least 64 KiB, was 1024"));
+    }
+
+    [Test]
+    public void Precedence_FileThenEnvironmentThenSet()
+    {
+        string file = Yaml("gossip:\n  aliveTimeInterval: 4s\n  pullInterval: 3s\n  digestWaitTime: 2s\n");
+        var env = new Hashtable
+        {
+            ["ENGINE_GOSSIP_ALIVETIMEINTERVAL"] = "3s",
+            ["ENGINE_GOSSIP_PULLINTERVAL"] = "6s",
+        };
+
+        var s = Load(file, env, "gossip.aliveTimeInterval=2s");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.Gossip.AliveTimeInterval, Is.EqualTo(TimeSpan.FromSeconds(2)), "--set beats env and file");
+            Assert.That(s.Gossip.PullInterval, Is.EqualTo(TimeSpan.FromSeconds(6)), "env beats file");
+            Assert.That(s.Gossip.DigestWaitTime, Is.EqualTo(TimeSpan.FromSeconds(2)), "file beats default");
+            Assert.That(s.Sources["gossip.aliveTimeInterval"], Is.EqualTo("--set"));
+            Assert.That(s.Sources["gossip.pullInterval"], Is.EqualTo("environment variable ENGINE_GOSSIP_PULLINTERVAL"));
+            Assert.That(s.Sources["gossip.digestWaitTime"], Is.EqualTo("peer.yaml:4:19"));
+        });
+    }
+
+    [Test]
+    public void Set_LaterWins_AndNestedKeysWork()
+    {
+        var s = Load(null, null, "gossip.election.leaderElectionDuration=7s", "log.level=warning", "log.level=error", "gossip.bootstrap=127.0.0.1:1 127.0.0.1:2");
+        Assert.That(s.ElectionLeaderElectionDuration, Is.EqualTo(TimeSpan.FromSeconds(7)));
+        Assert.That(s.LogLevel, Is.EqualTo(LogLevel.Error));
+        Assert.That(s.Gossip.BootstrapPeers, Has.Count.EqualTo(2));
+    }
+
+    [TestCase("gossip.aliveTimeInterval", "--set: gossip.aliveTimeInterval: expected key=value")]
+    [TestCase("gossip.alive=2s", "--set: gossip.alive: unknown key")]
+    [TestCase("gossip=2s", "--set: gossip: is a section")]
+    [TestCase("gossip.aliveTimeInterval=2", "--set: gossip.aliveTimeInterval: '2' has no unit")]
+    public void Set_BadInput_IsAnError(string set, string expected) =>
+        Assert.That(Errors(null, null, set).Single().ToString(), Does.StartWith(expected));
+
+    [Test]
+    public void Environment_NestedKey_UnknownKey_AndOtherVariables()
+    {
+        var s = Load(null, new Hashtable
+        {
+            ["ENGINE_GOSSIP_ELECTION_STARTUPGRACEPERIOD"] = "30s",
+            ["ENGINE_TRANSPORT_COMPRESSIONTHRESHOLD"] = "8KiB",
+            ["ENGINE_GATE_INJECT"] = "alloc", // not a configuration section: ignored
+            ["PATH"] = "/bin",
+        });
+        Assert.That(s.ElectionStartupGracePeriod, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(s.Gossip.Transport.CompressionThreshold, Is.EqualTo(8192));
+
+        var error = Errors(null, new Hashtable { ["ENGINE_GOSSIP_ALIVETIMEINTERVL"] = "2s" }).Single();
+        Assert.That(error.Source, Is.EqualTo("environment variable ENGINE_GOSSIP_ALIVETIMEINTERVL"));
+        Assert.That(error.Message, Does.Contain("did you mean gossip.aliveTimeInterval?"));
+
+        var bad = Errors(null, new Hashtable { ["ENGINE_GOSSIP_ALIVETIMEINTERVAL"] = "2 seconds" }).Single();
+        Assert.That(bad.ToString(), Does.StartWith("environment variable ENGINE_GOSSIP_ALIVETIMEINTERVAL: gossip.aliveTimeInterval: "));
+    }
+
+    [Test]
+    public void EnvironmentVariableName_FollowsThePath()
+    {
+        Assert.That(ConfigSchema.Find("gossip.election.leaderAliveThreshold")!.EnvironmentVariable,
+            Is.EqualTo("ENGINE_GOSSIP_ELECTION_LEADERALIVETHRESHOLD"));
+        foreach (var key in ConfigSchema.Keys)
+        {
+            var s = Load(null, new Hashtable { [key.EnvironmentVariable] = key.DefaultText });
+            Assert.That(s.Sources.Keys, Does.Contain(key.Path), $"{key.EnvironmentVariable} does not set {key.Path}");
+        }
+    }
+
+    [TestCase("1m30s", 90_000.0)]
+    [TestCase("1.5s", 1_500.0)]
+    [TestCase("10ms", 10.0)]
+    [TestCase("250us", 0.25)]
+    [TestCase("1h", 3_600_000.0)]
+    [TestCase("0", 0.0)]
+    public void Duration_GoSyntax(string text, double milliseconds)
+    {
+        Assert.That(ConfigValueParsers.TryParseDuration(text, out var d, out string? error), Is.True, error);
+        Assert.That(d.TotalMilliseconds, Is.EqualTo(milliseconds));
+        Assert.That(ConfigValueParsers.TryParseDuration(ConfigValueParsers.FormatDuration(d), out var back, out _), Is.True);
+        Assert.That(back, Is.EqualTo(d), "format round-trips");
+    }
+
+    internal static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Engine.sln not found above the test directory");
+    }
+}

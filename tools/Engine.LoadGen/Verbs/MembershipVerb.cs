@@ -1,0 +1,83 @@
+using System.CommandLine;
+using Engine.LoadGen.Output;
+using Spectre.Console;
+
+namespace Engine.LoadGen.Verbs;
+
+/// <summary>The <c>membership</c> verb: discovery convergence, failure detection and steady-state cost for N peers.</summary>
+internal static class MembershipVerb
+{
+    public static Command Create()
+    {
+        var peers = new Option<int>("--peers") { Description = "how many peers to run in this process", DefaultValueFactory = _ => 100 };
+        peers.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is < 2 or > 50_000)
+            {
+                r.AddError($"--peers must be between 2 and 50000, was {v}");
+            }
+        });
+        var network = new Option<string>("--network")
+        {
+            Description = "udp: real sockets on loopback, one port pair per peer; memory: the in-memory network in virtual time",
+            DefaultValueFactory = _ => "udp",
+        };
+        network.AcceptOnlyFromAmong("udp", "memory");
+        var alive = new Option<int>("--alive-interval")
+        {
+            Description = "heartbeat period in ms (Fabric's aliveTimeInterval); expiry and re-probe are 5x this, as Fabric's defaults are",
+            DefaultValueFactory = _ => 5000,
+        };
+        alive.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is < 10 or > 600_000)
+            {
+                r.AddError($"--alive-interval must be between 10 and 600000 ms, was {v}");
+            }
+        });
+        var kill = new Option<double>("--kill-fraction") { Description = "fraction of peers stopped after convergence", DefaultValueFactory = _ => 0.1 };
+        kill.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is < 0 or >= 1)
+            {
+                r.AddError($"--kill-fraction must be at least 0 and below 1, was {v}");
+            }
+        });
+        var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
+        var json = CommonOptions.Json();
+        var plot = CommonOptions.Plot();
+        var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
+
+        var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers, steady-state cost per peer.")
+        {
+            peers, network, alive, kill, seed, json, plot, timeout,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed));
+            using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
+            var scenario = new MembershipScenario(settings);
+            var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
+            report.Print(AnsiConsole.Console);
+            if (parse.GetValue(json) is { } path)
+            {
+                RunReport.WriteJson(path, report.ToJson());
+            }
+
+            if (parse.GetValue(plot) is { } svg)
+            {
+                SvgChart.Write(svg, $"Engine membership: {settings.Peers} peers ({(settings.Memory ? "memory" : "udp")})", "network time (s)",
+                    "fraction of peers done",
+                    [new ChartSeries("complete view", scenario.ConvergenceCurve), new ChartSeries("saw stopped peers dead", scenario.DetectionCurve)]);
+            }
+
+            var result = report.ToJson();
+            return (bool)result["converged"]! ? 0 : 1;
+        });
+        return command;
+    }
+}

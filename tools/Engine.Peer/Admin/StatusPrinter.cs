@@ -1,0 +1,48 @@
+using System.Globalization;
+using Engine.Peer.Hosting;
+
+namespace Engine.Peer.Admin;
+
+/// <summary>Writes a <see cref="PeerStatus"/> as a person reads it: the peer, its membership view as a table, its counters.</summary>
+internal static class StatusPrinter
+{
+    public static void Print(PeerStatus status, TextWriter output)
+    {
+        var uptime = PeerHost.FormatUptime(TimeSpan.FromSeconds(status.UptimeSeconds));
+        output.WriteLine($"Peer {status.PeerId} of org {status.Org} at {status.Endpoint}, {(status.Running ? "running" : "not running")}, up {uptime}");
+        output.WriteLine($"PKI-ID {status.PkiId}");
+        output.WriteLine();
+
+        int alive = status.Members.Count(m => m.State == "alive");
+        output.WriteLine($"Membership view: {alive} alive, {status.Members.Count - alive} dead (this peer not included)");
+        if (status.Members.Count > 0)
+        {
+            string[] header = ["STATE", "ENDPOINT", "ORG", "PKI-ID", "INCARNATION", "SEQ"];
+            var rows = status.Members
+                .OrderBy(m => m.State == "alive" ? 0 : 1).ThenBy(m => m.Org, StringComparer.Ordinal).ThenBy(m => m.Endpoint, StringComparer.Ordinal)
+                .Select(m => new[]
+                {
+                    m.State, m.Endpoint, m.Org, Shorten(m.PkiId),
+                    m.Incarnation.ToString(CultureInfo.InvariantCulture), m.Sequence.ToString(CultureInfo.InvariantCulture),
+                })
+                .ToList();
+            int[] widths = [.. header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length)))];
+            output.WriteLine("  " + string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
+            foreach (var row in rows)
+            {
+                output.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+            }
+        }
+
+        output.WriteLine();
+        output.WriteLine("Counters");
+        int nameWidth = status.Counters.Count == 0 ? 0 : status.Counters.Max(c => c.Name.Length);
+        foreach (var counter in status.Counters)
+        {
+            output.WriteLine($"  {counter.Name.PadRight(nameWidth)}  {counter.Value.ToString("N0", CultureInfo.InvariantCulture),15}");
+        }
+    }
+
+    /// <summary>The first 16 hex digits of a PKI-ID: enough to tell peers apart in a table.</summary>
+    private static string Shorten(string pkiId) => pkiId.Length > 16 ? pkiId[..16] + "…" : pkiId;
+}

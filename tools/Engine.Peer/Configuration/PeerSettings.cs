@@ -1,0 +1,61 @@
+using Engine.Node;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Peer.Configuration;
+
+/// <summary>How log lines are written to the console.</summary>
+internal enum LogFormat
+{
+    /// <summary>One readable line per event: time, level, area, message.</summary>
+    Simple,
+
+    /// <summary>One JSON object per line, for log collectors.</summary>
+    Json,
+}
+
+/// <summary>
+/// Everything the peer process is configured with, defaults first: the node's <see cref="GossipOptions"/> (with its
+/// transport options) plus what only the process has (its name, the admin port, logging) and the Fabric keys that are
+/// accepted before the feature behind them exists.
+/// </summary>
+internal sealed class PeerSettings
+{
+    /// <summary>The peer's name in logs and status (Fabric's <c>peer.id</c>).</summary>
+    public string PeerId { get; set; } = "peer0";
+
+    /// <summary>Address to bind UDP and TCP on; empty means the gossip endpoint's address and port.</summary>
+    public PeerEndpoint ListenAddress { get; set; }
+
+    public GossipOptions Gossip { get; } = new();
+
+    /// <summary>Fabric's <c>orgLeader</c>: this peer is its org's static leader (leader election not built yet).</summary>
+    public bool OrgLeader { get; set; }
+
+    /// <summary>Fabric's <c>useLeaderElection</c> (leader election not built yet).</summary>
+    public bool UseLeaderElection { get; set; } = true;
+
+    public TimeSpan ElectionStartupGracePeriod { get; set; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan ElectionMembershipSampleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ElectionLeaderAliveThreshold { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan ElectionLeaderElectionDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Whether the local admin port is opened.</summary>
+    public bool AdminEnabled { get; set; } = true;
+
+    /// <summary>Where the admin port listens; always a loopback address. Port 0 picks a free port.</summary>
+    public PeerEndpoint AdminListenAddress { get; set; } = PeerEndpoint.Loopback(9443);
+
+    public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
+    public LogFormat LogFormat { get; set; } = LogFormat.Simple;
+
+    /// <summary>For each key that was set, where its value came from (file line, environment variable, --set).</summary>
+    public Dictionary<string, string> Sources { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The address the transport binds: <see cref="ListenAddress"/>, or the gossip endpoint when that is empty.</summary>
+    public PeerEndpoint EffectiveListenAddress => ListenAddress.IsEmpty ? Gossip.Endpoint : ListenAddress;
+}

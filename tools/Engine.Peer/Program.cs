@@ -1,0 +1,238 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Engine.Peer.Admin;
+using Engine.Peer.Configuration;
+using Engine.Peer.Hosting;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Engine.Peer;
+
+/// <summary>
+/// <c>Engine.Peer --config peer.yaml</c> runs one gossip peer until SIGINT/SIGTERM; <c>Engine.Peer status --peer HOST:PORT</c>
+/// prints what a running peer sees. Exit codes: 0 clean stop, 1 the peer failed (e.g. a port taken), 2 bad configuration
+/// or arguments.
+/// </summary>
+internal static class Program
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitBadConfig = 2;
+
+    public static int Main(string[] args) => BuildCommand(Console.Out, Console.Error).Parse(args).Invoke(new InvocationConfiguration
+    {
+        // The peer handles SIGINT/SIGTERM itself (PosixSignalRegistration) so it always stops cleanly and writes its final line.
+        ProcessTerminationTimeout = null,
+        EnableDefaultExceptionHandler = false,
+    });
+
+    internal static RootCommand BuildCommand(TextWriter output, TextWriter error)
+    {
+        var config = new Option<string?>("--config", "-c") { Description = "the peer's YAML configuration file (see docs/CONFIGURATION.md)" };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "override one key, e.g. --set gossip.aliveTimeInterval=2s (repeatable; wins over the file and ENGINE_* variables)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var logFormat = new Option<string?>("--log-format") { Description = "console log format: simple or json (same as --set log.format=...)" };
+        logFormat.AcceptOnlyFromAmong("simple", "json");
+        var printConfig = new Option<bool>("--print-config")
+        {
+            Description = "print the effective configuration (every key, its value and where it came from) and exit",
+        };
+
+        var root = new RootCommand("Engine peer: runs one gossip peer from a YAML configuration until SIGINT/SIGTERM.")
+        {
+            config, set, logFormat, printConfig,
+            StatusCommand(output, error),
+        };
+        root.SetAction((parse, ct) =>
+        {
+            var sets = new List<string>(parse.GetValue(set) ?? []);
+            if (parse.GetValue(logFormat) is { } format)
+            {
+                sets.Add("log.format=" + format);
+            }
+
+            PeerSettings settings;
+            try
+            {
+                settings = PeerConfigLoader.Load(parse.GetValue(config), Environment.GetEnvironmentVariables(), sets);
+            }
+            catch (ConfigException e)
+            {
+                error.WriteLine($"Engine.Peer: the configuration has {e.Errors.Count} problem{(e.Errors.Count == 1 ? "" : "s")}; the peer did not start:");
+                foreach (var problem in e.Errors)
+                {
+                    error.WriteLine("  " + problem);
+                }
+
+                return Task.FromResult(ExitBadConfig);
+            }
+
+            if (parse.GetValue(printConfig))
+            {
+                PrintConfig(settings, output);
+                return Task.FromResult(ExitOk);
+            }
+
+            return RunPeerAsync(settings, error);
+        });
+        return root;
+    }
+
+    private static Command StatusCommand(TextWriter output, TextWriter error)
+    {
+        var peer = new Option<string>("--peer", "-p")
+        {
+            Description = "the peer's admin address (its admin.listenAddress), HOST:PORT",
+            DefaultValueFactory = _ => "127.0.0.1:9443",
+        };
+        peer.Validators.Add(r =>
+        {
+            string? v = r.GetValueOrDefault<string>();
+            if (!PeerEndpoint.TryParse(v, out _, out string? why))
+            {
+                r.AddError($"--peer '{v}' is not HOST:PORT: {why}");
+            }
+        });
+        var json = new Option<bool>("--json") { Description = "print the status as JSON instead of a table" };
+        var timeout = new Option<TimeSpan>("--timeout")
+        {
+            Description = "give up after this long (hh:mm:ss; default 00:00:05)",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
+        };
+        var command = new Command("status", "Print a running peer's membership view (alive and dead members, org, endpoint) and its counters.")
+        {
+            peer, json, timeout,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var endpoint = PeerEndpoint.Parse(parse.GetValue(peer)!);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(parse.GetValue(timeout));
+            try
+            {
+                var status = await AdminClient.GetStatusAsync(endpoint, cts.Token);
+                if (parse.GetValue(json))
+                {
+                    output.WriteLine(JsonSerializer.Serialize(new AdminResponse(true, null, status), AdminProtocol.Json.AdminResponse));
+                }
+                else
+                {
+                    StatusPrinter.Print(status, output);
+                }
+
+                return ExitOk;
+            }
+            catch (AdminException e)
+            {
+                error.WriteLine($"Engine.Peer status: {e.Message}");
+                return ExitFailed;
+            }
+            catch (OperationCanceledException)
+            {
+                error.WriteLine($"Engine.Peer status: no answer from {endpoint} within {parse.GetValue(timeout)}");
+                return ExitFailed;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Runs the peer until SIGINT or SIGTERM, then stops it cleanly.</summary>
+    private static async Task<int> RunPeerAsync(PeerSettings settings, TextWriter error)
+    {
+        using var loggerFactory = CreateLoggerFactory(settings);
+        using var stop = new CancellationTokenSource();
+        string reason = "";
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // keep the process alive until the peer has stopped
+            reason = $"{context.Signal} received";
+            stop.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        IPeerRuntime runtime;
+        try
+        {
+            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"Engine.Peer: the configuration is not usable: {e.Message}");
+            return ExitBadConfig;
+        }
+        catch (PeerStartException e)
+        {
+            error.WriteLine($"Engine.Peer: the peer could not start: {e.Message}");
+            return ExitFailed;
+        }
+
+        await using var host = new PeerHost(settings, runtime, loggerFactory);
+        try
+        {
+            await host.StartAsync(stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitOk;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Logged by the host already; the operator also sees it on stderr without a stack trace.
+            error.WriteLine($"Engine.Peer: the peer could not start: {e.Message}");
+            return ExitFailed;
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await host.StopAsync(reason);
+        return ExitOk;
+    }
+
+
+
+    internal static ILoggerFactory CreateLoggerFactory(PeerSettings settings) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(settings.LogLevel);
+        if (settings.LogFormat == LogFormat.Json)
+        {
+            builder.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+                o.ColorBehavior = Console.IsOutputRedirected ? LoggerColorBehavior.Disabled : LoggerColorBehavior.Default;
+            });
+        }
+    });
+
+    private static void PrintConfig(PeerSettings settings, TextWriter output)
+    {
+        int width = ConfigSchema.Keys.Max(k => k.Path.Length);
+        foreach (var key in ConfigSchema.Keys)
+        {
+            string source = settings.Sources.TryGetValue(key.Path, out string? s) ? s : "default";
+            string value = key.Read(settings);
+            output.WriteLine($"{key.Path.PadRight(width)}  {(value.Length == 0 ? "\"\"" : value),-22}  # {source}{(key.NotInEffect is null ? "" : "; no effect yet: " + key.NotInEffect)}");
+        }
+    }
+}
