@@ -1,75 +1,80 @@
-using System.Buffers;
 using Engine.Protocol;
 using Engine.Transport;
+using Member = Engine.Membership.Member;
 
 namespace Engine.Discovery;
 
 /// <summary>
-/// Packs envelopes bound for the same peer into shared datagrams (<see cref="EnvelopeBatch"/> records), as Fabric's
-/// push emitter batches: a peer's pending datagram leaves when the next record would not fit, when
-/// <c>burstSize</c> envelopes are pending in all, or <c>burstLatency</c> after the first pending one, whichever comes
-/// first. One short lock guards the per-peer buffers; buffers are pooled and reused, so steady traffic to a stable set
-/// of peers allocates nothing.
+/// Fabric's push emitter for datagrams: envelopes to send are buffered with their destinations and flushed when
+/// <c>burstSize</c> envelopes are pending or <c>burstLatency</c> after the first, whichever comes first. At a flush, what
+/// goes to the same peer is packed into shared datagrams (<see cref="EnvelopeBatch"/> records, in the order queued), so
+/// a burst costs one datagram per distinct destination rather than one per envelope and destination. One short lock;
+/// fixed buffers sized at creation: nothing is allocated per envelope or per flush.
 /// </summary>
 internal sealed class DatagramEmitter : IDisposable
 {
-    /// <summary>A peer's buffer is returned after this many flushes without traffic to it.</summary>
-    private const int IdleFlushesBeforeRelease = 8;
-
     private readonly ITransport _transport;
     private readonly DiscoveryCounters _counters;
     private readonly int _maxBody;
     private readonly int _burstSize;
     private readonly TimeSpan _burstLatency;
     private readonly Lock _gate = new();
-    private readonly Dictionary<PeerEndpoint, Batch> _batches = [];
     private readonly ITimer _timer;
-    private int _pending;
+    private readonly byte[] _arena;        // the pending envelopes, back to back
+    private readonly Pending[] _pending;   // (destination, envelope) pairs
+    private readonly byte[] _datagram;
+    private int _arenaUsed;
+    private int _pendingCount;
+    private int _messages;
     private bool _armed;
     private bool _disposed;
 
-    public DatagramEmitter(ITransport transport, DiscoveryCounters counters, TimeProvider time, int burstSize, TimeSpan burstLatency)
+    public DatagramEmitter(ITransport transport, DiscoveryCounters counters, TimeProvider time, int burstSize, TimeSpan burstLatency, int maxFanout)
     {
         _transport = transport;
         _counters = counters;
         _maxBody = transport.MaxDatagramPayload;
         _burstSize = burstSize;
         _burstLatency = burstLatency;
+        _arena = new byte[burstSize * _maxBody];
+        _pending = new Pending[burstSize * Math.Max(maxFanout, 1)];
+        _datagram = new byte[_maxBody];
         _timer = time.CreateTimer(static state => ((DatagramEmitter)state!).Flush(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Largest envelope a datagram can carry.</summary>
-    public int MaxEnvelope => _maxBody - ProtoSpanWriter.VarintSize((ulong)_maxBody);
-
-    /// <summary>Queues <paramref name="envelope"/> for <paramref name="destination"/>; false if it can never fit a datagram.</summary>
-    public bool Enqueue(ReadOnlySpan<byte> envelope, PeerEndpoint destination)
+    /// <summary>
+    /// Queues <paramref name="envelope"/> for each of <paramref name="destinations"/> (at most the fanout given at creation);
+    /// returns how many it was queued for (0 when it can never fit a datagram, or after disposal).
+    /// </summary>
+    public int Enqueue(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations)
     {
-        if (EnvelopeBatch.RecordSize(envelope.Length) > _maxBody)
+        if (destinations.IsEmpty || EnvelopeBatch.RecordSize(envelope.Length) > _maxBody)
         {
-            return false;
+            return 0;
         }
 
         lock (_gate)
         {
             if (_disposed)
             {
-                return false;
+                return 0;
             }
 
-            if (!_batches.TryGetValue(destination, out var batch))
+            int count = Math.Min(destinations.Length, _pending.Length);
+            if (_arenaUsed + envelope.Length > _arena.Length || _pendingCount + count > _pending.Length)
             {
-                batch = new Batch(ArrayPool<byte>.Shared.Rent(_maxBody));
-                _batches.Add(destination, batch);
+                FlushLocked();
             }
 
-            if (!EnvelopeBatch.TryAppend(batch.Buffer.AsSpan(0, _maxBody), ref batch.Written, envelope))
+            int offset = _arenaUsed;
+            envelope.CopyTo(_arena.AsSpan(offset));
+            _arenaUsed += envelope.Length;
+            for (int i = 0; i < count; i++)
             {
-                SendLocked(destination, batch);
-                EnvelopeBatch.TryAppend(batch.Buffer.AsSpan(0, _maxBody), ref batch.Written, envelope);
+                _pending[_pendingCount++] = new Pending(destinations[i].Endpoint, offset, envelope.Length);
             }
 
-            batch.Idle = 0;
-            if (++_pending >= _burstSize)
+            if (++_messages >= _burstSize)
             {
                 FlushLocked();
             }
@@ -78,12 +83,12 @@ internal sealed class DatagramEmitter : IDisposable
                 _armed = true;
                 _timer.Change(_burstLatency, Timeout.InfiniteTimeSpan);
             }
-        }
 
-        return true;
+            return count;
+        }
     }
 
-    /// <summary>Sends every pending datagram now.</summary>
+    /// <summary>Sends everything pending now.</summary>
     public void Flush()
     {
         lock (_gate)
@@ -97,20 +102,42 @@ internal sealed class DatagramEmitter : IDisposable
 
     private void FlushLocked()
     {
-        foreach (var (destination, batch) in _batches)
+        // Group by destination, keeping the queued order within a destination (insertion sort: a burst is small).
+        var pending = _pending.AsSpan(0, _pendingCount);
+        for (int i = 1; i < pending.Length; i++)
         {
-            if (batch.Written > 0)
+            var item = pending[i];
+            int j = i - 1;
+            while (j >= 0 && pending[j].Destination.CompareTo(item.Destination) > 0)
             {
-                SendLocked(destination, batch);
+                pending[j + 1] = pending[j];
+                j--;
             }
-            else if (++batch.Idle > IdleFlushesBeforeRelease)
+
+            pending[j + 1] = item;
+        }
+
+        int written = 0;
+        for (int i = 0; i < pending.Length; i++)
+        {
+            var envelope = _arena.AsSpan(pending[i].Offset, pending[i].Length);
+            if (!EnvelopeBatch.TryAppend(_datagram, ref written, envelope))
             {
-                _batches.Remove(destination); // allowed while enumerating a Dictionary
-                ArrayPool<byte>.Shared.Return(batch.Buffer);
+                Send(pending[i - 1].Destination, written);
+                written = 0;
+                EnvelopeBatch.TryAppend(_datagram, ref written, envelope);
+            }
+
+            if (i + 1 == pending.Length || pending[i + 1].Destination != pending[i].Destination)
+            {
+                Send(pending[i].Destination, written);
+                written = 0;
             }
         }
 
-        _pending = 0;
+        _pendingCount = 0;
+        _arenaUsed = 0;
+        _messages = 0;
         if (_armed)
         {
             _armed = false;
@@ -118,45 +145,30 @@ internal sealed class DatagramEmitter : IDisposable
         }
     }
 
-    private void SendLocked(PeerEndpoint destination, Batch batch)
+    private void Send(PeerEndpoint destination, int length)
     {
-        var status = _transport.SendDatagram(destination, batch.Buffer.AsSpan(0, batch.Written));
+        var status = _transport.SendDatagram(destination, _datagram.AsSpan(0, length));
         if (status == SendStatus.Sent)
         {
-            _counters.DatagramSent(batch.Written);
+            _counters.DatagramSent(length);
         }
         else
         {
             _counters.DatagramSendFailed();
         }
-
-        batch.Written = 0;
     }
 
     public void Dispose()
     {
         lock (_gate)
         {
-            if (_disposed)
+            if (!_disposed)
             {
-                return;
+                _disposed = true;
+                _timer.Dispose();
             }
-
-            _disposed = true;
-            _timer.Dispose();
-            foreach (var batch in _batches.Values)
-            {
-                ArrayPool<byte>.Shared.Return(batch.Buffer);
-            }
-
-            _batches.Clear();
         }
     }
 
-    private sealed class Batch(byte[] buffer)
-    {
-        public readonly byte[] Buffer = buffer;
-        public int Written;
-        public int Idle;
-    }
+    private readonly record struct Pending(PeerEndpoint Destination, int Offset, int Length);
 }

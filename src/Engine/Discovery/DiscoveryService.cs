@@ -56,7 +56,7 @@ internal sealed partial class DiscoveryService : IDisposable
         _badInputLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _rejectedLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _bootstrapLog = new LogRateLimiter(time, TimeSpan.FromSeconds(10));
-        _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency);
+        _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum);
         _strategy = strategy?.Invoke(table, _emitter) ?? new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum);
         _bootstrap = CreateBootstrapContacts(settings);
 

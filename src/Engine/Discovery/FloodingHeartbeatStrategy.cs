@@ -30,15 +30,7 @@ internal sealed class FloodingHeartbeatStrategy(MembershipTable table, DatagramE
 
         var picked = scratch.AsSpan(0, fanout);
         int count = table.Sample(picked, filter);
-        int sent = 0;
-        for (int i = 0; i < count; i++)
-        {
-            if (emitter.Enqueue(envelope, picked[i].Endpoint))
-            {
-                sent++;
-            }
-        }
-
+        int sent = emitter.Enqueue(envelope, picked[..count]);
         picked[..count].Clear(); // hold no member past the call
         return sent;
     }

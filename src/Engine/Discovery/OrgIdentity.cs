@@ -89,11 +89,17 @@ internal sealed class OrgIdentity
             }
         }
 
+        return Add(utf8);
+    }
+
+    // Kept apart from the lookup: a lambda capturing the name would allocate its closure on every call of the method.
+    private string Add(ReadOnlySpan<byte> utf8)
+    {
         string name = Encoding.UTF8.GetString(utf8);
         lock (_gate)
         {
-            entries = _entries;
-            if (entries.Length < MaxInterned && Array.FindIndex(entries, e => e.Name == name) < 0)
+            var entries = _entries;
+            if (entries.Length < MaxInterned && !entries.Any(e => e.Name == name))
             {
                 _entries = [.. entries, new Entry(name, utf8.ToArray(), Encode(name))];
             }
