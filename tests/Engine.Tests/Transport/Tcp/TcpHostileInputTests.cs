@@ -22,6 +22,15 @@ public class TcpHostileInputTests
 
     [Test]
     [CancelAfter(10_000)]
+    public Task FrameOfAnUnknownTypeClosesOnlyItsOwnConnection(CancellationToken cancellationToken) =>
+        AssertOnlyOffenderClosed(
+            TcpTestKit.HandshakeFrame(RawPeer),
+            [0, 0, 0, 1, 1, 9, 0, 0, 7], // type 9
+            expectLossReason: "unknown frame type 9",
+            cancellationToken);
+
+    [Test]
+    [CancelAfter(10_000)]
     public Task OversizedFrameHeaderClosesOnlyItsOwnConnection(CancellationToken cancellationToken) =>
         AssertOnlyOffenderClosed(
             TcpTestKit.HandshakeFrame(RawPeer),
