@@ -47,6 +47,7 @@ internal static class Program
         {
             config, set, logFormat, printConfig,
             StatusCommand(output, error),
+            CertsCommand(output, error),
         };
         root.SetAction((parse, ct) =>
         {
@@ -81,6 +82,43 @@ internal static class Program
             return RunPeerAsync(settings, error);
         });
         return root;
+    }
+
+    /// <summary>
+    /// <c>certs --orgs Org1,Org2 --peers 2 --out DIR</c>: a network's crypto material (the role of Fabric's cryptogen): per org
+    /// a CA, per peer a certificate it issued, as PEM files (layout in docs/SECURITY.md). Existing material is never overwritten.
+    /// </summary>
+    internal static Command CertsCommand(TextWriter output, TextWriter error)
+    {
+        var orgs = new Option<string>("--orgs") { Description = "comma-separated org (MSP) ids", DefaultValueFactory = _ => "Org1,Org2" };
+        var peers = new Option<int>("--peers") { Description = "peers per org", DefaultValueFactory = _ => 2 };
+        var outDir = new Option<string>("--out") { Description = "directory to write into (created; existing org material is refused)", Required = true };
+        var command = new Command("certs", "Generate a network's crypto material: an ECDSA P-256 CA per org and a certificate per peer, as PEM files.")
+        {
+            orgs, peers, outDir,
+        };
+        command.SetAction(parse =>
+        {
+            string[] orgIds = parse.GetValue(orgs)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            string root = parse.GetValue(outDir)!;
+            try
+            {
+                var written = Engine.Security.CryptoMaterial.Generate(root, orgIds, parse.GetValue(peers));
+                foreach (string directory in written)
+                {
+                    output.WriteLine(directory);
+                }
+
+                output.WriteLine($"crypto material for {orgIds.Length} org(s), {written.Count} peer(s) written under {Path.GetFullPath(root)}");
+                return ExitOk;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"Engine.Peer certs: {e.Message}");
+                return ExitBadConfig;
+            }
+        });
+        return command;
     }
 
     private static Command StatusCommand(TextWriter output, TextWriter error)

@@ -61,7 +61,7 @@ public sealed class PerfGateTests
         {
             string run = Path.Combine(dir, "run.json");
             string baseline = Path.Combine(dir, "baseline.json");
-            const string Good = """{"converged":true,"detected":true,"convergence_ms":4000,"detection_ms":27000,"false_deaths":0,"datagrams_per_peer_per_s":3.2,"bytes_per_peer_per_s":800}""";
+            const string Good = """{"converged":true,"detected":true,"recovered":true,"convergence_ms":4000,"detection_ms":27000,"recovery_ms":3000,"false_deaths":0,"datagrams_per_peer_per_s":3.2,"bytes_per_peer_per_s":800}""";
             File.WriteAllText(run, Good);
             Assert.That(RunProcess(null, "gate-scenario", "--name", "m", "--json", run, "--baseline", baseline, "--update-baseline").Code, Is.Zero);
 

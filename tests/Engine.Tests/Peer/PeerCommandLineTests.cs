@@ -51,6 +51,41 @@ public sealed class PeerCommandLineTests
     }
 
     [Test]
+    public void Certs_WritesACaPerOrgAndACertificatePerPeer_ThatTheTrustStoreAccepts_AndNeverOverwrites()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"engine-certs-{Guid.NewGuid():N}");
+        try
+        {
+            var (exit, output, err) = Run("certs", "--orgs", "Org1,Org2", "--peers", "2", "--out", root);
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(output, Does.Contain("2 org(s), 4 peer(s)"));
+            var trust = Engine.Security.CryptoMaterial.LoadTrustStore(root);
+            foreach (string org in new[] { "Org1", "Org2" })
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    using var peer = Engine.Security.CryptoMaterial.LoadPeer(Engine.Security.CryptoMaterial.PeerDirectory(root, org, Engine.Security.CryptoMaterial.PeerName(org, i)));
+                    Assert.That(trust.Validate(org, peer.Certificate, out string? reason), Is.EqualTo(Engine.Security.CertificateVerdict.Trusted), reason);
+                    string other = org == "Org1" ? "Org2" : "Org1";
+                    Assert.That(trust.Validate(other, peer.Certificate, out _), Is.Not.EqualTo(Engine.Security.CertificateVerdict.Trusted), "a peer is not trusted as another org's");
+                }
+            }
+
+            var again = Run("certs", "--orgs", "Org1", "--peers", "1", "--out", root);
+            Assert.That(again.Exit, Is.EqualTo(Program.ExitBadConfig));
+            Assert.That(again.Err, Does.StartWith("Engine.Peer certs: "));
+            Assert.That(again.Err, Does.Not.Contain("   at "), "no stack trace");
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Test]
     public void LogFormat_AcceptsOnlySimpleOrJson()
     {
         var (exit, _, err) = Run("--log-format", "xml", "--print-config");
