@@ -20,7 +20,23 @@ internal sealed partial class DiscoveryService
     public void HandleAlive(PeerEndpoint source, ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> aliveContent, long now)
     {
         Counters.AliveArrived();
-        if (!TryRecord(source, aliveContent, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
+        if (!AliveCodec.TryParse(aliveContent, out var fields))
+        {
+            BadInput(source, "an alive message", "malformed protobuf", "alive");
+            return;
+        }
+
+        // Most heartbeats a flooding peer receives are copies of one it already has (about k per heartbeat): judge those by
+        // one lookup, before the endpoint and identity are parsed or the news is built. A copy no newer than what the table
+        // holds is stale whatever it says about endpoints (the table would drop it too).
+        if (_table.Find(fields.PkiId) is { } known && known.GetState(out var held) != MemberState.Purged
+            && new PeerTime(fields.IncNum, fields.SeqNum) <= held)
+        {
+            Counters.Stale();
+            return;
+        }
+
+        if (!TryRecord(source, in fields, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
         {
             return;
         }
@@ -57,14 +73,23 @@ internal sealed partial class DiscoveryService
     private bool TryRecord(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, MemberState state, long now, Hearsay hearsay,
         out Member? member, out MembershipChange change)
     {
-        member = null;
-        change = MembershipChange.Stale;
         if (!AliveCodec.TryParse(aliveContent, out var fields))
         {
+            member = null;
+            change = MembershipChange.Stale;
             BadInput(source, "an alive message", "malformed protobuf", "alive");
             return false;
         }
 
+        return TryRecord(source, in fields, state, now, hearsay, out member, out change);
+    }
+
+    /// <summary>As above, for an AliveMessage already parsed.</summary>
+    private bool TryRecord(PeerEndpoint source, in AliveFields fields, MemberState state, long now, Hearsay hearsay,
+        out Member? member, out MembershipChange change)
+    {
+        member = null;
+        change = MembershipChange.Stale;
         if (fields.PkiId.IsEmpty)
         {
             BadInput(source, "an alive message", "it carries no PKI-ID", "alive");

@@ -28,12 +28,12 @@ internal sealed partial class MemoryNetwork
             }
 
             bool duplicate = Chance(Policy.DuplicateProbability);
-            ScheduleDatagramLocked(from.LocalEndpoint, to, payload);
+            ScheduleDatagramLocked(from, target, payload);
             if (duplicate)
             {
                 from.Counters.DatagramDuplicated();
                 _totals.DatagramDuplicated();
-                ScheduleDatagramLocked(from.LocalEndpoint, to, payload);
+                ScheduleDatagramLocked(from, target, payload);
             }
         }
     }
@@ -41,11 +41,14 @@ internal sealed partial class MemoryNetwork
     /// <summary>Draws the random source only when the probability calls for it, so a zero never shifts the sequence.</summary>
     private bool Chance(double probability) => probability > 0 && _random.NextDouble() < probability;
 
-    private void ScheduleDatagramLocked(PeerEndpoint from, PeerEndpoint to, ReadOnlySpan<byte> payload)
+    private void ScheduleDatagramLocked(MemoryTransport from, MemoryTransport to, ReadOnlySpan<byte> payload)
     {
         var datagram = _datagramPool.Count > 0 ? _datagramPool.Pop() : new PendingDatagram(this);
-        datagram.From = from;
-        datagram.To = to;
+        datagram.From = from.LocalEndpoint;
+        datagram.To = to.LocalEndpoint;
+        datagram.Sender = from;
+        datagram.Target = to;
+        datagram.TopologyVersion = _topologyVersion;
         datagram.Length = payload.Length;
         datagram.Buffer = RentBody(payload);
         Schedule(NextDelayTicksLocked(), DeliverDatagramCallback, datagram);
@@ -53,17 +56,25 @@ internal sealed partial class MemoryNetwork
 
     private void DeliverDatagram(PendingDatagram datagram)
     {
-        MemoryTransport? target;
-        MemoryTransport? sender;
+        MemoryTransport? target = datagram.Target;
+        MemoryTransport? sender = datagram.Sender;
         ITransportHandler? handler = null;
-        lock (_gate)
+        if (!sender!.IsDisposed && !target!.IsDisposed && datagram.TopologyVersion == Volatile.Read(ref _topologyVersion))
         {
-            _nodes.TryGetValue(datagram.From, out sender);
-
-            // Checked again on arrival: the node may have stopped, or a partition may have started, while it was in flight.
-            if (_nodes.TryGetValue(datagram.To, out target) && CanReachLocked(datagram.From, target))
+            // Fast path: both nodes still run and reachability has not changed since the send checked it.
+            handler = target.Handler;
+        }
+        else
+        {
+            lock (_gate)
             {
-                handler = target.Handler;
+                _nodes.TryGetValue(datagram.From, out sender);
+
+                // Checked again on arrival: the node may have stopped, or a partition may have started, while it was in flight.
+                if (_nodes.TryGetValue(datagram.To, out target) && CanReachLocked(datagram.From, target))
+                {
+                    handler = target.Handler;
+                }
             }
         }
 
@@ -91,6 +102,8 @@ internal sealed partial class MemoryNetwork
 
         ReturnBody(datagram.Buffer);
         datagram.Buffer = [];
+        datagram.Sender = null;
+        datagram.Target = null;
         lock (_gate)
         {
             _datagramPool.Push(datagram);
@@ -105,6 +118,15 @@ internal sealed partial class MemoryNetwork
         public PeerEndpoint From { get; set; }
 
         public PeerEndpoint To { get; set; }
+
+        /// <summary>The sending node, as registered when sent.</summary>
+        public MemoryTransport? Sender { get; set; }
+
+        /// <summary>The node registered at <see cref="To"/> when sent.</summary>
+        public MemoryTransport? Target { get; set; }
+
+        /// <summary>The network's topology version when the send checked reachability.</summary>
+        public long TopologyVersion { get; set; }
 
         public byte[] Buffer { get; set; } = [];
 

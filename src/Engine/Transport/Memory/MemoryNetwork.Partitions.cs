@@ -12,6 +12,12 @@ internal sealed partial class MemoryNetwork
     private readonly HashSet<PeerEndpoint> _isolated = [];
 
     /// <summary>
+    /// Bumped (under the lock) by every change of partitions or isolation: a datagram checked at send time under the same
+    /// version, between two nodes still running, needs no second check on arrival.
+    /// </summary>
+    private long _topologyVersion;
+
+    /// <summary>
     /// Cuts every path between <paramref name="groupA"/> and <paramref name="groupB"/> (both directions, datagrams and frames)
     /// until <see cref="Heal"/>. Endpoints in neither group are unaffected; endpoints that join later are placed by address.
     /// Returns the partition's number.
@@ -36,6 +42,7 @@ internal sealed partial class MemoryNetwork
             }
 
             _partitions[index] = (a, b);
+            _topologyVersion++;
             ulong bit = 1UL << index;
             foreach (var endpoint in a)
             {
@@ -64,6 +71,7 @@ internal sealed partial class MemoryNetwork
         lock (_gate)
         {
             _isolated.Add(endpoint);
+            _topologyVersion++;
             if (_nodes.TryGetValue(endpoint, out var node))
             {
                 node.Isolated = true;
@@ -79,6 +87,7 @@ internal sealed partial class MemoryNetwork
         lock (_gate)
         {
             _isolated.Remove(endpoint);
+            _topologyVersion++;
             if (_nodes.TryGetValue(endpoint, out var node))
             {
                 node.Isolated = false;
@@ -104,6 +113,7 @@ internal sealed partial class MemoryNetwork
             }
 
             int isolated = _isolated.Count;
+            _topologyVersion++;
             _isolated.Clear();
             foreach (var node in _nodes.Values)
             {

@@ -11,7 +11,10 @@ namespace Engine.Transport.Memory;
 /// thread-safe, but work another thread schedules interleaves with the run nondeterministically; callbacks must not advance
 /// time themselves. Events live in one binary heap; cancelling or re-arming a timer leaves its old entry behind as a
 /// tombstone that is skipped when it surfaces (and swept when tombstones outnumber live entries), so a million timers cost
-/// a million small objects and O(log n) per operation.
+/// a million small objects and O(log n) per operation. One-shot events (<see cref="Schedule"/>) whose due time is not
+/// before the last one queued there take a FIFO lane instead of the heap: a network whose delay is constant (zero, by
+/// default) schedules every delivery in due order, so each costs O(1). The runner takes the smaller (due time, scheduling
+/// order) of the heap's head and the lane's, so the order is exactly the same as with the heap alone.
 /// </remarks>
 internal sealed class VirtualTimeProvider : TimeProvider
 {
@@ -24,6 +27,8 @@ internal sealed class VirtualTimeProvider : TimeProvider
 
     private readonly Lock _gate = new();
     private readonly PriorityQueue<ScheduledEvent, EventKey> _queue = new();
+    private readonly Queue<(ScheduledEvent Event, EventKey Key)> _lane = new();
+    private long _laneTailDue = long.MinValue;
     private long _nowTicks;
     private long _sequence;
     private int _tombstones;
@@ -50,7 +55,7 @@ internal sealed class VirtualTimeProvider : TimeProvider
         {
             lock (_gate)
             {
-                return _queue.Count - _tombstones;
+                return _queue.Count - _tombstones + _lane.Count;
             }
         }
     }
@@ -82,7 +87,16 @@ internal sealed class VirtualTimeProvider : TimeProvider
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
         lock (_gate)
         {
-            Enqueue(new ScheduledEvent(callback, state, 0), DueTicks(delay.Ticks));
+            long due = DueTicks(delay.Ticks);
+            if (due >= _laneTailDue)
+            {
+                // In due order with everything already in the lane: O(1), and (due, sequence) order is kept.
+                _laneTailDue = due;
+                _lane.Enqueue((new ScheduledEvent(callback, state, 0), new EventKey(due, _sequence++)));
+                return;
+            }
+
+            Enqueue(new ScheduledEvent(callback, state, 0), due);
         }
     }
 
@@ -161,7 +175,21 @@ internal sealed class VirtualTimeProvider : TimeProvider
         {
             while (true)
             {
-                if (!_queue.TryPeek(out next, out var key) || key.Due > limitTicks)
+                bool inHeap = _queue.TryPeek(out next, out var key);
+                if (_lane.TryPeek(out var laneHead) && (!inHeap || laneHead.Key.CompareTo(key) < 0))
+                {
+                    if (laneHead.Key.Due > limitTicks)
+                    {
+                        return false;
+                    }
+
+                    _lane.Dequeue();
+                    next = laneHead.Event;
+                    Volatile.Write(ref _nowTicks, laneHead.Key.Due);
+                    break;
+                }
+
+                if (!inHeap || key.Due > limitTicks)
                 {
                     return false;
                 }

@@ -35,6 +35,41 @@ public sealed class VirtualTimeProviderTests
     }
 
     [Test]
+    public void ManyEvents_InAndOutOfDueOrder_AndScheduledByCallbacks_RunInDueThenSchedulingOrder()
+    {
+        // One-shot events in due order take the FIFO lane, the others the heap: the merged order must be the heap's alone.
+        var time = new VirtualTimeProvider();
+        var random = new Random(7);
+        var expected = new List<(long Due, int Order)>();
+        var ran = new List<(long Due, int Order)>();
+        int order = 0;
+        void Add(long delayTicks, int depth)
+        {
+            var key = (time.GetUtcNow().UtcTicks + delayTicks, order++);
+            expected.Add(key);
+            time.Schedule(TimeSpan.FromTicks(delayTicks), _ =>
+            {
+                ran.Add(key);
+                Assert.That(time.GetUtcNow().UtcTicks, Is.EqualTo(key.Item1));
+                if (depth < 2)
+                {
+                    Add(random.Next(3) * 10, depth + 1); // often zero: in order with the lane's tail
+                }
+            }, null);
+        }
+
+        for (int i = 0; i < 2000; i++)
+        {
+            Add(random.Next(4) == 0 ? random.Next(1000) : 1000 + (i * 3), 0);
+        }
+
+        time.Advance(TimeSpan.FromTicks(1_000_000));
+
+        Assert.That(ran, Is.EqualTo(expected.OrderBy(e => e.Due).ThenBy(e => e.Order)));
+        Assert.That(time.PendingEvents, Is.Zero);
+    }
+
+    [Test]
     public void Advance_RunsOnlyWhatIsDue()
     {
         var time = new VirtualTimeProvider();
