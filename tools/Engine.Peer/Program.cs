@@ -43,9 +43,21 @@ internal static class Program
             Description = "print the effective configuration (every key, its value and where it came from) and exit",
         };
 
+        var parentPid = new Option<int?>("--parent-pid")
+        {
+            Description = "stop cleanly when the process with this id exits (set by launchers such as the load generator's --processes, so a peer never outlives it)",
+        };
+        parentPid.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is int v && v <= 0)
+            {
+                r.AddError($"--parent-pid must be a process id, was {v}");
+            }
+        });
+
         var root = new RootCommand("Engine peer: runs one gossip peer from a YAML configuration until SIGINT/SIGTERM.")
         {
-            config, set, logFormat, printConfig,
+            config, set, logFormat, printConfig, parentPid,
             StatusCommand(output, error),
             CertsCommand(output, error),
         };
@@ -79,7 +91,7 @@ internal static class Program
                 return Task.FromResult(ExitOk);
             }
 
-            return RunPeerAsync(settings, error);
+            return RunPeerAsync(settings, parse.GetValue(parentPid), error);
         });
         return root;
     }
@@ -179,8 +191,40 @@ internal static class Program
         return command;
     }
 
-    /// <summary>Runs the peer until SIGINT or SIGTERM, then stops it cleanly.</summary>
-    private static async Task<int> RunPeerAsync(PeerSettings settings, TextWriter error)
+    /// <summary>Polls (twice a second) whether the launcher is still there; when it is gone, the peer stops like on SIGTERM.</summary>
+    private static async Task WatchParentAsync(int pid, CancellationTokenSource stop, Action<string> setReason)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+        {
+            if (!IsRunning(pid))
+            {
+                setReason($"parent process {pid} exited");
+                stop.Cancel();
+                return;
+            }
+        }
+    }
+
+    internal static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Runs the peer until SIGINT or SIGTERM (or its launcher's exit, with --parent-pid), then stops it cleanly.</summary>
+    private static async Task<int> RunPeerAsync(PeerSettings settings, int? parentPid, TextWriter error)
     {
         using var loggerFactory = CreateLoggerFactory(settings);
         using var stop = new CancellationTokenSource();
@@ -225,6 +269,11 @@ internal static class Program
             // Logged by the host already; the operator also sees it on stderr without a stack trace.
             error.WriteLine($"Engine.Peer: the peer could not start: {e.Message}");
             return ExitFailed;
+        }
+
+        if (parentPid is int watched)
+        {
+            _ = WatchParentAsync(watched, stop, r => reason = r);
         }
 
         try

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Engine.LoadGen.Output;
+using Engine.LoadGen.Peers;
 using Engine.Membership;
 using Engine.Node;
 using Engine.Transport;
@@ -12,8 +13,8 @@ using Spectre.Console;
 namespace Engine.LoadGen.Verbs;
 
 /// <summary>
-/// N gossip peers in one process, each bootstrapped to one random earlier peer, on real UDP/TCP sockets on loopback or on
-/// the in-memory network in virtual time. Measures the time until every peer sees all others alive, the steady-state cost
+/// N gossip peers, each bootstrapped to one random earlier peer: in one process on real UDP/TCP sockets on loopback or on
+/// the in-memory network in virtual time, or each as its own Engine.Peer OS process on loopback (--processes). Measures the time until every peer sees all others alive, the steady-state cost
 /// per peer, then stops a fraction of the peers and measures the time until every survivor sees them dead (and counts any
 /// survivor wrongly declared dead on the way), then restarts them and measures the time until everyone sees them alive.
 /// </summary>
@@ -44,7 +45,7 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]membership[/]: {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+            $"[bold]membership[/]: {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
         IClock clock = s.Memory ? new VirtualClock() : new WallClock();
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
@@ -99,7 +100,7 @@ internal sealed class MembershipScenario
 
                 foreach (var v in victims)
                 {
-                    await v.Node.StopAsync();
+                    await v.Node.CrashAsync();
                     v.Stopped = true;
                 }
 
@@ -145,10 +146,7 @@ internal sealed class MembershipScenario
         {
             result.CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-            foreach (var p in _peers.Where(p => !p.Stopped))
-            {
-                await p.Node.StopAsync();
-            }
+            await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
 
             clock.Dispose();
         }
@@ -189,6 +187,18 @@ internal sealed class MembershipScenario
             options.BootstrapPeers.Add(bootstrap);
         }
 
+        string pkiIdHex = Convert.ToHexStringLower(options.PkiId);
+        peer.Id = pkiIdHex;
+        _indexById[peer.Id] = peer.Index;
+        peer.ResetSeen(s.Peers);
+        if (s.Processes)
+        {
+            peer.Node = await ProcessPeer.StartAsync(string.Create(CultureInfo.InvariantCulture, $"peer{peer.Index}"), pkiIdHex, endpoint,
+                bootstrap, s.AliveInterval, e => OnChanged(peer, e), cancellationToken);
+            peer.Stopped = false;
+            return;
+        }
+
         ITransport transport;
         if (clock is VirtualClock v)
         {
@@ -207,12 +217,9 @@ internal sealed class MembershipScenario
         }
 
         var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) });
-        peer.Id = Convert.ToHexStringLower(options.PkiId);
-        _indexById[peer.Id] = peer.Index;
-        peer.ResetSeen(s.Peers);
         node.MembershipChanged += e => OnChanged(peer, e);
         await node.StartAsync(cancellationToken);
-        peer.Node = node;
+        peer.Node = new NodePeer(node);
         peer.Stopped = false;
     }
 
@@ -279,9 +286,9 @@ internal sealed class MembershipScenario
         long datagrams = 0, bytes = 0;
         foreach (var p in _peers)
         {
-            var stats = p.Node.GetStatistics();
-            datagrams += stats.DatagramsSent;
-            bytes += stats.BytesSent;
+            var (d, b) = p.Node.Sent;
+            datagrams += d;
+            bytes += b;
         }
 
         return (datagrams, bytes);
@@ -293,6 +300,7 @@ internal sealed class MembershipScenario
         var report = new RunReport($"membership: {s.Peers:N0} peers, {(s.Memory ? "memory" : "udp")} network")
             .Add("peers", "peers", (long)s.Peers)
             .Add("network", "network", s.Memory ? "memory" : "udp")
+            .Add("processes", "one OS process per peer", s.Processes)
             .Add("seed", "seed", (long)s.Seed)
             .Add("converged", "every peer saw all others alive", r.Converged)
             .Add("convergence_ms", "time to converge", r.Converged ? r.ConvergenceMs : double.NaN, "N0", " ms")
@@ -322,7 +330,7 @@ internal sealed class MembershipScenario
 
         public string Id { get; set; } = "";
 
-        public GossipNode Node { get; set; } = null!;
+        public IScenarioPeer Node { get; set; } = null!;
 
         public volatile bool Stopped;
 
@@ -439,7 +447,7 @@ internal sealed class MembershipScenario
 }
 
 /// <summary>What one membership run does.</summary>
-internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed)
+internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false)
 {
     /// <summary>Network time allowed for convergence before the run reports "not converged".</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

@@ -46,6 +46,10 @@ internal static class MembershipVerb
                 r.AddError($"--kill-fraction must be at least 0 and below 1, was {v}");
             }
         });
+        var processes = new Option<bool>("--processes")
+        {
+            Description = "run each peer as its own Engine.Peer OS process on loopback (udp only, at most 200 peers); all are stopped on exit or Ctrl-C",
+        };
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -53,12 +57,24 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, seed, json, plot, timeout,
         };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(processes) && r.GetValue(network) == "memory")
+            {
+                r.AddError("--processes runs real OS processes on loopback sockets: it needs --network udp, not memory");
+            }
+
+            if (r.GetValue(processes) && r.GetValue(peers) > 200)
+            {
+                r.AddError($"--processes runs at most 200 peers (one OS process each), was {r.GetValue(peers)}");
+            }
+        });
         command.SetAction(async (parse, ct) =>
         {
             var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed));
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);

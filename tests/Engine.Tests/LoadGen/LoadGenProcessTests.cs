@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Engine.Tests.LoadGen;
+
+/// <summary>
+/// The load generator's <c>--processes</c> mode as an operator runs it: 5 Engine.Peer OS processes on loopback converge,
+/// detect a crashed one, see it back after a restart, and none is left behind — neither after a normal exit nor after the
+/// load generator itself is killed.
+/// </summary>
+[Category("Sockets")]
+[NonParallelizable]
+public sealed class LoadGenProcessTests
+{
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Five_peer_processes_converge_detect_recover_and_none_is_left_behind(CancellationToken cancellationToken)
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"engine-loadgen-{Guid.NewGuid():N}.json");
+        try
+        {
+            using var loadgen = StartLoadGen("membership", "--processes", "--peers", "5", "--alive-interval", "300", "--kill-fraction", "0.2",
+                "--timeout", "00:01:30", "--json", json);
+            string output = await loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
+            await loadgen.WaitForExitAsync(cancellationToken);
+            Assert.That(loadgen.ExitCode, Is.Zero, output);
+
+            var result = JsonNode.Parse(await File.ReadAllTextAsync(json, cancellationToken))!;
+            Assert.That((bool)result["processes"]!, Is.True);
+            Assert.That((bool)result["converged"]!, Is.True, output);
+            Assert.That((bool)result["detected"]!, Is.True, output);
+            Assert.That((bool)result["recovered"]!, Is.True, output);
+            Assert.That((long)result["false_deaths"]!, Is.Zero, output);
+            Assert.That(PeersLaunchedBy(loadgen.Id), Is.Empty, "no Engine.Peer process outlives the load generator");
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Peers_stop_by_themselves_when_the_load_generator_is_killed(CancellationToken cancellationToken)
+    {
+        using var loadgen = StartLoadGen("membership", "--processes", "--peers", "3", "--alive-interval", "300", "--kill-fraction", "0",
+            "--timeout", "00:01:30");
+        int pid = loadgen.Id;
+
+        // Wait until all 3 peers run, then kill the load generator outright (no chance to clean up).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (PeersLaunchedBy(pid).Count < 3)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the 3 peer processes did not start");
+            Assert.That(loadgen.HasExited, Is.False, "the load generator ended before its peers ran");
+            await Task.Delay(50, cancellationToken);
+        }
+
+        loadgen.Kill();
+        await loadgen.WaitForExitAsync(cancellationToken);
+
+        // Each peer watches its launcher (--parent-pid) twice a second and stops cleanly when it is gone.
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (PeersLaunchedBy(pid).Count > 0)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"peers still running 20 s after their launcher died: {string.Join(", ", PeersLaunchedBy(pid))}");
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private static Process StartLoadGen(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(LoadGenAssemblyPath());
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Engine.Peer processes whose command line names <paramref name="launcher"/> as their parent (Linux /proc).</summary>
+    private static List<int> PeersLaunchedBy(int launcher)
+    {
+        string marker = "--parent-pid\0" + launcher.ToString(CultureInfo.InvariantCulture) + "\0";
+        var found = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                if (cmdline.Contains("Engine.Peer", StringComparison.Ordinal) && cmdline.Contains(marker, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
+    }
+
+    private static string LoadGenAssemblyPath()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory);
+        string framework = here.Name;
+        string configuration = here.Parent!.Name;
+        var root = here;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Engine.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.That(root, Is.Not.Null, "repository root not found");
+        string path = Path.Combine(root!.FullName, "tools", "Engine.LoadGen", "bin", configuration, framework, "Engine.LoadGen.dll");
+        Assert.That(File.Exists(path), Is.True, $"{path} is not built");
+        return path;
+    }
+}

@@ -1,0 +1,57 @@
+using Engine.Node;
+using Engine.Transport;
+
+namespace Engine.LoadGen.Peers;
+
+/// <summary>
+/// One peer as a scenario drives it, wherever it runs: a <see cref="GossipNode"/> in this process, or an Engine.Peer OS
+/// process watched through its admin port. Counts are what the peer itself sees.
+/// </summary>
+internal interface IScenarioPeer
+{
+    /// <summary>The endpoint other peers reach it at.</summary>
+    PeerEndpoint Endpoint { get; }
+
+    /// <summary>How many other peers it sees alive.</summary>
+    int AliveCount { get; }
+
+    /// <summary>How many peers it holds as dead.</summary>
+    int DeadCount { get; }
+
+    /// <summary>Datagrams and bytes it has sent since it started.</summary>
+    (long Datagrams, long Bytes) Sent { get; }
+
+    /// <summary>The OS process id, for a peer that runs as its own process.</summary>
+    int? ProcessId { get; }
+
+    /// <summary>Stops it abruptly, as a crash would (a process is killed).</summary>
+    ValueTask CrashAsync();
+
+    /// <summary>Stops it cleanly, if it is still running.</summary>
+    ValueTask StopAsync();
+}
+
+/// <summary>A node in this process.</summary>
+internal sealed class NodePeer(GossipNode node) : IScenarioPeer
+{
+    public PeerEndpoint Endpoint => node.Endpoint;
+
+    public int AliveCount => node.AliveCount;
+
+    public int DeadCount => node.DeadCount;
+
+    public (long Datagrams, long Bytes) Sent
+    {
+        get
+        {
+            var s = node.GetStatistics();
+            return (s.DatagramsSent, s.BytesSent);
+        }
+    }
+
+    public int? ProcessId => null;
+
+    public ValueTask CrashAsync() => node.StopAsync();
+
+    public ValueTask StopAsync() => node.StopAsync();
+}

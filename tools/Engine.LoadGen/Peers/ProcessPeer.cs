@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Engine.Membership;
+using Engine.Node;
+using Engine.Peer.Admin;
+using Engine.Transport;
+
+namespace Engine.LoadGen.Peers;
+
+/// <summary>
+/// A peer that runs as its own Engine.Peer OS process on loopback — the realistic deployment shape. The load generator
+/// passes it its configuration on the command line (<c>--set</c>), watches it through its local admin port (a status poll
+/// every 200 ms, from which membership changes are derived), and never leaves it behind: the process gets
+/// <c>--parent-pid</c> and stops by itself if the load generator dies, and <see cref="StopAsync"/> sends SIGTERM, then kills
+/// whatever has not exited within 5 s.
+/// </summary>
+internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    private readonly Process _process;
+    private readonly PeerEndpoint _admin;
+    private readonly Action<MembershipChangedEvent> _onChanged;
+    private readonly CancellationTokenSource _stopPolling = new();
+    private readonly Dictionary<string, string> _states = new(StringComparer.Ordinal);
+    private readonly Queue<string> _lastErrors = new();
+    private Task _polling = Task.CompletedTask;
+    private int _alive;
+    private int _dead;
+    private long _datagrams;
+    private long _bytes;
+    private volatile bool _answered;
+    private int _disposed;
+
+    private ProcessPeer(Process process, PeerEndpoint endpoint, PeerEndpoint admin, Action<MembershipChangedEvent> onChanged)
+    {
+        _process = process;
+        Endpoint = endpoint;
+        _admin = admin;
+        _onChanged = onChanged;
+    }
+
+    public PeerEndpoint Endpoint { get; }
+
+    public int AliveCount => Volatile.Read(ref _alive);
+
+    public int DeadCount => Volatile.Read(ref _dead);
+
+    public (long Datagrams, long Bytes) Sent => (Interlocked.Read(ref _datagrams), Interlocked.Read(ref _bytes));
+
+    public int? ProcessId => _process.Id;
+
+    /// <summary>The Engine.Peer executable beside the load generator (the project references it).</summary>
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "Engine.Peer.exe" : "Engine.Peer");
+
+    /// <summary>
+    /// Launches one peer and waits until its admin port answers. <paramref name="endpoint"/> empty picks a free port pair.
+    /// </summary>
+    public static async Task<ProcessPeer> StartAsync(string name, string pkiIdHex, PeerEndpoint endpoint, PeerEndpoint bootstrap,
+        TimeSpan aliveInterval, Action<MembershipChangedEvent> onChanged, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Executable))
+        {
+            throw new FileNotFoundException($"Engine.Peer is not built beside the load generator ({Executable})");
+        }
+
+        endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(FreePortPair()) : endpoint;
+        var admin = PeerEndpoint.Loopback(FreeTcpPort());
+        var start = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string Ms(TimeSpan t) => string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalMilliseconds}ms");
+        var sets = new List<string>
+        {
+            $"peer.id={name}",
+            $"peer.pkiId={pkiIdHex}",
+            $"gossip.endpoint={endpoint}",
+            $"admin.enabled=true",
+            $"admin.listenAddress={admin}",
+            $"gossip.aliveTimeInterval={Ms(aliveInterval)}",
+            $"gossip.aliveExpirationTimeout={Ms(aliveInterval * 5)}",
+            $"gossip.reconnectInterval={Ms(aliveInterval * 5)}",
+            "transport.udpReceiveThread=false",
+            "log.level=warning",
+        };
+        if (!bootstrap.IsEmpty)
+        {
+            sets.Add($"gossip.bootstrap={bootstrap}");
+        }
+
+        foreach (string set in sets)
+        {
+            start.ArgumentList.Add("--set");
+            start.ArgumentList.Add(set);
+        }
+
+        start.ArgumentList.Add("--parent-pid");
+        start.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+
+        // The load generator's own ENGINE_* variables must not configure the peers behind its back.
+        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("ENGINE_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var peer = new ProcessPeer(process, endpoint, admin, onChanged);
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => peer.KeepError(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        peer._polling = peer.PollAsync();
+
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!peer._answered)
+            {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"peer {name} exited with code {process.ExitCode} before it answered: {peer.LastErrors()}");
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"peer {name} did not answer on its admin port {admin} within 30 s: {peer.LastErrors()}");
+                }
+
+                await Task.Delay(20, cancellationToken);
+            }
+        }
+        catch
+        {
+            // Never leave a half-started peer behind (a timeout, a cancelled run, a crash at start).
+            await peer.StopAsync();
+            throw;
+        }
+
+        return peer;
+    }
+
+    public async ValueTask CrashAsync()
+    {
+        await _stopPolling.CancelAsync();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+        await _polling;
+        Dispose();
+    }
+
+    public async ValueTask StopAsync()
+    {
+        await _stopPolling.CancelAsync();
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, SigTerm);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+
+        await _polling;
+        Dispose();
+    }
+
+    /// <summary>Kills the process if it still runs (the last resort; <see cref="StopAsync"/> is the clean way) and frees handles.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stopPolling.Cancel();
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already reaped.
+        }
+
+        _process.Dispose();
+        _stopPolling.Dispose();
+    }
+
+    private async Task PollAsync()
+    {
+        using var timer = new PeriodicTimer(PollInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stopPolling.Token);
+                    attempt.CancelAfter(TimeSpan.FromSeconds(2));
+                    var status = await AdminClient.GetStatusAsync(_admin, attempt.Token);
+                    Apply(status);
+                    _answered = true;
+                }
+                catch (Exception e) when (e is AdminException or OperationCanceledException or SocketException or IOException)
+                {
+                    // Not up yet, or gone: the counts stay as last seen.
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stopPolling.Token));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Apply(Engine.Peer.Hosting.PeerStatus status)
+    {
+        int alive = 0, dead = 0;
+        foreach (var m in status.Members)
+        {
+            bool isAlive = m.State == "alive";
+            alive += isAlive ? 1 : 0;
+            dead += isAlive ? 0 : 1;
+            _states.TryGetValue(m.PkiId, out string? before);
+            if (before != m.State)
+            {
+                _states[m.PkiId] = m.State;
+                _onChanged(new MembershipChangedEvent(m.PkiId, PeerEndpoint.Parse(m.Endpoint), m.Org, isAlive ? MemberState.Alive : MemberState.Dead, false));
+            }
+        }
+
+        foreach (var c in status.Counters)
+        {
+            if (c.Name == "datagramsSent")
+            {
+                Interlocked.Exchange(ref _datagrams, c.Value);
+            }
+            else if (c.Name == "bytesSent")
+            {
+                Interlocked.Exchange(ref _bytes, c.Value);
+            }
+        }
+
+        Volatile.Write(ref _alive, alive);
+        Volatile.Write(ref _dead, dead);
+    }
+
+    private void KeepError(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lastErrors)
+        {
+            _lastErrors.Enqueue(line);
+            if (_lastErrors.Count > 5)
+            {
+                _lastErrors.Dequeue();
+            }
+        }
+    }
+
+    private string LastErrors()
+    {
+        lock (_lastErrors)
+        {
+            return _lastErrors.Count == 0 ? "(no output)" : string.Join(" | ", _lastErrors);
+        }
+    }
+
+    /// <summary>A port free for both UDP and TCP on 127.0.0.1 right now (the peer binds both on one port).</summary>
+    private static ushort FreePortPair()
+    {
+        for (int attempt = 0; attempt < 32; attempt++)
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+            try
+            {
+                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return (ushort)port;
+            }
+            catch (SocketException)
+            {
+                // Taken for TCP: try another.
+            }
+        }
+
+        throw new InvalidOperationException("no free UDP+TCP port pair on 127.0.0.1 after 32 attempts");
+    }
+
+    private static ushort FreeTcpPort()
+    {
+        using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return (ushort)((IPEndPoint)tcp.LocalEndPoint!).Port;
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
