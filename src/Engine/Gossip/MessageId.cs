@@ -6,7 +6,8 @@ namespace Engine.Gossip;
 /// <summary>
 /// Who a message is about and which version it is: a view over the caller's bytes (nothing copied).
 /// Per-peer kinds (alive, state info, leadership) are identified by (kind, channel, origin PKI-ID) and versioned by
-/// <see cref="Time"/>; blocks are identified by (kind, channel, sequence number) and have no versions.
+/// <see cref="Time"/>; blocks are identified by (kind, channel, sequence number), application data by (kind, origin,
+/// incarnation, sequence number); neither has versions.
 /// </summary>
 /// <remarks>
 /// The <b>digest</b> is the identity and version on the wire (pull Digest and Request messages carry it):
@@ -35,14 +36,14 @@ internal readonly ref struct MessageId
     /// <summary>The PKI-ID of the peer the message is about (empty for blocks).</summary>
     public ReadOnlySpan<byte> Origin { get; }
 
-    /// <summary>The version for per-peer kinds; (0, sequence number) for blocks.</summary>
+    /// <summary>The version for per-peer kinds; (0, sequence number) for blocks; (incarnation, sequence number) for application data.</summary>
     public PeerTime Time { get; }
 
     /// <summary>The block number (blocks only).</summary>
     public ulong Sequence => Time.SeqNum;
 
     /// <summary>True for kinds where a newer version replaces an older one.</summary>
-    public bool IsVersioned => Kind != MessageKind.Block;
+    public bool IsVersioned => Kind is not (MessageKind.Block or MessageKind.AppData);
 
     public static MessageId ForPeer(MessageKind kind, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> origin, PeerTime time) =>
         new(kind, channel, origin, time);
@@ -50,9 +51,13 @@ internal readonly ref struct MessageId
     public static MessageId ForBlock(ReadOnlySpan<byte> channel, ulong sequence) =>
         new(MessageKind.Block, channel, default, new PeerTime(0, sequence));
 
+    /// <summary>Application data published by <paramref name="origin"/> in its incarnation <paramref name="incarnation"/>.</summary>
+    public static MessageId ForAppData(ReadOnlySpan<byte> origin, ulong incarnation, ulong sequence) =>
+        new(MessageKind.AppData, default, origin, new PeerTime(incarnation, sequence));
+
     /// <summary>False when the channel or origin is longer than a digest can carry, or the kind is unknown.</summary>
     public bool IsValid =>
-        Kind is >= MessageKind.Alive and <= MessageKind.Block && Channel.Length <= MaxChannelLength && Origin.Length <= MaxOriginLength &&
+        Kind is >= MessageKind.Alive and <= MessageKind.AppData && Channel.Length <= MaxChannelLength && Origin.Length <= MaxOriginLength &&
         (Kind == MessageKind.Block ? Origin.IsEmpty : !Origin.IsEmpty);
 
     public int DigestLength => DigestHeaderLength + Channel.Length + Origin.Length;
@@ -95,14 +100,14 @@ internal readonly ref struct MessageId
     /// <summary>True when both name the same message slot (any version for per-peer kinds).</summary>
     public bool SameIdentity(in MessageId other) =>
         Kind == other.Kind && Channel.SequenceEqual(other.Channel) && Origin.SequenceEqual(other.Origin) &&
-        (IsVersioned || Sequence == other.Sequence);
+        (IsVersioned || Time == other.Time);
 
     /// <summary>A seeded 64-bit hash of the identity (the version is not part of it for per-peer kinds).</summary>
     public ulong IdentityHash(ulong seed)
     {
         ulong h = PeerKey.Hash(Channel, seed ^ (ulong)Kind);
         h = PeerKey.Hash(Origin, h);
-        return IsVersioned ? h : Mix(h ^ Sequence);
+        return IsVersioned ? h : Mix(h ^ Sequence ^ (Time.IncNum * 0x9E3779B97F4A7C15UL));
     }
 
     private static ulong Mix(ulong z)
@@ -115,5 +120,6 @@ internal readonly ref struct MessageId
 
     public override string ToString() => Kind == MessageKind.Block
         ? $"block {Sequence} of channel '{System.Text.Encoding.UTF8.GetString(Channel)}'"
+        : Kind == MessageKind.AppData ? $"data {Time.SeqNum} of {Convert.ToHexStringLower(Origin[..Math.Min(Origin.Length, 8)])} (incarnation {Time.IncNum})"
         : $"{Kind} of {Convert.ToHexStringLower(Origin[..Math.Min(Origin.Length, 8)])} at ({Time.IncNum}, {Time.SeqNum})";
 }

@@ -19,7 +19,7 @@ internal enum IdentityError
 }
 
 /// <summary>
-/// Reads the <see cref="MessageId"/> of a disseminated message (alive, state info, leadership, block) straight from the
+/// Reads the <see cref="MessageId"/> of a disseminated message (alive, state info, leadership, block, application data) straight from the
 /// envelope bytes, without allocating: the receive path's first step.
 /// </summary>
 internal static class MessageIdentity
@@ -58,6 +58,10 @@ internal static class MessageIdentity
             case EnvelopeView.DataMessageContent:
                 parsed = TryReadBlockSequence(view.Content, out ulong sequence);
                 id = MessageId.ForBlock(view.Channel, sequence);
+                break;
+            case EnvelopeView.AppDataContent:
+                parsed = AppDataCodec.TryParse(view.Content, out var data);
+                id = MessageId.ForAppData(data.PkiId, data.IncNum, data.SeqNum);
                 break;
             default:
                 return IdentityError.NotDisseminated;

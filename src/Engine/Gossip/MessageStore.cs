@@ -91,6 +91,9 @@ internal sealed partial class MessageStore
     /// <summary>The entry bound actually enforced (<see cref="MessageStoreOptions.MaxEntries"/> rounded down to a multiple of the stripes).</summary>
     public int MaxEntries => _maxEntries;
 
+    /// <summary>The longest envelope the store accepts for a message whose digest is <paramref name="digestLength"/> bytes long (what one stripe may hold).</summary>
+    public long MaxEnvelopeLength(int digestLength) => _shards[0].MaxBytes - EntryOverhead - digestLength;
+
     /// <summary>The byte bound actually enforced.</summary>
     public long MaxBytes => _maxBytes;
 

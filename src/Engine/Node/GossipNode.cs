@@ -1,17 +1,24 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Engine.Discovery;
+using Engine.Gossip;
+using Engine.Gossip.Pull;
 using Engine.Membership;
+using Engine.Protocol;
 using Engine.Transport;
 using Microsoft.Extensions.Logging;
+using Member = Engine.Membership.Member;
 
 namespace Engine.Node;
 
 /// <summary>
-/// One gossip peer: discovery and membership now (alive heartbeats over UDP, bootstrap, membership sync over framed
-/// TCP, expiry), dissemination and channels later. Runs over any <see cref="ITransport"/>: real sockets, or the
-/// in-memory network with a virtual clock for deterministic tests and simulations.
+/// One gossip peer: discovery and membership (alive heartbeats over UDP, bootstrap, membership sync over framed TCP,
+/// expiry) and dissemination of application data (<see cref="Publish"/> and <see cref="MessageReceived"/>: push to
+/// random peers, pull to repair what push missed, de-duplicated by a bounded message store); channels later. Runs over
+/// any <see cref="ITransport"/>: real sockets, or the in-memory network with a virtual clock for deterministic tests and
+/// simulations.
 /// </summary>
 public sealed class GossipNode : IAsyncDisposable
 {
@@ -26,6 +33,16 @@ public sealed class GossipNode : IAsyncDisposable
     private PeerEndpoint _endpoint;
     private MembershipTable? _table;
     private DiscoveryService? _discovery;
+    private MessageStore? _store;
+    private PushEmitter? _emitter;
+    private PullEngine? _pull;
+    private Disseminator? _disseminator;
+    private string _originHex = "";
+    private ulong _incarnation;
+    private int _maxDataLength;
+    private long _publishSequence;
+    private long _published;
+    private long _deliveredToApplication;
     private int _state; // 0 created, 1 starting/running, 2 stopped
 
     /// <summary>Creates a node; nothing runs until <see cref="StartAsync"/>.</summary>
@@ -71,10 +88,26 @@ public sealed class GossipNode : IAsyncDisposable
     /// <summary>Raised (on a transport or timer thread) when a peer is learned alive, dies, is purged, or comes back.</summary>
     public event Action<MembershipChangedEvent>? MembershipChanged;
 
+    /// <summary>
+    /// Raised once for every application message published by another peer that reaches this node, whichever way it came
+    /// (push or pull), on a transport or timer thread. The message is a view valid only during the call: copy what you
+    /// keep. A handler that throws is logged; dissemination carries on.
+    /// </summary>
+    public event MessageReceivedHandler? MessageReceived;
+
+    /// <summary>The longest <c>data</c> <see cref="Publish"/> accepts (0 before start): what a frame and the message store can carry.</summary>
+    public int MaxDataLength => _maxDataLength;
+
     /// <summary>The membership table (for the layers above discovery: peer selection).</summary>
     internal MembershipTable? Membership => _table;
 
     internal DiscoveryService? Discovery => _discovery;
+
+    internal Disseminator? Disseminator => _disseminator;
+
+    internal PullEngine? Pull => _pull;
+
+    internal PushEmitter? Emitter => _emitter;
 
     /// <summary>Starts the transport, heartbeats, expiry and membership sync, and contacts the bootstrap peers.</summary>
     /// <exception cref="InvalidOperationException">The node was already started or stopped.</exception>
@@ -109,6 +142,7 @@ public sealed class GossipNode : IAsyncDisposable
             discovery.ViewChanged = OnViewChanged;
             _discovery = discovery;
             _router.Attach(discovery);
+            StartDissemination(discovery, _table);
             discovery.Start();
         }
         catch (Exception e)
@@ -117,12 +151,58 @@ public sealed class GossipNode : IAsyncDisposable
             Volatile.Write(ref _state, 2);
             _router.Detach();
             _discovery?.Dispose();
+            _emitter?.Dispose();
+            _pull?.Dispose();
             await _transport.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         string id = Convert.ToHexStringLower(_pkiId);
         NodeLog.Started(_logger, id, OrgId, _endpoint);
+    }
+
+    /// <summary>
+    /// Publishes application data: it is stored here and spread to every peer (push, pull or both, as
+    /// <see cref="GossipOptions.Dissemination"/> says). Thread-safe; the bytes are copied.
+    /// </summary>
+    /// <param name="data">The application's bytes, at most <see cref="MaxDataLength"/> long (small messages travel in UDP datagrams, larger ones in frames).</param>
+    /// <returns>The message's identity: this node's PKI-ID, its incarnation and the message's sequence number.</returns>
+    /// <exception cref="InvalidOperationException">The node is not running.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> is longer than <see cref="MaxDataLength"/>.</exception>
+    public GossipMessageId Publish(ReadOnlySpan<byte> data)
+    {
+        var disseminator = Volatile.Read(ref _state) == 1 ? _disseminator : null;
+        if (disseminator is null)
+        {
+            throw new InvalidOperationException("The node is not running: start it before publishing.");
+        }
+
+        if (data.Length > _maxDataLength)
+        {
+            throw new ArgumentException($"Cannot publish {data.Length} bytes: at most {_maxDataLength} bytes fit a frame and the message store.", nameof(data));
+        }
+
+        ulong sequence = (ulong)Interlocked.Increment(ref _publishSequence);
+        var fields = new AppDataFields { PkiId = _pkiId, IncNum = _incarnation, SeqNum = sequence, Data = data };
+        int size = AppDataCodec.EnvelopeSize(fields);
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            int written = AppDataCodec.Write(buffer, fields);
+            var outcome = disseminator.Publish(buffer.AsSpan(0, written));
+            if (outcome != ReceiveOutcome.Accepted)
+            {
+                throw new InvalidOperationException($"The message store refused message {sequence} ({outcome}).");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        Interlocked.Increment(ref _published);
+        NodeLog.Published(_logger, _endpoint, sequence, data.Length);
+        return new GossipMessageId(_originHex, _incarnation, sequence);
     }
 
     /// <summary>Stops timers and heartbeats and disposes the transport. Idempotent.</summary>
@@ -136,6 +216,8 @@ public sealed class GossipNode : IAsyncDisposable
 
         _router.Detach();
         _discovery?.Dispose();
+        _emitter?.Dispose();
+        _pull?.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         if (previous == 1)
         {
@@ -180,8 +262,24 @@ public sealed class GossipNode : IAsyncDisposable
     public NodeStatistics GetStatistics()
     {
         var c = _discovery?.Counters ?? new DiscoveryCounters();
+        var d = _disseminator?.GetStatistics();
+        var push = _emitter?.GetStatistics();
+        var pull = _pull?.GetStatistics();
+        long published = Interlocked.Read(ref _published);
         return new NodeStatistics(c.AliveSent, c.AliveReceived, c.AliveForwarded, c.AliveStale, c.MembershipRequestsSent,
-            c.MembershipResponsesReceived, c.DatagramsSent, c.DatagramsReceived, c.BytesSent, c.BytesReceived, c.DecodeErrors);
+            c.MembershipResponsesReceived, c.DatagramsSent, c.DatagramsReceived, c.BytesSent, c.BytesReceived, c.DecodeErrors)
+        {
+            MessagesPublished = published,
+            MessagesDelivered = Interlocked.Read(ref _deliveredToApplication),
+            MessagesReceived = (d?.Received ?? 0) + (pull?.ItemsReceived ?? 0),
+            DuplicateMessages = d?.Duplicates ?? 0,
+            RejectedMessages = d?.Rejected ?? 0,
+            MessagesPulled = d?.Pulled ?? 0,
+            PushCopiesSent = push?.Copies ?? 0,
+            PullRounds = pull?.Rounds ?? 0,
+            PullDropped = pull is null ? 0 : pull.UnknownNonce + pull.MismatchedSender + pull.Unexpected + pull.Unrequested + pull.BadItems + pull.HellosRefused,
+            StoredMessages = _store?.Count ?? 0,
+        };
     }
 
     /// <summary>SHA-256(org ‖ endpoint text), the default PKI-ID.</summary>
@@ -206,6 +304,67 @@ public sealed class GossipNode : IAsyncDisposable
         MaxPropagationBurstSize = _options.MaxPropagationBurstSize,
         MaxPropagationBurstLatency = _options.MaxPropagationBurstLatency,
     };
+
+    /// <summary>Builds the store, the push emitter, the disseminator and the pull engine of application data, and starts their timers.</summary>
+    private void StartDissemination(DiscoveryService discovery, MembershipTable table)
+    {
+        var logger = _loggerFactory.CreateLogger("Engine.Gossip");
+        var mode = _options.Dissemination;
+        _incarnation = discovery.Incarnation;
+        _originHex = Convert.ToHexStringLower(_pkiId);
+        _store = new MessageStore(
+            new MessageStoreOptions
+            {
+                MaxEntries = _options.MaxStoredMessages,
+                MaxBytes = _options.MaxStoredBytes,
+                TimeToLive = _options.DeadMemberRetention,
+            },
+            _time,
+            new Random(_random.Next()));
+        _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), _transport, table, _time, logger);
+        _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
+        if (mode != DisseminationMode.PushOnly)
+        {
+            var source = new StorePullSource(_disseminator, MessageKind.AppData, PullMsgType.AppDataMsg, default, GossipMessage.Types.Tag.Empty);
+            _pull = new PullEngine(PullOptions.From(_options), source, _transport, table, default(GossipRoute), _time, new Random(_random.Next()), logger);
+        }
+
+        // The longest data whose envelope fits a frame (with room for a pull update around it) and one stripe of the store.
+        int digestLength = MessageId.DigestHeaderLength + _pkiId.Length;
+        long envelopeLimit = Math.Min(_options.Transport.MaxFramePayload - 1024L, _store.MaxEnvelopeLength(digestLength));
+        int overhead = AppDataCodec.EnvelopeSize(new AppDataFields { PkiId = _pkiId, IncNum = ulong.MaxValue, SeqNum = ulong.MaxValue }) + 16;
+        _maxDataLength = (int)Math.Max(0, envelopeLimit - overhead);
+
+        _router.Attach(_disseminator, _pull);
+        _emitter?.Start();
+        _pull?.Start();
+        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations, _options.PullInterval,
+            _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
+    }
+
+    private void OnDelivered(in MessageId id, ReadOnlySpan<byte> envelope, PeerEndpoint source)
+    {
+        if (id.Kind != MessageKind.AppData || source.IsEmpty)
+        {
+            return; // published here, or not application data
+        }
+
+        Interlocked.Increment(ref _deliveredToApplication);
+        var handler = MessageReceived;
+        if (handler is null || !EnvelopeView.TryParse(envelope, out var view) || !AppDataCodec.TryParse(view.Content, out var data))
+        {
+            return;
+        }
+
+        try
+        {
+            handler(new ReceivedMessage(data.PkiId, data.IncNum, data.SeqNum, data.Data, source));
+        }
+        catch (Exception e)
+        {
+            NodeLog.MessageSubscriberFailed(_logger, e, _endpoint, source);
+        }
+    }
 
     private static PeerEndpoint Announced(PeerEndpoint local, PeerEndpoint configured)
     {

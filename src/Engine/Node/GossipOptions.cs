@@ -80,6 +80,21 @@ public sealed class GossipOptions
     /// <summary>The most members (alive and dead) the membership table holds; news of more is refused (default 65,536).</summary>
     public int MaxMembers { get; set; } = 65_536;
 
+    /// <summary>
+    /// How application data (<see cref="GossipNode.Publish"/>) spreads: push and pull together (the default, Fabric's
+    /// way), push alone, or pull alone. Heartbeats and membership are not affected.
+    /// </summary>
+    public DisseminationMode Dissemination { get; set; } = DisseminationMode.PushAndPull;
+
+    /// <summary>The most messages the node's message store holds; the oldest are evicted beyond it (default 100,000).</summary>
+    public int MaxStoredMessages { get; set; } = 100_000;
+
+    /// <summary>
+    /// The most bytes the node's message store holds (envelopes plus about 100 bytes per message; default 64 MiB). A
+    /// message is held for <see cref="AliveExpirationTimeout"/> × <see cref="MsgExpirationFactor"/> (500 s) at most.
+    /// </summary>
+    public long MaxStoredBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Transport limits and timings.</summary>
     public TransportOptions Transport { get; set; } = new();
 
@@ -117,6 +132,9 @@ public sealed class GossipOptions
         Require(PkiId is null || PkiId.Length is >= 1 and <= 64, nameof(PkiId), $"must be 1 to 64 bytes long, was {PkiId?.Length} bytes");
         Require(BootstrapRetryInterval is null || BootstrapRetryInterval > TimeSpan.Zero, nameof(BootstrapRetryInterval), $"must be positive when set, was {BootstrapRetryInterval}");
         Require(MaxMembers is >= 1 and <= 1 << 28, nameof(MaxMembers), $"must be between 1 and {1 << 28}, was {MaxMembers}");
+        Require(Enum.IsDefined(Dissemination), nameof(Dissemination), $"is not a known mode, was {(int)Dissemination}");
+        Require(MaxStoredMessages is >= 1 and <= 1 << 26, nameof(MaxStoredMessages), $"must be between 1 and {1 << 26}, was {MaxStoredMessages}");
+        Require(MaxStoredBytes is >= 64 * 1024 and <= 1L << 40, nameof(MaxStoredBytes), $"must be between 65536 and {1L << 40}, was {MaxStoredBytes}");
         for (int i = 0; i < BootstrapPeers.Count; i++)
         {
             Require(!BootstrapPeers[i].IsEmpty, $"{nameof(BootstrapPeers)}[{i}]", "is empty");
@@ -137,4 +155,17 @@ public sealed class GossipOptions
             throw new ArgumentException($"Gossip option {name} {message}.", name);
         }
     }
+}
+
+/// <summary>How a node spreads application data.</summary>
+public enum DisseminationMode
+{
+    /// <summary>Push to <see cref="GossipOptions.PropagatePeerNum"/> random peers, and pull every <see cref="GossipOptions.PullInterval"/> to repair what push missed.</summary>
+    PushAndPull = 0,
+
+    /// <summary>Push only: a peer that misses every copy never gets the message.</summary>
+    PushOnly = 1,
+
+    /// <summary>Pull only: messages spread one pull round at a time.</summary>
+    PullOnly = 2,
 }

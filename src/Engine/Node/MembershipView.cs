@@ -38,4 +38,76 @@ public readonly record struct MembershipChangedEvent(string PkiId, PeerEndpoint 
 /// <param name="DecodeErrors">Malformed records, envelopes and messages dropped.</param>
 public sealed record NodeStatistics(long AliveSent, long AliveReceived, long AliveForwarded, long AliveStale,
     long MembershipRequestsSent, long MembershipResponsesReceived, long DatagramsSent, long DatagramsReceived,
-    long BytesSent, long BytesReceived, long DecodeErrors);
+    long BytesSent, long BytesReceived, long DecodeErrors)
+{
+    /// <summary>Application messages published here.</summary>
+    public long MessagesPublished { get; init; }
+
+    /// <summary>Application messages of other peers delivered here (each once: <see cref="GossipNode.MessageReceived"/> calls).</summary>
+    public long MessagesDelivered { get; init; }
+
+    /// <summary>Copies of application messages received, by push and by pull, new or not.</summary>
+    public long MessagesReceived { get; init; }
+
+    /// <summary>Copies dropped because the message was already held.</summary>
+    public long DuplicateMessages { get; init; }
+
+    /// <summary>Copies dropped as malformed or refused by the message store.</summary>
+    public long RejectedMessages { get; init; }
+
+    /// <summary>Messages delivered here that came by pull (push missed them).</summary>
+    public long MessagesPulled { get; init; }
+
+    /// <summary>Message copies the push emitter sent (one per destination).</summary>
+    public long PushCopiesSent { get; init; }
+
+    /// <summary>Pull rounds this node started.</summary>
+    public long PullRounds { get; init; }
+
+    /// <summary>Pull messages or items dropped: unknown, expired or mismatched nonce, unrequested or bad items, refused Hellos.</summary>
+    public long PullDropped { get; init; }
+
+    /// <summary>Messages held in the message store now.</summary>
+    public long StoredMessages { get; init; }
+}
+
+/// <summary>The identity of an application message: who published it, in which incarnation, and its number there.</summary>
+/// <param name="Origin">The publisher's PKI-ID, lower-case hex.</param>
+/// <param name="Incarnation">The publisher's incarnation (its start time; a restart gives a new one).</param>
+/// <param name="Sequence">The message's number within that incarnation, from 1.</param>
+public readonly record struct GossipMessageId(string Origin, ulong Incarnation, ulong Sequence);
+
+/// <summary>Handles an application message delivered to this node (see <see cref="GossipNode.MessageReceived"/>).</summary>
+/// <param name="message">A view valid only during the call.</param>
+public delegate void MessageReceivedHandler(in ReceivedMessage message);
+
+/// <summary>An application message as delivered: a view over the received bytes, valid only during the callback.</summary>
+public readonly ref struct ReceivedMessage
+{
+    internal ReceivedMessage(ReadOnlySpan<byte> origin, ulong incarnation, ulong sequence, ReadOnlySpan<byte> data, PeerEndpoint source)
+    {
+        Origin = origin;
+        Incarnation = incarnation;
+        Sequence = sequence;
+        Data = data;
+        Source = source;
+    }
+
+    /// <summary>The publisher's PKI-ID.</summary>
+    public ReadOnlySpan<byte> Origin { get; }
+
+    /// <summary>The publisher's incarnation.</summary>
+    public ulong Incarnation { get; }
+
+    /// <summary>The message's number within the publisher's incarnation.</summary>
+    public ulong Sequence { get; }
+
+    /// <summary>The application's bytes.</summary>
+    public ReadOnlySpan<byte> Data { get; }
+
+    /// <summary>The peer this copy came from (by push or pull), not necessarily the publisher.</summary>
+    public PeerEndpoint Source { get; }
+
+    /// <summary>The message's identity (allocates the hex origin).</summary>
+    public GossipMessageId Id => new(Convert.ToHexStringLower(Origin), Incarnation, Sequence);
+}

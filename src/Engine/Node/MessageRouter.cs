@@ -1,5 +1,7 @@
 using System.Buffers;
 using Engine.Discovery;
+using Engine.Gossip;
+using Engine.Gossip.Pull;
 using Engine.Protocol;
 using Engine.Transport;
 
@@ -7,16 +9,31 @@ namespace Engine.Node;
 
 /// <summary>
 /// The node's <see cref="ITransportHandler"/>: splits datagrams into envelope records and hands each envelope, and each
-/// frame's envelope, to the layer that owns its content (discovery: alive, membership request and response). Other
-/// kinds are counted as unhandled until their layer exists. Nothing is allocated per datagram.
+/// frame's envelope, to the layer that owns its content (discovery: alive, membership request and response;
+/// dissemination: application data, pushed in datagrams or frames; the pull engine: Hello, Digest, Request, Update).
+/// Other kinds are counted as unhandled until their layer exists. Nothing is allocated per datagram.
 /// </summary>
 internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
 {
     private volatile DiscoveryService? _discovery;
+    private volatile Disseminator? _disseminator;
+    private volatile PullEngine? _pull;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
-    public void Detach() => _discovery = null;
+    /// <summary>Routes disseminated messages to <paramref name="disseminator"/> and pull messages to <paramref name="pull"/> (null: pull is off).</summary>
+    public void Attach(Disseminator disseminator, PullEngine? pull)
+    {
+        _pull = pull;
+        _disseminator = disseminator;
+    }
+
+    public void Detach()
+    {
+        _discovery = null;
+        _disseminator = null;
+        _pull = null;
+    }
 
     public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
     {
@@ -40,6 +57,10 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             if (view.ContentField == EnvelopeView.AliveContent)
             {
                 discovery.HandleAlive(source, envelope, view.Content, now);
+            }
+            else if (view.ContentField == EnvelopeView.AppDataContent && _disseminator is { } disseminator)
+            {
+                disseminator.Receive(source, envelope);
             }
             else
             {
@@ -102,6 +123,24 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
                 break;
             case EnvelopeView.AliveContent:
                 discovery.HandleAlive(source, frame, view.Content, now);
+                break;
+            case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
+                disseminator.Receive(source, frame);
+                break;
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is { } pull:
+                if (!pull.TryHandle(source, frame))
+                {
+                    // A broken pull message, or one of a kind or channel this node does not pull.
+                    if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
+                    {
+                        discovery.BadInput(source, "a pull message", "its content is malformed protobuf", "pull");
+                    }
+                    else
+                    {
+                        discovery.Counters.UnhandledEnvelope();
+                    }
+                }
+
                 break;
             default:
                 discovery.Counters.UnhandledEnvelope();

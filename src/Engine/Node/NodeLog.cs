@@ -17,4 +17,15 @@ internal static partial class NodeLog
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Gossip node on {Endpoint} failed to start")]
     public static partial void StartFailed(ILogger logger, Exception exception, PeerEndpoint endpoint);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information,
+        Message = "Gossip node on {Endpoint}: dissemination {Mode}: push to {PeerNum} peers x {Iterations}, pull from {PullPeerNum} peers every {PullInterval}; store of {MaxEntries} messages / {MaxBytes} bytes; data up to {MaxData} bytes")]
+    public static partial void DisseminationStarted(ILogger logger, PeerEndpoint endpoint, DisseminationMode mode, int peerNum, int iterations, TimeSpan pullInterval,
+        int pullPeerNum, int maxEntries, long maxBytes, int maxData);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Debug, Message = "Gossip node on {Endpoint} published message {Sequence} ({Bytes} bytes)")]
+    public static partial void Published(ILogger logger, PeerEndpoint endpoint, ulong sequence, int bytes);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Error, Message = "Gossip node on {Endpoint}: a MessageReceived subscriber threw on a message from {Source}; dissemination carries on")]
+    public static partial void MessageSubscriberFailed(ILogger logger, Exception exception, PeerEndpoint endpoint, PeerEndpoint source);
 }

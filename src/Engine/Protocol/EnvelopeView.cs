@@ -17,6 +17,7 @@ internal readonly ref struct EnvelopeView
     public const int UpdateContent = 12;
     public const int StateInfoContent = 15;
     public const int LeadershipContent = 20;
+    public const int AppDataContent = 100;
 
     public ReadOnlySpan<byte> Payload { get; init; }
 
