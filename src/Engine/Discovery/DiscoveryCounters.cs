@@ -22,6 +22,7 @@ internal sealed class DiscoveryCounters
     private long _decodeErrors;
     private long _unhandled;
     private long _frameSendFailures;
+    private long _entriesOmitted;
 
     public long AliveSent => Volatile.Read(ref _aliveSent);
 
@@ -42,6 +43,9 @@ internal sealed class DiscoveryCounters
     public long MembershipResponsesReceived => Volatile.Read(ref _responsesReceived);
 
     public long DatagramsSent => Volatile.Read(ref _datagramsSent);
+
+    /// <summary>Membership response entries left out because the asker's known filter says it holds them alive.</summary>
+    public long EntriesOmitted => Volatile.Read(ref _entriesOmitted);
 
     public long DatagramSendFailures => Volatile.Read(ref _datagramSendFailures);
 
@@ -110,6 +114,15 @@ internal sealed class DiscoveryCounters
     {
         Interlocked.Increment(ref _responsesReceived);
         DiscoveryMetrics.ResponsesReceived.Add(1);
+    }
+
+    public void Omitted(int entries)
+    {
+        if (entries > 0)
+        {
+            Interlocked.Add(ref _entriesOmitted, entries);
+            DiscoveryMetrics.EntriesOmitted.Add(entries);
+        }
     }
 
     public void DatagramSent(int bytes)

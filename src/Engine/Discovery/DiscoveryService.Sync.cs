@@ -19,16 +19,31 @@ internal sealed partial class DiscoveryService
     [ThreadStatic]
     private static Member[]? _syncScratch;
 
-    /// <summary>Sends a membership request carrying a fresh alive message of this peer.</summary>
-    public SendStatus SendMembershipRequest(PeerEndpoint to)
+    /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
+    public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
+
+    /// <summary>A <see cref="KnownFilter"/> of the members this peer holds alive, with a fresh seed (empty when none).</summary>
+    private byte[] BuildKnownFilter()
+    {
+        ulong seed;
+        lock (_filterRandom)
+        {
+            seed = (ulong)_filterRandom.NextInt64();
+        }
+
+        return KnownFilter.Build(_table, seed);
+    }
+
+    /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a whole round of requests).</summary>
+    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter)
     {
         var alive = RentOwnAlive(out int aliveLength);
         byte[]? frame = null;
         try
         {
-            int size = MembershipMessages.RequestSize(aliveLength);
+            int size = MembershipMessages.RequestSize(aliveLength, knownFilter.Length);
             frame = ArrayPool<byte>.Shared.Rent(size);
-            int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength));
+            int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength), knownFilter);
             var status = _transport.SendFrame(to, frame.AsSpan(0, written));
             if (status == SendStatus.Sent)
             {
@@ -57,7 +72,7 @@ internal sealed partial class DiscoveryService
     public void HandleMembershipRequest(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
     {
         Counters.RequestReceived();
-        if (!MembershipMessages.TryParseRequest(content, out var self)
+        if (!MembershipMessages.TryParseRequest(content, out var self, out var known)
             || !EnvelopeView.TryParse(self, out var view) || view.ContentField != EnvelopeView.AliveContent)
         {
             BadInput(source, "a membership request", "it carries no valid self_information alive envelope", "membership-request");
@@ -69,10 +84,19 @@ internal sealed partial class DiscoveryService
             return; // malformed or refused (already logged), or sent by this very peer
         }
 
-        SendMembershipResponse(source);
+        if (!known.IsEmpty && !KnownFilter.IsValid(known))
+        {
+            BadInput(source, "a membership request's known filter", "its layout is malformed; answered in full", "membership-request");
+            known = default;
+        }
+
+        SendMembershipResponse(source, known);
     }
 
-    /// <summary>A membership response arrived: alive entries teach unknown members and revive dead ones (never forwarded); dead entries teach unknown members.</summary>
+    /// <summary>
+    /// A membership response arrived: alive entries teach unknown members and revive dead ones (never forwarded); dead
+    /// entries teach unknown members.
+    /// </summary>
     public void HandleMembershipResponse(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
     {
         Counters.ResponseReceived();
@@ -109,9 +133,10 @@ internal sealed partial class DiscoveryService
 
         var picked = scratch.AsSpan(0, _settings.SyncPeerNum);
         int count = _table.Sample(picked);
+        var known = count > 0 ? BuildKnownFilter() : [];
         for (int i = 0; i < count; i++)
         {
-            SendMembershipRequest(picked[i].Endpoint);
+            SendMembershipRequest(picked[i].Endpoint, known);
         }
 
         picked.Clear();
@@ -135,17 +160,20 @@ internal sealed partial class DiscoveryService
         }
 
         DiscoveryLog.ReprobingDead(_logger, Endpoint, dead.Count);
+        var known = BuildKnownFilter();
         foreach (var endpoint in dead)
         {
-            SendMembershipRequest(endpoint);
+            SendMembershipRequest(endpoint, known);
         }
     }
 
-    private void SendMembershipResponse(PeerEndpoint to)
+    /// <summary>Answers a request: this peer, then the members it sees, except those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
+    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known)
     {
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
-        var entries = new List<ResponseEntry>(_table.Count + 1) { new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false) };
+        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16) { new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false) };
         var dead = new List<ResponseEntry>();
+        int omitted = 0;
         foreach (var member in _table)
         {
             var info = Volatile.Read(ref member.Info);
@@ -153,6 +181,12 @@ internal sealed partial class DiscoveryService
             if (state == MemberState.Purged)
             {
                 continue;
+            }
+
+            if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))
+            {
+                omitted++;
+                continue; // the asker holds it alive at this very time: it would ignore the entry, alive or dead
             }
 
             (state == MemberState.Dead ? dead : entries).Add(new ResponseEntry(member, info, time, state == MemberState.Dead));
@@ -194,6 +228,7 @@ internal sealed partial class DiscoveryService
             DiscoveryLog.MemberTooLarge(_logger, Endpoint, to, _transport.MaxFramePayload, skipped);
         }
 
+        Counters.Omitted(omitted);
         DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
     }
 

@@ -33,6 +33,7 @@ internal sealed partial class DiscoveryService : IDisposable
     private readonly List<ITimer> _timers = [];
     private readonly Lock _protectedGate = new();
     private readonly HashSet<PeerEndpoint> _protected = [];
+    private readonly Random _filterRandom;
     private long _seq;
     private int _state; // 0 created, 1 running, 2 stopped
 
@@ -56,6 +57,7 @@ internal sealed partial class DiscoveryService : IDisposable
         _badInputLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _rejectedLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _bootstrapLog = new LogRateLimiter(time, TimeSpan.FromSeconds(10));
+        _filterRandom = new Random(unchecked((int)PeerKey.Hash(settings.PkiId, _incarnation))); // reproducible under virtual time
         _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum);
         _strategy = strategy?.Invoke(table, _emitter) ?? new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum);
         _bootstrap = CreateBootstrapContacts(settings);

@@ -18,19 +18,32 @@ internal static class MembershipMessages
 
     private const ulong EmptyTag = (ulong)GossipMessage.Types.Tag.Empty;
 
-    public static int RequestSize(int selfLength) => EnvelopeSize(EnvelopeView.MembershipRequestContent, ProtoSpanWriter.BytesFieldSize(1, selfLength));
+    /// <summary>
+    /// Engine's extension of MembershipRequest: a <see cref="KnownFilter"/> of the members the asker holds alive. Fabric
+    /// leaves <c>known</c> (2) empty and does not define this field, so a Fabric peer ignores it and answers in full.
+    /// </summary>
+    public const int KnownFilterField = 1001;
 
-    public static int WriteRequest(Span<byte> destination, ReadOnlySpan<byte> selfEnvelope)
+    public static int RequestSize(int selfLength, int knownFilterLength = 0) =>
+        EnvelopeSize(EnvelopeView.MembershipRequestContent, RequestContentSize(selfLength, knownFilterLength));
+
+    public static int WriteRequest(Span<byte> destination, ReadOnlySpan<byte> selfEnvelope, ReadOnlySpan<byte> knownFilter = default)
     {
-        int position = WriteHeaders(destination, EnvelopeView.MembershipRequestContent, ProtoSpanWriter.BytesFieldSize(1, selfEnvelope.Length));
+        int position = WriteHeaders(destination, EnvelopeView.MembershipRequestContent, RequestContentSize(selfEnvelope.Length, knownFilter.Length));
         var w = new ProtoSpanWriter(destination[position..]);
         w.WriteBytesField(1, selfEnvelope);
+        w.WriteBytesField(KnownFilterField, knownFilter);
         return position + w.Position;
     }
 
-    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope)
+    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope) =>
+        TryParseRequest(content, out selfEnvelope, out _);
+
+    /// <summary>Reads a request's self information and Engine's known filter (empty when absent).</summary>
+    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope, out ReadOnlySpan<byte> knownFilter)
     {
         selfEnvelope = default;
+        knownFilter = default;
         var r = new ProtoSpanReader(content);
         while (!r.End)
         {
@@ -39,7 +52,12 @@ internal static class MembershipMessages
                 return false;
             }
 
-            bool ok = (field, wt) == (1, WireType.LengthDelimited) ? r.TryReadBytes(out selfEnvelope) : r.TrySkip(wt);
+            bool ok = (field, wt) switch
+            {
+                (1, WireType.LengthDelimited) => r.TryReadBytes(out selfEnvelope),
+                (KnownFilterField, WireType.LengthDelimited) => r.TryReadBytes(out knownFilter),
+                _ => r.TrySkip(wt),
+            };
             if (!ok)
             {
                 return false;
@@ -48,6 +66,9 @@ internal static class MembershipMessages
 
         return !selfEnvelope.IsEmpty;
     }
+
+    private static int RequestContentSize(int selfLength, int knownFilterLength) =>
+        ProtoSpanWriter.BytesFieldSize(1, selfLength) + ProtoSpanWriter.BytesFieldSize(KnownFilterField, knownFilterLength);
 
     /// <summary>Size of one response entry (field header + envelope).</summary>
     public static int EntrySize(int envelopeLength) => ProtoSpanWriter.MessageFieldSize(AliveField, envelopeLength);

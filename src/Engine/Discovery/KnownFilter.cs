@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using Engine.Membership;
+
+namespace Engine.Discovery;
+
+/// <summary>
+/// What a membership request says the asker already holds alive: a Bloom filter of (PKI-ID, inc_num, seq_num) of each
+/// member it holds alive or suspect (Engine's extension field <see cref="MembershipMessages.KnownFilterField"/>, ignored
+/// by Fabric peers, which then answer in full). An entry the responder holds at exactly the time the asker holds alive
+/// is of no use to the asker (not newer, and a dead entry only teaches unknown members): the responder leaves it out.
+/// Entries the responder holds newer, members the asker holds dead or does not know, all still go. A false positive
+/// leaves out an entry the asker could have used; the seed changes every round, so the next round's responders send
+/// it. Layout: 8-byte little-endian seed, one byte of hash count, then the bit array.
+/// </summary>
+internal static class KnownFilter
+{
+    /// <summary>Bits per member (with <see cref="Hashes"/> probes: about 0.05% false positives).</summary>
+    public const int BitsPerMember = 16;
+
+    public const int Hashes = 11;
+
+    private const int HeaderSize = 9;
+    private const int MaxHashes = 16;
+    private const int MinBitBytes = 8;
+
+    /// <summary>Builds the filter of the members <paramref name="table"/> holds alive or suspect, at their times; empty when there are none.</summary>
+    public static byte[] Build(MembershipTable table, ulong seed)
+    {
+        int reachable = table.AliveCount + table.SuspectCount;
+        if (reachable == 0)
+        {
+            return [];
+        }
+
+        // Sized for the count read now; members added meanwhile only raise the false-positive rate a little.
+        int bitBytes = Math.Max(MinBitBytes, ((reachable * BitsPerMember) + 7) / 8);
+        var filter = new byte[HeaderSize + bitBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(filter, seed);
+        filter[8] = Hashes;
+        var bits = filter.AsSpan(HeaderSize);
+        ulong bitCount = (ulong)bits.Length * 8;
+        foreach (var member in table)
+        {
+            if (member.GetState(out var time) is MemberState.Alive or MemberState.Suspect)
+            {
+                ulong hash = KeyHash(member.PkiId, time, seed);
+                ulong h1 = (uint)hash, h2 = (hash >> 32) | 1;
+                for (ulong i = 0; i < Hashes; i++)
+                {
+                    ulong bit = (h1 + (i * h2)) % bitCount;
+                    bits[(int)(bit >> 3)] |= (byte)(1 << (int)(bit & 7));
+                }
+            }
+        }
+
+        return filter;
+    }
+
+    /// <summary>True when <paramref name="filter"/> has the layout above (at least 8 bytes of bits, 1 to 16 hashes).</summary>
+    public static bool IsValid(ReadOnlySpan<byte> filter) =>
+        filter.Length >= HeaderSize + MinBitBytes && filter[8] is >= 1 and <= MaxHashes;
+
+    private static ulong KeyHash(ReadOnlySpan<byte> pkiId, PeerTime time, ulong seed) =>
+        Mix(Mix(PeerKey.Hash(pkiId, seed) ^ time.IncNum) ^ time.SeqNum);
+
+    // The SplitMix64 finalizer.
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>True when the asker may hold <paramref name="pkiId"/> alive at <paramref name="time"/> (always true for a false positive). The filter must be valid.</summary>
+    public static bool MayContain(ReadOnlySpan<byte> filter, ReadOnlySpan<byte> pkiId, PeerTime time)
+    {
+        ulong seed = BinaryPrimitives.ReadUInt64LittleEndian(filter);
+        int hashes = filter[8];
+        var bits = filter[HeaderSize..];
+        ulong bitCount = (ulong)bits.Length * 8;
+        ulong hash = KeyHash(pkiId, time, seed);
+        ulong h1 = (uint)hash, h2 = (hash >> 32) | 1;
+        for (ulong i = 0; i < (ulong)hashes; i++)
+        {
+            ulong bit = (h1 + (i * h2)) % bitCount;
+            if ((bits[(int)(bit >> 3)] & (1 << (int)(bit & 7))) == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
