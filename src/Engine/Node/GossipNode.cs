@@ -26,6 +26,7 @@ public sealed class GossipNode : IAsyncDisposable
     private readonly ITransport _transport;
     private readonly TimeProvider _time;
     private readonly Random _random;
+    private readonly int? _seed;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly MessageRouter _router;
@@ -59,6 +60,7 @@ public sealed class GossipNode : IAsyncDisposable
         _options = options;
         _transport = transport;
         _time = context.Time ?? TimeProvider.System;
+        _seed = context.Seed;
         _random = context.Seed is int seed ? new Random(seed) : new Random();
         _loggerFactory = context.LoggerFactory;
         _logger = _loggerFactory.CreateLogger("Engine.Node");
@@ -320,13 +322,13 @@ public sealed class GossipNode : IAsyncDisposable
                 TimeToLive = _options.DeadMemberRetention,
             },
             _time,
-            new Random(_random.Next()));
+            GossipRandom(1));
         _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), _transport, table, _time, logger);
         _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
         if (mode != DisseminationMode.PushOnly)
         {
             var source = new StorePullSource(_disseminator, MessageKind.AppData, PullMsgType.AppDataMsg, default, GossipMessage.Types.Tag.Empty);
-            _pull = new PullEngine(PullOptions.From(_options), source, _transport, table, default(GossipRoute), _time, new Random(_random.Next()), logger);
+            _pull = new PullEngine(PullOptions.From(_options), source, _transport, table, default(GossipRoute), _time, GossipRandom(2), logger);
         }
 
         // The longest data whose envelope fits a frame (with room for a pull update around it) and one stripe of the store.
@@ -341,6 +343,9 @@ public sealed class GossipNode : IAsyncDisposable
         NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations, _options.PullInterval,
             _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
     }
+
+    /// <summary>A random source of its own for a dissemination component (seeded from the node's seed, leaving discovery's sequence untouched).</summary>
+    private Random GossipRandom(int stream) => _seed is int seed ? new Random(unchecked((seed * -1640531535) + (stream * 0x6055))) : new Random();
 
     private void OnDelivered(in MessageId id, ReadOnlySpan<byte> envelope, PeerEndpoint source)
     {

@@ -46,7 +46,7 @@ internal sealed class MembershipScenario
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]membership[/]: {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
-        IClock clock = s.Memory ? new VirtualClock() : new WallClock();
+        var clock = PeerNetwork.Create(s.Memory, s.Peers);
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
         return Report(result, clock);
@@ -60,7 +60,7 @@ internal sealed class MembershipScenario
         ("false deaths", $"{Interlocked.Read(ref _falseDeaths):N0}"),
     ]);
 
-    private async Task DriveAsync(IClock clock, Results result, CancellationToken cancellationToken)
+    private async Task DriveAsync(PeerNetwork clock, Results result, CancellationToken cancellationToken)
     {
         var s = _settings;
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -152,7 +152,7 @@ internal sealed class MembershipScenario
         }
     }
 
-    private async Task StartPeersAsync(IClock clock, CancellationToken cancellationToken)
+    private async Task StartPeersAsync(PeerNetwork clock, CancellationToken cancellationToken)
     {
         var random = new Random(_settings.Seed);
         for (int i = 0; i < _settings.Peers; i++)
@@ -170,7 +170,7 @@ internal sealed class MembershipScenario
     /// Starts (or restarts, with a new incarnation on the same endpoint) one peer's node. Peer i's PKI-ID is derived from
     /// its number, so a restarted peer is the same member with a newer incarnation.
     /// </summary>
-    private async Task StartNodeAsync(Peer peer, IClock clock, PeerEndpoint bootstrap, PeerEndpoint endpoint, int incarnation, CancellationToken cancellationToken)
+    private async Task StartNodeAsync(Peer peer, PeerNetwork clock, PeerEndpoint bootstrap, PeerEndpoint endpoint, int incarnation, CancellationToken cancellationToken)
     {
         var s = _settings;
         var options = new GossipOptions
@@ -181,7 +181,6 @@ internal sealed class MembershipScenario
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
         };
-        options.Transport.MaxInboundConnections = Math.Max(options.Transport.MaxInboundConnections, s.Peers * 2);
         if (!bootstrap.IsEmpty)
         {
             options.BootstrapPeers.Add(bootstrap);
@@ -199,23 +198,7 @@ internal sealed class MembershipScenario
             return;
         }
 
-        ITransport transport;
-        if (clock is VirtualClock v)
-        {
-            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(checked((ushort)(MemoryNetwork.AutoPort + peer.Index))) : endpoint;
-            options.Endpoint = endpoint;
-            transport = v.Network.CreateTransport(endpoint, options.Transport);
-        }
-        else
-        {
-            // One port pair each, picked by the OS on first start and kept on restart; the node announces what it bound.
-            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(0) : endpoint;
-            options.Transport.ListenEndpoint = endpoint;
-            options.Transport.UdpReceiveThread = false;
-            options.Endpoint = endpoint;
-            transport = SocketTransport.Create(options.Transport);
-        }
-
+        var transport = clock.CreateTransport(options, peer.Index, endpoint);
         var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) });
         node.MembershipChanged += e => OnChanged(peer, e);
         await node.StartAsync(cancellationToken);
@@ -258,7 +241,7 @@ internal sealed class MembershipScenario
         }
     }
 
-    private bool Sample(List<(double X, double Y)> curve, IClock clock, Func<Peer, bool> done, List<Peer> peers)
+    private bool Sample(List<(double X, double Y)> curve, PeerNetwork clock, Func<Peer, bool> done, List<Peer> peers)
     {
         int count = 0;
         foreach (var p in peers)
@@ -294,7 +277,7 @@ internal sealed class MembershipScenario
         return (datagrams, bytes);
     }
 
-    private RunReport Report(Results r, IClock clock)
+    private RunReport Report(Results r, PeerNetwork clock)
     {
         var s = _settings;
         var report = new RunReport($"membership: {s.Peers:N0} peers, {(s.Memory ? "memory" : "udp")} network")
@@ -363,86 +346,6 @@ internal sealed class MembershipScenario
         public double CpuSeconds;
         public double PeakRssMb;
         public bool TimedOut;
-    }
-
-    /// <summary>The network's clock: virtual (advanced by the scenario) or the wall clock (polled).</summary>
-    private interface IClock : IDisposable
-    {
-        TimeProvider Time { get; }
-
-        double ElapsedMs { get; }
-
-        /// <summary>Runs the network until <paramref name="condition"/> holds or <paramref name="limit"/> of network time passes.</summary>
-        Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan limit, CancellationToken cancellationToken);
-    }
-
-    private sealed class VirtualClock : IClock
-    {
-        private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
-        private readonly VirtualTimeProvider _time = new();
-        private readonly long _start;
-
-        public VirtualClock()
-        {
-            _start = _time.GetTimestamp();
-            Network = new MemoryNetwork(timeProvider: _time);
-        }
-
-        public MemoryNetwork Network { get; }
-
-        public TimeProvider Time => _time;
-
-        public double ElapsedMs => _time.GetElapsedTime(_start).TotalMilliseconds;
-
-        public Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan limit, CancellationToken cancellationToken)
-        {
-            var deadline = _time.GetUtcNow() + limit;
-            while (!condition())
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (_time.GetUtcNow() >= deadline)
-                {
-                    return Task.FromResult(false);
-                }
-
-                _time.Advance(Step);
-            }
-
-            return Task.FromResult(true);
-        }
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class WallClock : IClock
-    {
-        private readonly Stopwatch _watch = Stopwatch.StartNew();
-
-        public TimeProvider Time => TimeProvider.System;
-
-        public double ElapsedMs => _watch.Elapsed.TotalMilliseconds;
-
-        public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan limit, CancellationToken cancellationToken)
-        {
-            var deadline = _watch.Elapsed + limit;
-            while (!condition())
-            {
-                if (_watch.Elapsed >= deadline)
-                {
-                    return false;
-                }
-
-                await Task.Delay(50, cancellationToken);
-            }
-
-            return true;
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
 
