@@ -54,7 +54,7 @@ internal sealed class GossipScenario
     {
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]gossip[/]: {s.Peers} peers on the {(s.Memory ? $"in-memory network (virtual time, {s.Loss:P0} datagram loss)" : "loopback UDP/TCP sockets")}, {s.Messages:N0} messages of {s.Size:N0} B at {s.Rate:N0}/s, mode {s.Mode}, pull every {s.PullInterval.TotalMilliseconds:N0} ms (seed {s.Seed})"));
+            $"[bold]gossip[/]: {s.Peers} peers on the {(s.Memory ? $"in-memory network (virtual time, {s.Loss:P0} datagram loss)" : "loopback UDP/TCP sockets")}, {s.Messages:N0} messages of {s.Size:N0} B at {s.Rate:N0}/s, mode {s.Mode}, fanout {s.Fanout}, pull every {s.PullInterval.TotalMilliseconds:N0} ms (seed {s.Seed})"));
         var policy = new NetworkPolicy { Seed = s.Seed, DropProbability = s.Loss };
         using var network = PeerNetwork.Create(s.Memory, s.Peers, policy, TimeSpan.FromMilliseconds(10));
         _network = network;
@@ -179,6 +179,7 @@ internal sealed class GossipScenario
             AliveTimeInterval = s.AliveInterval,
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
+            PropagatePeerNum = s.Fanout,
             PullInterval = s.PullInterval,
             DigestWaitTime = s.PullInterval / 4,
             RequestWaitTime = s.PullInterval * 3 / 8,
@@ -272,12 +273,16 @@ internal sealed class GossipScenario
             .Add("network", "network", s.Memory ? "memory" : "udp")
             .Add("loss", "datagram loss injected", s.Loss, "P0")
             .Add("seed", "seed", (long)s.Seed)
+            .Add("fanout", "push fanout (propagatePeerNum)", (long)s.Fanout)
+            .Add("rate", "messages published per second", (long)s.Rate)
             .Add("complete", "every message at every peer", r.Complete)
             .Add("all_delivered_ms", "time from the first publication until everything is everywhere", allDelivered, "N0", " ms")
             .Add("pull_interval_ms", "pull interval", s.PullInterval.TotalMilliseconds, "N0", " ms")
             .Add("all_delivered_pull_intervals", "... in pull intervals", allDelivered / s.PullInterval.TotalMilliseconds, "N2")
             .Add("publish_window_ms", "time spent publishing", (s.Messages - 1) * 1000.0 / s.Rate, "N0", " ms")
             .Add("latency_p50_ms", "delivery latency p50", Percentile(0.50), "N1", " ms")
+            .Add("latency_p90_ms", "delivery latency p90", Percentile(0.90), "N1", " ms")
+            .Add("latency_p95_ms", "delivery latency p95", Percentile(0.95), "N1", " ms")
             .Add("latency_p99_ms", "delivery latency p99", Percentile(0.99), "N1", " ms")
             .Add("latency_max_ms", "delivery latency max", latencies.Length == 0 ? double.NaN : latencies[^1], "N1", " ms")
             .Add("delivered", "deliveries made (of needed)", Interlocked.Read(ref _delivered))
@@ -344,7 +349,7 @@ internal sealed class GossipScenario
 
 /// <summary>What one gossip run does.</summary>
 internal sealed record GossipRunSettings(int Peers, int Messages, int Size, string Mode, double Loss, bool Memory, int Rate, TimeSpan PullInterval,
-    TimeSpan AliveInterval, int Seed)
+    TimeSpan AliveInterval, int Fanout, int Seed)
 {
     /// <summary>Network time allowed for the peers to find each other.</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

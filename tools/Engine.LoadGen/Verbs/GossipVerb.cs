@@ -31,6 +31,7 @@ internal static class GossipVerb
         network.AcceptOnlyFromAmong("udp", "memory");
         var rate = Int("--rate", "messages published per second of network time", 1000, 1, 1_000_000);
         var pullInterval = Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var fanout = Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
         var alive = Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
@@ -39,7 +40,7 @@ internal static class GossipVerb
 
         var command = new Command("gossip", "Dissemination: N peers, M messages of SIZE bytes published from random peers; time until every message is at every peer, delivery latency p50/p99/max, duplicate ratio, bytes per peer.")
         {
-            peers, messages, size, mode, loss, network, rate, pullInterval, alive, seed, json, plot, timeout,
+            peers, messages, size, mode, loss, network, rate, pullInterval, fanout, alive, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -52,7 +53,7 @@ internal static class GossipVerb
         {
             var settings = new GossipRunSettings(parse.GetValue(peers), parse.GetValue(messages), parse.GetValue(size), parse.GetValue(mode)!,
                 parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(rate), TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)),
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(seed));
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(fanout), parse.GetValue(seed));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new GossipScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
