@@ -29,6 +29,7 @@ internal static class Program
             timeout,
             TransportVerb.Create(),
             MembershipVerb.Create(),
+            GossipVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();

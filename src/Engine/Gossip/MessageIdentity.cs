@@ -120,30 +120,9 @@ internal static class MessageIdentity
 
     private static bool TryReadPeerTime(ReadOnlySpan<byte> bytes, out PeerTime time)
     {
-        time = default;
-        ulong inc = 0, seq = 0;
-        var r = new ProtoSpanReader(bytes);
-        while (!r.End)
-        {
-            if (!r.TryReadTag(out int field, out var wt))
-            {
-                return false;
-            }
-
-            bool ok = (field, wt) switch
-            {
-                (1, WireType.Varint) => r.TryReadVarint(out inc),
-                (2, WireType.Varint) => r.TryReadVarint(out seq),
-                _ => r.TrySkip(wt),
-            };
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        time = new PeerTime(inc, seq);
-        return true;
+        bool ok = PeerTimeCodec.TryRead(bytes, out ulong inc, out ulong seq);
+        time = ok ? new PeerTime(inc, seq) : default;
+        return ok;
     }
 
     // DataMessage { Payload payload = 1; }  Payload { uint64 seq_num = 1; bytes data = 2; }

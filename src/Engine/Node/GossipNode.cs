@@ -38,6 +38,7 @@ public sealed class GossipNode : IAsyncDisposable
     private PushEmitter? _emitter;
     private PullEngine? _pull;
     private Disseminator? _disseminator;
+    private CountingTransport? _gossipTransport;
     private string _originHex = "";
     private ulong _incarnation;
     private int _maxDataLength;
@@ -268,8 +269,9 @@ public sealed class GossipNode : IAsyncDisposable
         var push = _emitter?.GetStatistics();
         var pull = _pull?.GetStatistics();
         long published = Interlocked.Read(ref _published);
+        long gossipDatagrams = _gossipTransport?.DatagramsSent ?? 0, gossipBytes = _gossipTransport?.BytesSent ?? 0;
         return new NodeStatistics(c.AliveSent, c.AliveReceived, c.AliveForwarded, c.AliveStale, c.MembershipRequestsSent,
-            c.MembershipResponsesReceived, c.DatagramsSent, c.DatagramsReceived, c.BytesSent, c.BytesReceived, c.DecodeErrors)
+            c.MembershipResponsesReceived, c.DatagramsSent + gossipDatagrams, c.DatagramsReceived, c.BytesSent + gossipBytes, c.BytesReceived, c.DecodeErrors)
         {
             MessagesPublished = published,
             MessagesDelivered = Interlocked.Read(ref _deliveredToApplication),
@@ -323,12 +325,13 @@ public sealed class GossipNode : IAsyncDisposable
             },
             _time,
             GossipRandom(1));
-        _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), _transport, table, _time, logger);
+        var transport = _gossipTransport = new CountingTransport(_transport);
+        _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), transport, table, _time, logger);
         _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
         if (mode != DisseminationMode.PushOnly)
         {
             var source = new StorePullSource(_disseminator, MessageKind.AppData, PullMsgType.AppDataMsg, default, GossipMessage.Types.Tag.Empty);
-            _pull = new PullEngine(PullOptions.From(_options), source, _transport, table, default(GossipRoute), _time, GossipRandom(2), logger);
+            _pull = new PullEngine(PullOptions.From(_options), source, transport, table, default(GossipRoute), _time, GossipRandom(2), logger);
         }
 
         // The longest data whose envelope fits a frame (with room for a pull update around it) and one stripe of the store.

@@ -31,9 +31,9 @@ public readonly record struct MembershipChangedEvent(string PkiId, PeerEndpoint 
 /// <param name="AliveStale">Received alive messages dropped as not newer.</param>
 /// <param name="MembershipRequestsSent">Membership requests sent (bootstrap, re-probes, sync).</param>
 /// <param name="MembershipResponsesReceived">Membership response frames received.</param>
-/// <param name="DatagramsSent">Datagrams sent.</param>
+/// <param name="DatagramsSent">Datagrams sent (heartbeats and pushed messages).</param>
 /// <param name="DatagramsReceived">Datagrams received.</param>
-/// <param name="BytesSent">Datagram and frame body bytes sent.</param>
+/// <param name="BytesSent">Datagram and frame body bytes sent, by every layer.</param>
 /// <param name="BytesReceived">Datagram and frame body bytes received.</param>
 /// <param name="DecodeErrors">Malformed records, envelopes and messages dropped.</param>
 public sealed record NodeStatistics(long AliveSent, long AliveReceived, long AliveForwarded, long AliveStale,

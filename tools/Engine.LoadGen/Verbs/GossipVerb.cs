@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Engine.LoadGen.Output;
+using Spectre.Console;
+
+namespace Engine.LoadGen.Verbs;
+
+/// <summary>The <c>gossip</c> verb: M messages published from random peers of N; time until everywhere, latency, duplicates, bytes.</summary>
+internal static class GossipVerb
+{
+    public static Command Create()
+    {
+        var peers = Int("--peers", "how many peers to run in this process", 100, 2, 10_000);
+        var messages = Int("--messages", "how many messages to publish, each from a random peer", 1000, 1, 1_000_000);
+        var size = Int("--size", "bytes of application data per message (above about 1,300 they travel in frames, not datagrams)", 1024, 4, 1 << 20);
+        var mode = new Option<string>("--mode") { Description = "push, pull or both (Fabric: both)", DefaultValueFactory = _ => "both" };
+        mode.AcceptOnlyFromAmong("push", "pull", "both");
+        var loss = new Option<double>("--loss") { Description = "datagram drop probability of the in-memory network (memory only)", DefaultValueFactory = _ => 0 };
+        loss.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is < 0 or >= 1)
+            {
+                r.AddError($"--loss must be at least 0 and below 1, was {v}");
+            }
+        });
+        var network = new Option<string>("--network")
+        {
+            Description = "udp: real sockets on loopback, one port pair per peer; memory: the in-memory network in virtual time",
+            DefaultValueFactory = _ => "udp",
+        };
+        network.AcceptOnlyFromAmong("udp", "memory");
+        var rate = Int("--rate", "messages published per second of network time", 1000, 1, 1_000_000);
+        var pullInterval = Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var fanout = Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
+        var alive = Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
+        var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
+        var json = CommonOptions.Json();
+        var plot = CommonOptions.Plot();
+        var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
+
+        var command = new Command("gossip", "Dissemination: N peers, M messages of SIZE bytes published from random peers; time until every message is at every peer, delivery latency p50/p99/max, duplicate ratio, bytes per peer.")
+        {
+            peers, messages, size, mode, loss, network, rate, pullInterval, fanout, alive, seed, json, plot, timeout,
+        };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(loss) > 0 && r.GetValue(network) != "memory")
+            {
+                r.AddError("--loss needs --network memory: loss is injected by the in-memory network, real sockets on loopback lose only what they lose");
+            }
+        });
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = new GossipRunSettings(parse.GetValue(peers), parse.GetValue(messages), parse.GetValue(size), parse.GetValue(mode)!,
+                parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(rate), TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)),
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(fanout), parse.GetValue(seed));
+            using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
+            var scenario = new GossipScenario(settings);
+            var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
+            report.Print(AnsiConsole.Console);
+            var result = report.ToJson();
+            if (parse.GetValue(json) is { } path)
+            {
+                RunReport.WriteJson(path, result);
+            }
+
+            if (parse.GetValue(plot) is { } svg)
+            {
+                SvgChart.Write(svg, $"Engine gossip: {settings.Peers} peers, {settings.Messages} messages, {settings.Mode}, {(settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp")}",
+                    "delivery latency (ms)", "fraction of deliveries", [new ChartSeries("latency CDF", scenario.LatencyCdf())]);
+            }
+
+            return (bool)result["complete"]! && (long)result["delivered_twice"]! == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Option<int> Int(string name, string description, int defaultValue, int min, int max)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v < min || v > max)
+            {
+                r.AddError($"{name} must be between {min} and {max}, was {v}");
+            }
+        });
+        return option;
+    }
+}
