@@ -41,6 +41,33 @@ public sealed class LoadGenProcessTests
     }
 
     [Test]
+    [CancelAfter(180_000)]
+    public async Task The_default_scenario_runs_with_no_arguments_and_reports_transport_and_membership(CancellationToken cancellationToken)
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"engine-default-{Guid.NewGuid():N}.json");
+        try
+        {
+            using var loadgen = StartLoadGen("--json", json);
+            string output = await loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
+            await loadgen.WaitForExitAsync(cancellationToken);
+            Assert.That(loadgen.ExitCode, Is.Zero, output);
+            Assert.That(output, Does.Contain("Engine on this machine").And.Contain("membership: 50 peers, udp network"));
+
+            var result = JsonNode.Parse(await File.ReadAllTextAsync(json, cancellationToken))!;
+            var transport = result["transport"]!.AsArray();
+            Assert.That(transport, Has.Count.EqualTo(3));
+            Assert.That(transport.Select(t => (double)t!["messages_per_s"]!), Has.All.GreaterThan(0));
+            var membership = result["membership"]!;
+            Assert.That((long)membership["peers"]!, Is.EqualTo(50));
+            Assert.That((bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!, Is.True, output);
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task Peers_stop_by_themselves_when_the_load_generator_is_killed(CancellationToken cancellationToken)
     {
