@@ -94,25 +94,9 @@ internal static class LeadershipCodec
             }
         }
 
-        ulong inc = 0, seq = 0;
-        var t = new ProtoSpanReader(time);
-        while (!t.End)
+        if (!PeerTimeCodec.TryRead(time, out ulong inc, out ulong seq))
         {
-            if (!t.TryReadTag(out int field, out var wt))
-            {
-                return false;
-            }
-
-            bool ok = (field, wt) switch
-            {
-                (1, WireType.Varint) => t.TryReadVarint(out inc),
-                (2, WireType.Varint) => t.TryReadVarint(out seq),
-                _ => t.TrySkip(wt),
-            };
-            if (!ok)
-            {
-                return false;
-            }
+            return false;
         }
 
         if (pki.IsEmpty)
