@@ -65,7 +65,7 @@ out.append("`.ci/perf-gate` (run by `.ci/run` after the tests) runs every `[Gate
            "a case's speed is its median divided by the reference's, compared with the committed ratio in "
            "`bench/gate-baseline.json`. Updating the baseline measures every class twice and keeps the slower ratio and "
            "the spread between the two (the figure's own noise on this machine). A ratio more than 50% plus twice that spread "
-           "above the baseline marks the class suspect; it is measured again and fails only if the repeat is slow too. Allocations per operation fail on any increase of one object or more "
+           "above the baseline marks the class suspect; it is measured again and fails only if the repeat is slow too. Allocations per operation fail on any increase of one object or more, also confirmed by the repeat "
            "(more than 23 B/op, the smallest object being 24 B; loops that cross threads pick up runtime housekeeping amortised "
            "over their operations, up to ~10 B/op for 64 KiB frames on a loaded machine). "
            "Update the baseline with `dotnet run -c Release --project bench/Engine.Benchmarks -- gate --update-baseline` and say why "
