@@ -37,6 +37,7 @@ public sealed class GossipNode : IAsyncDisposable
     private MessageStore? _store;
     private PushEmitter? _emitter;
     private PullEngine? _pull;
+    private LazyRepair? _lazy;
     private Disseminator? _disseminator;
     private CountingTransport? _gossipTransport;
     private string _originHex = "";
@@ -112,6 +113,8 @@ public sealed class GossipNode : IAsyncDisposable
 
     internal PushEmitter? Emitter => _emitter;
 
+    internal LazyRepair? Lazy => _lazy;
+
     /// <summary>Starts the transport, heartbeats, expiry and membership sync, and contacts the bootstrap peers.</summary>
     /// <exception cref="InvalidOperationException">The node was already started or stopped.</exception>
     /// <exception cref="ArgumentException">The transport's limits cannot carry this node's alive message.</exception>
@@ -155,6 +158,7 @@ public sealed class GossipNode : IAsyncDisposable
             _router.Detach();
             _discovery?.Dispose();
             _emitter?.Dispose();
+            _lazy?.Dispose();
             _pull?.Dispose();
             await _transport.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -220,6 +224,7 @@ public sealed class GossipNode : IAsyncDisposable
         _router.Detach();
         _discovery?.Dispose();
         _emitter?.Dispose();
+        _lazy?.Dispose();
         _pull?.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         if (previous == 1)
@@ -268,6 +273,7 @@ public sealed class GossipNode : IAsyncDisposable
         var d = _disseminator?.GetStatistics();
         var push = _emitter?.GetStatistics();
         var pull = _pull?.GetStatistics();
+        var lazy = _lazy?.GetStatistics();
         long published = Interlocked.Read(ref _published);
         long gossipDatagrams = _gossipTransport?.DatagramsSent ?? 0, gossipBytes = _gossipTransport?.BytesSent ?? 0;
         return new NodeStatistics(c.AliveSent, c.AliveReceived, c.AliveForwarded, c.AliveStale, c.MembershipRequestsSent,
@@ -283,6 +289,9 @@ public sealed class GossipNode : IAsyncDisposable
             PullRounds = pull?.Rounds ?? 0,
             PullDropped = pull is null ? 0 : pull.UnknownNonce + pull.MismatchedSender + pull.Unexpected + pull.Unrequested + pull.BadItems + pull.HellosRefused,
             StoredMessages = _store?.Count ?? 0,
+            LazyAnnounced = push?.Announced ?? 0,
+            LazyWanted = lazy?.Wanted ?? 0,
+            LazyServed = lazy?.Served ?? 0,
         };
     }
 
@@ -327,6 +336,12 @@ public sealed class GossipNode : IAsyncDisposable
             GossipRandom(1));
         var transport = _gossipTransport = new CountingTransport(_transport);
         _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), transport, table, _time, logger);
+        if (_emitter is not null)
+        {
+            var lazyOptions = new LazyRepairOptions { Grace = _options.LazyPushGrace, Tick = _options.MaxPropagationBurstLatency };
+            _lazy = new LazyRepair(lazyOptions, _store, transport, _time, GossipRandom(3), logger);
+        }
+
         _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
         if (mode != DisseminationMode.PushOnly)
         {
@@ -340,10 +355,12 @@ public sealed class GossipNode : IAsyncDisposable
         int overhead = AppDataCodec.EnvelopeSize(new AppDataFields { PkiId = _pkiId, IncNum = ulong.MaxValue, SeqNum = ulong.MaxValue }) + 16;
         _maxDataLength = (int)Math.Max(0, envelopeLimit - overhead);
 
-        _router.Attach(_disseminator, _pull);
+        _router.Attach(_disseminator, _pull, _lazy);
         _emitter?.Start();
+        _lazy?.Start();
         _pull?.Start();
-        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations, _options.PullInterval,
+        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations,
+            _emitter is null ? 0 : _options.LazyPushPeerNum, _options.PullInterval,
             _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
     }
 
