@@ -15,7 +15,9 @@ namespace Engine.Gossip;
 /// membership table (lock-free sampling, never the sender, never this peer), groups the copies per destination and sends
 /// each destination one datagram per <see cref="ITransport.MaxDatagramPayload"/> bytes of
 /// <see cref="EnvelopeBatch"/> records; a message too large for a datagram goes alone in a frame. Each message is
-/// pushed in <see cref="PushOptions.Iterations"/> flushes, to fresh random peers each time. With lazy push on
+/// pushed in <see cref="PushOptions.Iterations"/> flushes, to fresh random peers each time. With
+/// <see cref="PushOptions.FlushWhenIdle"/> a message that finds the emitter idle (no flush for a burst latency) is
+/// flushed at once. With lazy push on
 /// (<see cref="PushOptions.LazyPeerNum"/>), the first flush of a message also draws that many more peers of its route and
 /// sends them only its digest, gathered per destination into one <c>Announce</c> record of the same datagram
 /// (<see cref="LazyRepair"/> is the other side).
@@ -48,12 +50,15 @@ internal sealed class PushEmitter : IDisposable
     private int _activeDestinations;
     private ITimer? _timer;
     private PeerEndpoint _self;
+    private long _lastFlush = long.MinValue / 2;
+    private readonly long _burstLatencyTicks;
 
     private long _queued;
     private long _droppedFull;
     private long _noPeers;
     private long _flushesBySize;
     private long _flushesByTimer;
+    private long _flushesWhenIdle;
     private long _copies;
     private long _datagrams;
     private long _frames;
@@ -76,6 +81,7 @@ internal sealed class PushEmitter : IDisposable
         _noPeersLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _sendLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _targets = new Member[options.MaxFanout];
+        _burstLatencyTicks = (long)(options.BurstLatency.TotalSeconds * time.TimestampFrequency);
         _pending = new Pending[Math.Max(options.BurstSize * 2, 16)];
         _arena = new byte[Math.Min(options.MaxPendingBytes, 64 * 1024)];
         _digestArena = options.LazyPeerNum > 0 ? new byte[4096] : [];
@@ -148,6 +154,11 @@ internal sealed class PushEmitter : IDisposable
                 _flushesBySize++;
                 FlushLocked("size");
             }
+            else if (_options.FlushWhenIdle && _time.GetTimestamp() - _lastFlush >= _burstLatencyTicks)
+            {
+                _flushesWhenIdle++;
+                FlushLocked("idle");
+            }
 
             return true;
         }
@@ -172,6 +183,7 @@ internal sealed class PushEmitter : IDisposable
             return new PushStatistics(_queued, _droppedFull, _noPeers, _flushesBySize, _flushesByTimer, _copies, _datagrams, _frames, _sendFailures)
             {
                 Announced = _announced,
+                FlushesWhenIdle = _flushesWhenIdle,
             };
         }
     }
@@ -200,6 +212,7 @@ internal sealed class PushEmitter : IDisposable
     private void FlushLocked(string trigger)
     {
         GossipMetrics.PushFlushes.Add(1, GossipMetrics.Tag("trigger", trigger));
+        _lastFlush = _time.GetTimestamp();
         int messages = _pendingCount, copies = 0, datagrams = 0, frames = 0;
         int maxDatagram = _transport.MaxDatagramPayload;
         for (int i = 0; i < _pendingCount; i++)
@@ -447,4 +460,7 @@ internal sealed record PushStatistics(
 {
     /// <summary>Digests announced by lazy push (one per message and lazy peer).</summary>
     public long Announced { get; init; }
+
+    /// <summary>Flushes made at once because the emitter was idle (<see cref="PushOptions.FlushWhenIdle"/>).</summary>
+    public long FlushesWhenIdle { get; init; }
 }

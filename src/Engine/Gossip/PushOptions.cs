@@ -17,6 +17,13 @@ internal sealed class PushOptions
     /// <summary>Flush at least this often (maxPropagationBurstLatency, default 10 ms).</summary>
     public TimeSpan BurstLatency { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// Engine only: a message added when nothing has been flushed for <see cref="BurstLatency"/> is flushed at once
+    /// instead of waiting for the tick (latency when idle, batching under load: at most one such flush per burst
+    /// latency). False is Fabric's emitter.
+    /// </summary>
+    public bool FlushWhenIdle { get; set; }
+
     /// <summary>Bytes of envelopes waiting at most; a message that would exceed it is dropped and counted (default 4 MiB).</summary>
     public int MaxPendingBytes { get; set; } = 4 * 1024 * 1024;
 
@@ -42,6 +49,7 @@ internal sealed class PushOptions
             BurstSize = options.MaxPropagationBurstSize,
             BurstLatency = options.MaxPropagationBurstLatency,
             LazyPeerNum = options.LazyPushPeerNum,
+            FlushWhenIdle = options.PushFlushWhenIdle,
         };
     }
 

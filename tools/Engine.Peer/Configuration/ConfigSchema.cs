@@ -91,6 +91,8 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.MaxPropagationBurstSize = v, s => s.Gossip.MaxPropagationBurstSize, "MaxPropagationBurstSize"),
         Duration("gossip.maxPropagationBurstLatency", "10ms", "The push emitter flushes at least this often.",
             (s, v) => s.Gossip.MaxPropagationBurstLatency = v, s => s.Gossip.MaxPropagationBurstLatency, "MaxPropagationBurstLatency"),
+        Bool("gossip.pushFlushWhenIdle", "true", "Engine only: a message that reaches an idle push emitter (nothing flushed for maxPropagationBurstLatency) goes out at once; under load the emitter batches as Fabric's does (false: Fabric's emitter).",
+            (s, v) => s.Gossip.PushFlushWhenIdle = v, s => s.Gossip.PushFlushWhenIdle, "PushFlushWhenIdle"),
         Int("gossip.lazyPushPeerNum", "3", 0, 256, "Engine only: peers each new message's digest is also announced to; a peer push missed asks for it after lazyPushGrace instead of waiting for pull (0: Fabric's push alone).",
             (s, v) => s.Gossip.LazyPushPeerNum = v, s => s.Gossip.LazyPushPeerNum, "LazyPushPeerNum"),
         Duration("gossip.lazyPushGrace", "20ms", "Engine only: how long an announced message may take to arrive by push before it is asked for.",
