@@ -62,6 +62,10 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             {
                 disseminator.Receive(source, envelope);
             }
+            else if (view.ContentField == EnvelopeView.SwimContent)
+            {
+                discovery.HandleSwim(source, view.Content, now);
+            }
             else
             {
                 discovery.Counters.UnhandledEnvelope();
