@@ -316,6 +316,17 @@ public sealed class GossipNode : IAsyncDisposable
         PropagatePeerNum = _options.PropagatePeerNum,
         MaxPropagationBurstSize = _options.MaxPropagationBurstSize,
         MaxPropagationBurstLatency = _options.MaxPropagationBurstLatency,
+        Swim = _options.HeartbeatMode == HeartbeatMode.Swim
+            ? new SwimSettings
+            {
+                ProbeInterval = _options.Swim.ProbeInterval,
+                ProbeTimeout = _options.Swim.ProbeTimeout,
+                IndirectProbes = _options.Swim.IndirectProbes,
+                SuspicionMultiplier = _options.Swim.SuspicionMultiplier,
+                RetransmitMultiplier = _options.Swim.RetransmitMultiplier,
+                MaxPiggyback = _options.Swim.MaxPiggyback,
+            }
+            : null,
     };
 
     /// <summary>Builds the store, the push emitter, the disseminator and the pull engine of application data, and starts their timers.</summary>

@@ -76,6 +76,10 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             {
                 wanted.OnWant(source, view.Content);
             }
+            else if (view.ContentField == EnvelopeView.SwimContent)
+            {
+                discovery.HandleSwim(source, view.Content, now);
+            }
             else
             {
                 discovery.Counters.UnhandledEnvelope();

@@ -20,6 +20,7 @@ internal readonly ref struct EnvelopeView
     public const int AppDataContent = 100;
     public const int AnnounceContent = 101;
     public const int WantContent = 102;
+    public const int SwimContent = 120;
 
     public ReadOnlySpan<byte> Payload { get; init; }
 
