@@ -18,6 +18,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile DiscoveryService? _discovery;
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
+    private volatile PullEngine? _identityPull;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
@@ -28,8 +29,12 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         _disseminator = disseminator;
     }
 
+    /// <summary>Routes identity pull messages (signed nodes only) to <paramref name="identityPull"/>.</summary>
+    public void AttachIdentityPull(PullEngine identityPull) => _identityPull = identityPull;
+
     public void Detach()
     {
+        _identityPull = null;
         _discovery = null;
         _disseminator = null;
         _pull = null;
@@ -127,8 +132,8 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
                 disseminator.Receive(source, frame);
                 break;
-            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is { } pull:
-                if (!pull.TryHandle(source, frame))
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null:
+                if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false))
                 {
                     // A broken pull message, or one of a kind or channel this node does not pull.
                     if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
