@@ -379,6 +379,7 @@ public sealed class GossipNode : IAsyncDisposable
         _identityPull = new PullEngine(PullOptions.From(_options), new Security.IdentityPullSource(_security, logger), _gossipTransport ?? _transport,
             table, default(GossipRoute), _time, GossipRandom(3), logger);
         _router.AttachIdentityPull(_identityPull);
+        _router.AttachSecurity(_security);
         _identityPull.Start();
     }
 

@@ -19,6 +19,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
     private volatile PullEngine? _identityPull;
+    private volatile Security.NodeSecurity? _security;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
@@ -32,9 +33,13 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     /// <summary>Routes identity pull messages (signed nodes only) to <paramref name="identityPull"/>.</summary>
     public void AttachIdentityPull(PullEngine identityPull) => _identityPull = identityPull;
 
+    /// <summary>Signed nodes: state info and leadership envelopes are verified (signature, channel membership) before any layer sees them.</summary>
+    public void AttachSecurity(Security.NodeSecurity security) => _security = security;
+
     public void Detach()
     {
         _identityPull = null;
+        _security = null;
         _discovery = null;
         _disseminator = null;
         _pull = null;
@@ -66,6 +71,12 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             else if (view.ContentField == EnvelopeView.AppDataContent && _disseminator is { } disseminator)
             {
                 disseminator.Receive(source, envelope);
+            }
+            else if (view.ContentField is EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent && _security is { } security)
+            {
+                // Verified and checked against the channel's orgs; refusals are counted there. No channel layer consumes them yet.
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
             }
             else
             {
@@ -131,6 +142,10 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
                 break;
             case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
                 disseminator.Receive(source, frame);
+                break;
+            case EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent when _security is { } security:
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
                 break;
             case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null:
                 if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false))

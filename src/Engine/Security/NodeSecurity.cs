@@ -24,6 +24,9 @@ internal sealed class NodeSecurityCounters
     public long IdentitiesRefused;
 }
 
+/// <summary>The orgs of a channel this peer is in, or null when it is not in <paramref name="channel"/>.</summary>
+internal delegate IReadOnlyCollection<string>? ChannelOrgsLookup(ReadOnlySpan<byte> channel);
+
 /// <summary>
 /// The node's side of identities and signatures (Fabric's MessageCryptoService and certStore in one): it signs this
 /// peer's alive messages (the envelope's signature over its payload bytes, ECDSA P-256), puts the full certificate in them
@@ -153,6 +156,23 @@ internal sealed class NodeSecurity : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>The channel layer's answer to "which orgs are in this channel" (null until it attaches: every channel message is then refused).</summary>
+    public ChannelOrgsLookup? ChannelOrgs { get; set; }
+
+    /// <summary>
+    /// The router's check of a state info or leadership envelope: the signature, then the signer's org against the
+    /// channel's orgs (<see cref="ChannelOrgs"/>) — for leadership, only this peer's own org, and only if it is in the
+    /// channel (leadership is decided among one org's peers). A message for a channel this peer is not in is refused.
+    /// </summary>
+    public bool AcceptChannelEnvelope(in EnvelopeView view, PeerEndpoint source)
+    {
+        var orgs = ChannelOrgs?.Invoke(view.Channel);
+        IReadOnlyCollection<string> allowed = orgs is null ? []
+            : view.ContentField == EnvelopeView.LeadershipContent ? (orgs.Contains(OrgId) ? [OrgId] : [])
+            : orgs;
+        return AcceptChannelMessage(view, source, allowed);
     }
 
     /// <summary>Signs an envelope payload for the channel layer; <paramref name="signature"/> needs <see cref="SignatureReserve"/> bytes.</summary>
