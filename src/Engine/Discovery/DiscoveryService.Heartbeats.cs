@@ -13,13 +13,30 @@ internal sealed partial class DiscoveryService
         Metadata = _settings.Metadata,
         IncNum = _incarnation,
         SeqNum = seq,
-        Identity = _identity,
+        Identity = _settings.Security?.AliveIdentity() ?? _identity,
     };
 
-    /// <summary>Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it.</summary>
-    private byte[] RentOwnAlive(out int length)
+    /// <summary>
+    /// Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it. Signed, the
+    /// self information of membership requests and responses (<paramref name="withCertificate"/>) always carries the
+    /// certificate, so a peer joining after publishCertPeriod learns its bootstrap peer's identity from the first
+    /// exchange, and the identities of the others by identity pull from it.
+    /// </summary>
+    private byte[] RentOwnAlive(out int length, bool withCertificate = false)
     {
         var fields = OwnFields((ulong)Interlocked.Increment(ref _seq));
+        if (_settings.Security is { } security)
+        {
+            if (withCertificate)
+            {
+                fields = fields with { Identity = security.FullIdentity };
+            }
+
+            var signed = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, Security.NodeSecurity.SignatureReserve));
+            length = security.SealAlive(fields, signed);
+            return signed;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, 0));
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;

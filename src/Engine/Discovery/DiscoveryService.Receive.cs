@@ -36,6 +36,11 @@ internal sealed partial class DiscoveryService
             return;
         }
 
+        if (_settings.Security is { } security && !AcceptSigned(security, source, envelope, fields.PkiId))
+        {
+            return;
+        }
+
         if (!TryRecord(source, in fields, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
         {
             return;
@@ -46,6 +51,8 @@ internal sealed partial class DiscoveryService
             Counters.Stale();
             return;
         }
+
+        _settings.Security?.Remember(fields.PkiId, envelope);
 
         Counters.AliveForwardedTo(_strategy.OnAccepted(envelope, member!, source));
     }

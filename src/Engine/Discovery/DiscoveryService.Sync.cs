@@ -37,7 +37,7 @@ internal sealed partial class DiscoveryService
     /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a whole round of requests).</summary>
     private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter)
     {
-        var alive = RentOwnAlive(out int aliveLength);
+        var alive = RentOwnAlive(out int aliveLength, withCertificate: true);
         byte[]? frame = null;
         try
         {
@@ -79,9 +79,19 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        if (!TryRecord(source, view.Content, MemberState.Alive, now, Hearsay.FirstHand, out _, out _))
+        if (_settings.Security is { } security && !AcceptSigned(security, source, self))
+        {
+            return; // a bad signature or an unknown identity (counted and logged by the verifier)
+        }
+
+        if (!TryRecord(source, view.Content, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out var change))
         {
             return; // malformed or refused (already logged), or sent by this very peer
+        }
+
+        if (change != MembershipChange.Stale)
+        {
+            _settings.Security?.Remember(asker!.PkiId, self);
         }
 
         if (!known.IsEmpty && !KnownFilter.IsValid(known))
@@ -100,6 +110,11 @@ internal sealed partial class DiscoveryService
     public void HandleMembershipResponse(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
     {
         Counters.ResponseReceived();
+        if (_settings.Security is { } signed && IsForeignBootstrap(signed, source, content))
+        {
+            return;
+        }
+
         int alive = 0, dead = 0;
         var reader = new MembershipMessages.ResponseReader(content);
         while (reader.TryRead(out var envelope, out bool isDead))
@@ -111,7 +126,16 @@ internal sealed partial class DiscoveryService
             }
 
             _ = isDead ? dead++ : alive++;
-            TryRecord(source, view.Content, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out _, out _);
+            if (_settings.Security is { } security && !AcceptSigned(security, source, envelope))
+            {
+                continue;
+            }
+
+            if (TryRecord(source, view.Content, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out var member, out var change)
+                && change != MembershipChange.Stale)
+            {
+                _settings.Security?.Remember(member!.PkiId, envelope);
+            }
         }
 
         if (reader.Malformed)
@@ -175,6 +199,12 @@ internal sealed partial class DiscoveryService
     /// <summary>Answers a request: this peer, then the members it sees, except those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
     private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known)
     {
+        if (_settings.Security is { } security)
+        {
+            SendSignedMembershipResponse(to, known, security);
+            return;
+        }
+
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
         var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16) { new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false) };
         var dead = new List<ResponseEntry>();

@@ -63,7 +63,7 @@ internal sealed partial class DiscoveryService : IDisposable
             ?? (settings.Swim is { } swim ? new SwimHeartbeatStrategy(this, swim, logger) : new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum));
         _bootstrap = CreateBootstrapContacts(settings);
 
-        int aliveSize = AliveCodec.EnvelopeSize(OwnFields(ulong.MaxValue), 0);
+        int aliveSize = AliveCodec.EnvelopeSize(OwnFields(ulong.MaxValue), settings.Security is null ? 0 : Security.NodeSecurity.SignatureReserve);
         if (EnvelopeBatch.RecordSize(aliveSize) > transport.MaxDatagramPayload)
         {
             _emitter.Dispose();
@@ -209,6 +209,7 @@ internal sealed partial class DiscoveryService : IDisposable
             case MembershipChange.Purged:
                 var unheard = TimeSpan.FromSeconds((double)(now - member.LastSeen) / _time.TimestampFrequency);
                 DiscoveryLog.PeerPurged(_logger, Endpoint, member, unheard);
+                _settings.Security?.Forget(member.PkiId);
 
                 LogView('-', member, "purged");
                 Count("purged");

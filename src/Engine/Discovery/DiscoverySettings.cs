@@ -12,6 +12,9 @@ internal sealed class DiscoverySettings
 
     public required byte[] PkiId { get; init; }
 
+    /// <summary>Signs and verifies alive messages when set (the node has a credential); null runs unsigned.</summary>
+    public Security.NodeSecurity? Security { get; init; }
+
     /// <summary>The endpoint announced in this peer's alive messages.</summary>
     public required PeerEndpoint Endpoint { get; init; }
 

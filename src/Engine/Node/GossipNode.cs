@@ -38,6 +38,8 @@ public sealed class GossipNode : IAsyncDisposable
     private PushEmitter? _emitter;
     private PullEngine? _pull;
     private LazyRepair? _lazy;
+    private PullEngine? _identityPull;
+    private Security.NodeSecurity? _security;
     private Disseminator? _disseminator;
     private CountingTransport? _gossipTransport;
     private string _originHex = "";
@@ -68,7 +70,8 @@ public sealed class GossipNode : IAsyncDisposable
         _logger = _loggerFactory.CreateLogger("Engine.Node");
         _router = new MessageRouter(_time);
         _endpoint = transport.LocalEndpoint;
-        _pkiId = options.PkiId is { } explicitId ? [.. explicitId] : _endpoint.IsEmpty ? [] : DerivePkiId(options.OrgId, _endpoint);
+        _pkiId = options.Credential is { } credential ? credential.PkiId.ToArray()
+            : options.PkiId is { } explicitId ? [.. explicitId] : _endpoint.IsEmpty ? [] : DerivePkiId(options.OrgId, _endpoint);
     }
 
     /// <summary>
@@ -115,6 +118,11 @@ public sealed class GossipNode : IAsyncDisposable
 
     internal LazyRepair? Lazy => _lazy;
 
+    /// <summary>Signing, verification and identities (null when the node runs unsigned). The channel layer signs and verifies through it.</summary>
+    internal Security.NodeSecurity? Security => _security;
+
+    internal PullEngine? IdentityPull => _identityPull;
+
     /// <summary>Starts the transport, heartbeats, expiry and membership sync, and contacts the bootstrap peers.</summary>
     /// <exception cref="InvalidOperationException">The node was already started or stopped.</exception>
     /// <exception cref="ArgumentException">The transport's limits cannot carry this node's alive message.</exception>
@@ -144,11 +152,18 @@ public sealed class GossipNode : IAsyncDisposable
                 },
                 _time,
                 _random);
+            if (_options.Credential is { } credential)
+            {
+                _security = new Security.NodeSecurity(credential, _options.TrustStore!, _time, _options.PublishCertPeriod, _options.MaxMembers,
+                    _loggerFactory.CreateLogger("Engine.Security"));
+            }
+
             var discovery = new DiscoveryService(Settings(), _transport, _table, _time, _loggerFactory.CreateLogger("Engine.Discovery"));
             discovery.ViewChanged = OnViewChanged;
             _discovery = discovery;
             _router.Attach(discovery);
             StartDissemination(discovery, _table);
+            StartIdentityPull(_table);
             discovery.Start();
         }
         catch (Exception e)
@@ -160,6 +175,8 @@ public sealed class GossipNode : IAsyncDisposable
             _emitter?.Dispose();
             _lazy?.Dispose();
             _pull?.Dispose();
+            _identityPull?.Dispose();
+            _security?.Dispose();
             await _transport.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -226,7 +243,9 @@ public sealed class GossipNode : IAsyncDisposable
         _emitter?.Dispose();
         _lazy?.Dispose();
         _pull?.Dispose();
+        _identityPull?.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _security?.Dispose();
         if (previous == 1)
         {
             NodeLog.Stopped(_logger, _endpoint);
@@ -303,6 +322,7 @@ public sealed class GossipNode : IAsyncDisposable
     {
         OrgId = _options.OrgId,
         PkiId = _pkiId,
+        Security = _security,
         Endpoint = _endpoint,
         BootstrapPeers = [.. _options.BootstrapPeers],
         AliveInterval = _options.AliveTimeInterval,
@@ -373,6 +393,22 @@ public sealed class GossipNode : IAsyncDisposable
         NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations,
             _emitter is null ? 0 : _options.LazyPushPeerNum, _options.PullInterval,
             _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
+    }
+
+    /// <summary>Signed nodes learn identities they missed (after publishCertPeriod) by identity pull, as Fabric's certStore does.</summary>
+    private void StartIdentityPull(MembershipTable table)
+    {
+        if (_security is null)
+        {
+            return;
+        }
+
+        var logger = _loggerFactory.CreateLogger("Engine.Security");
+        _identityPull = new PullEngine(PullOptions.From(_options), new Security.IdentityPullSource(_security, logger), _gossipTransport ?? _transport,
+            table, default(GossipRoute), _time, GossipRandom(3), logger);
+        _router.AttachIdentityPull(_identityPull);
+        _router.AttachSecurity(_security);
+        _identityPull.Start();
     }
 
     /// <summary>A random source of its own for a dissemination component (seeded from the node's seed, leaving discovery's sequence untouched).</summary>

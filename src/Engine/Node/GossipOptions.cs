@@ -1,3 +1,4 @@
+using Engine.Security;
 using Engine.Transport;
 
 namespace Engine.Node;
@@ -113,6 +114,17 @@ public sealed class GossipOptions
     /// </summary>
     public long MaxStoredBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// This peer's identity (org, certificate, private key; e.g. <see cref="CryptoMaterial.LoadPeer"/>). When set, together
+    /// with <see cref="TrustStore"/>, alive messages are signed and every received alive, state-info and leadership message
+    /// is verified; the PKI-ID is the credential's SHA-256(org ‖ certificate) and <see cref="OrgId"/> must be its org.
+    /// Null (the default) runs unsigned: today's behaviour, for pure-transport scale tests.
+    /// </summary>
+    public PeerCredential? Credential { get; set; }
+
+    /// <summary>The org CAs this peer trusts (e.g. <see cref="CryptoMaterial.LoadTrustStore"/>); required with <see cref="Credential"/>.</summary>
+    public TrustStore? TrustStore { get; set; }
+
     /// <summary>Transport limits and timings.</summary>
     public TransportOptions Transport { get; set; } = new();
 
@@ -165,6 +177,10 @@ public sealed class GossipOptions
         Require(Enum.IsDefined(Dissemination), nameof(Dissemination), $"is not a known mode, was {(int)Dissemination}");
         Require(MaxStoredMessages is >= 1 and <= 1 << 26, nameof(MaxStoredMessages), $"must be between 1 and {1 << 26}, was {MaxStoredMessages}");
         Require(MaxStoredBytes is >= 64 * 1024 and <= 1L << 40, nameof(MaxStoredBytes), $"must be between 65536 and {1L << 40}, was {MaxStoredBytes}");
+        Require(Credential is null || TrustStore is not null, nameof(TrustStore), "must be set when a Credential is");
+        Require(Credential is null || Credential.OrgId == OrgId, nameof(OrgId), $"must be the credential's org '{Credential?.OrgId}', was '{OrgId}'");
+        Require(Credential is null || PkiId is null || Credential.PkiId.ToArray().AsSpan().SequenceEqual(PkiId), nameof(PkiId),
+            "must be left unset (or equal the credential's PKI-ID) when a Credential is set");
         for (int i = 0; i < BootstrapPeers.Count; i++)
         {
             Require(!BootstrapPeers[i].IsEmpty, $"{nameof(BootstrapPeers)}[{i}]", "is empty");

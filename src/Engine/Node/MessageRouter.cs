@@ -19,6 +19,8 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
     private volatile LazyRepair? _lazy;
+    private volatile PullEngine? _identityPull;
+    private volatile Security.NodeSecurity? _security;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
@@ -33,8 +35,16 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         _disseminator = disseminator;
     }
 
+    /// <summary>Routes identity pull messages (signed nodes only) to <paramref name="identityPull"/>.</summary>
+    public void AttachIdentityPull(PullEngine identityPull) => _identityPull = identityPull;
+
+    /// <summary>Signed nodes: state info and leadership envelopes are verified (signature, channel membership) before any layer sees them.</summary>
+    public void AttachSecurity(Security.NodeSecurity security) => _security = security;
+
     public void Detach()
     {
+        _identityPull = null;
+        _security = null;
         _discovery = null;
         _disseminator = null;
         _pull = null;
@@ -79,6 +89,12 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             else if (view.ContentField == EnvelopeView.SwimContent)
             {
                 discovery.HandleSwim(source, view.Content, now);
+            }
+            else if (view.ContentField is EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent && _security is { } security)
+            {
+                // Verified and checked against the channel's orgs; refusals are counted there. No channel layer consumes them yet.
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
             }
             else
             {
@@ -145,8 +161,12 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
                 disseminator.Receive(source, frame);
                 break;
-            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is { } pull:
-                if (!pull.TryHandle(source, frame))
+            case EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent when _security is { } security:
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
+                break;
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null:
+                if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false))
                 {
                     // A broken pull message, or one of a kind or channel this node does not pull.
                     if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
