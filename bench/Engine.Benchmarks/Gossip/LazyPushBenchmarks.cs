@@ -60,7 +60,7 @@ public class LazyPushBenchmarks : IDisposable
             DigestListCodec.AppendDigest(_announceMissing, ref _missingLength, digest.AsSpan(0, missing.WriteDigest(digest)));
         }
 
-        _repair = new LazyRepair(new LazyRepairOptions { Tick = TimeSpan.FromHours(1) }, store, sink, _time, new Random(3));
+        _repair = new LazyRepair(new LazyRepairOptions(), store, sink, _time, new Random(3));
         _repair.Start();
         FlushFullBatchWithAnnouncements();
         AnnounceMissingThenWant();

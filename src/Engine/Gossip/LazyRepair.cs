@@ -13,8 +13,6 @@ internal sealed class LazyRepairOptions
     /// <summary>How long an announced message may take to arrive by push before it is asked for (default 20 ms).</summary>
     public TimeSpan Grace { get; set; } = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>How often due announcements are checked (default 10 ms, the push burst latency).</summary>
-    public TimeSpan Tick { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Announced messages waiting at most; more are dropped and counted, and left to pull (default 4,096).</summary>
     public int MaxWaiting { get; set; } = 4096;
@@ -27,9 +25,9 @@ internal sealed class LazyRepairOptions
 
     public void Validate()
     {
-        if (Grace <= TimeSpan.Zero || Tick <= TimeSpan.Zero)
+        if (Grace <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"Lazy push grace ({Grace}) and tick ({Tick}) must be positive.", nameof(Grace));
+            throw new ArgumentException($"Lazy push grace must be positive, was {Grace}.", nameof(Grace));
         }
 
         if (MaxWaiting <= 0 || MaxItemsPerWant <= 0)
@@ -42,7 +40,8 @@ internal sealed class LazyRepairOptions
 /// <summary>
 /// The receiving side of lazy push (Engine only). An <c>Announce</c> names messages a peer has just pushed elsewhere;
 /// each one this peer does not hold waits <see cref="LazyRepairOptions.Grace"/> for push to bring it, and if it has
-/// not come by then it is asked for with one <c>Want</c> datagram per announcer. A <c>Want</c> is answered with the
+/// not come by then it is asked for with one <c>Want</c> datagram per announcer (a one-shot timer armed for the
+/// earliest due announcement, so nothing runs while nothing waits). A <c>Want</c> is answered with the
 /// messages still held, each in a frame over the framed TCP stream (a connection, not a spoofable datagram reply,
 /// so a forged source address gains an attacker nothing), at most <see cref="LazyRepairOptions.MaxItemsPerWant"/> per
 /// Want and only for <see cref="LazyRepairOptions.Kinds"/>. Answers arrive as ordinary pushed messages: the
@@ -71,6 +70,7 @@ internal sealed class LazyRepair : IDisposable
     private readonly long _graceTicks;
     private readonly ulong _hashSeed;
     private ITimer? _timer;
+    private bool _timerArmed;
     private PeerEndpoint _self;
 
     private long _announcedReceived;
@@ -114,13 +114,16 @@ internal sealed class LazyRepair : IDisposable
         }
     }
 
-    /// <summary>Starts the tick that sends Wants for due announcements.</summary>
+    /// <summary>
+    /// Creates the (one-shot) timer that sends Wants when announcements fall due; it is armed only while something
+    /// waits, for the earliest due time, so an idle peer pays nothing.
+    /// </summary>
     public void Start()
     {
         lock (_gate)
         {
             _self = _transport.LocalEndpoint;
-            _timer ??= _time.CreateTimer(static state => ((LazyRepair)state!).Tick(), this, _options.Tick, _options.Tick);
+            _timer ??= _time.CreateTimer(static state => ((LazyRepair)state!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -168,6 +171,12 @@ internal sealed class LazyRepair : IDisposable
                 digest.CopyTo(waiting.Digest);
                 waiting.DigestLength = digest.Length;
                 _waitingIndex[key] = slot;
+            }
+
+            if (!_timerArmed && _waitingIndex.Count > 0 && _timer is { } timer)
+            {
+                _timerArmed = true;
+                timer.Change(_options.Grace, Timeout.InfiniteTimeSpan);
             }
         }
 
@@ -243,23 +252,34 @@ internal sealed class LazyRepair : IDisposable
         }
     }
 
-    /// <summary>Asks the announcers of due, still-missing messages for them: one Want datagram per announcer.</summary>
+    /// <summary>
+    /// Asks the announcers of due, still-missing messages for them (one Want datagram per announcer), then re-arms the
+    /// timer for the earliest announcement still waiting.
+    /// </summary>
     internal void Tick()
     {
         long now = _time.GetTimestamp();
         lock (_gate)
         {
+            _timerArmed = false;
             if (_waitingIndex.Count == 0)
             {
                 return;
             }
 
+            long earliest = long.MaxValue;
             int maxBody = Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.WantContent, _transport.MaxDatagramPayload - 4));
             for (int slot = 0; slot < _slots.Count; slot++)
             {
                 var waiting = _slots[slot];
-                if (waiting.DigestLength == 0 || waiting.Due > now)
+                if (waiting.DigestLength == 0)
                 {
+                    continue;
+                }
+
+                if (waiting.Due > now)
+                {
+                    earliest = Math.Min(earliest, waiting.Due);
                     continue;
                 }
 
@@ -287,6 +307,12 @@ internal sealed class LazyRepair : IDisposable
             }
 
             _wantIndex.Clear(); // the builders are reused by the next tick
+            if (earliest != long.MaxValue && _timer is { } timer)
+            {
+                _timerArmed = true;
+                var wait = TimeSpan.FromSeconds((earliest - now) / (double)_time.TimestampFrequency);
+                timer.Change(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 

@@ -369,7 +369,7 @@ public sealed class GossipNode : IAsyncDisposable
         _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), transport, table, _time, logger);
         if (_emitter is not null)
         {
-            var lazyOptions = new LazyRepairOptions { Grace = _options.LazyPushGrace, Tick = _options.MaxPropagationBurstLatency };
+            var lazyOptions = new LazyRepairOptions { Grace = _options.LazyPushGrace };
             _lazy = new LazyRepair(lazyOptions, _store, transport, _time, GossipRandom(3), logger);
         }
 
