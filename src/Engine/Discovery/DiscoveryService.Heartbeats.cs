@@ -19,11 +19,18 @@ internal sealed partial class DiscoveryService
     /// <summary>Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it.</summary>
     private byte[] RentOwnAlive(out int length)
     {
-        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq));
+        var fields = OwnFields(NextOwnSeq());
         var buffer = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, 0));
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;
     }
+
+    /// <summary>
+    /// The seq_num of this peer's next alive message: Fabric's heartbeats count up; a probing strategy's stays put
+    /// until this peer refutes a suspicion (SWIM's incarnation number), so every peer holds the same time for it and a
+    /// suspicion about that time means the same thing everywhere.
+    /// </summary>
+    private ulong NextOwnSeq() => _strategy.SendsHeartbeats ? (ulong)Interlocked.Increment(ref _seq) : (ulong)Volatile.Read(ref _seq);
 
     /// <summary>Every alive interval: a new heartbeat, handed to the strategy.</summary>
     private void SendHeartbeat()

@@ -25,6 +25,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private const int QueueCapacity = 4096;
     private const int DeadProbesPerInterval = 3;
 
+    /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
+    private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
+    private const int GossipFanout = 3;
+
+    /// <summary>A member learned from someone else's news is passed on only while fewer changes than this are pending: a mass join is sync's to carry.</summary>
+    private const int SecondHandJoinLimit = 64;
+
+    [ThreadStatic]
+    private static bool _recording; // set while this strategy records news itself (OnRecorded then leaves it alone)
+
     private readonly DiscoveryService _discovery;
     private readonly MembershipTable _table;
     private readonly ITransport _transport;
@@ -36,10 +46,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly Queue<Suspicion> _suspicions = new();
     private readonly SwimNewsItem[] _taken;
     private readonly Member[] _helpers;
+    private readonly Member[] _gossipTargets = new Member[GossipFanout];
     private readonly Random _random;
     private readonly int _bodyBudget;
     private ITimer? _probeTimer;
     private ITimer? _timeoutTimer;
+    private ITimer? _gossipTimer;
     private bool _stopped;
 
     // The probe in progress (under _gate).
@@ -100,6 +112,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var phase = _settings.ProbeInterval * _random.NextDouble();
         _timeoutTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _probeTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTick(), this, phase, _settings.ProbeInterval);
+        _gossipTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnGossipTick(), this, phase, GossipInterval);
     }
 
     public void Stop()
@@ -111,17 +124,76 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
         _probeTimer?.Dispose();
         _timeoutTimer?.Dispose();
+        _gossipTimer?.Dispose();
     }
 
     public void OnRecorded(Member member, MembershipChange change, bool firstHand)
     {
-        if (change is MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted && member.GetState(out var time) == MemberState.Alive)
+        if (!_recording && firstHand)
         {
-            lock (_gate)
+            PassOnAlive(member, change, firstHand);
+        }
+    }
+
+    /// <summary>
+    /// Queues news that <paramref name="member"/> is alive when the change is worth spreading: a join heard from the
+    /// member itself, any resurrection or restart (a refutation must reach everyone who suspected it), and a join heard
+    /// second-hand only while few changes are pending.
+    /// </summary>
+    private void PassOnAlive(Member? member, MembershipChange change, bool firstHand)
+    {
+        if (member is null || change is not (MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted)
+            || member.GetState(out var time) != MemberState.Alive)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (change != MembershipChange.Added || firstHand || _news.Count < SecondHandJoinLimit)
             {
                 Enqueue(new SwimNewsItem(member, MemberState.Alive, time));
             }
         }
+    }
+
+    private bool RecordAlive(PeerEndpoint source, ReadOnlySpan<byte> alive, long now, bool firstHand, out Member? member)
+    {
+        _recording = true;
+        try
+        {
+            if (!_discovery.RecordAlive(source, alive, now, out member, out var change))
+            {
+                return false;
+            }
+
+            PassOnAlive(member, change, firstHand);
+            return true;
+        }
+        finally
+        {
+            _recording = false;
+        }
+    }
+
+    /// <summary>While changes are pending: send them to a few random members (no answer expected).</summary>
+    private void OnGossipTick()
+    {
+        lock (_gate)
+        {
+            if (_stopped || _news.Count == 0)
+            {
+                return;
+            }
+        }
+
+        int count = _table.Sample(_gossipTargets);
+        for (int i = 0; i < count; i++)
+        {
+            Send(_gossipTargets[i].Endpoint, _gossipTargets[i], SwimKind.Gossip, 0, default, default, default, 0, default);
+        }
+
+        _gossipTargets.AsSpan(0, count).Clear();
     }
 
     /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
@@ -350,7 +422,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
-            if (_discovery.RecordAlive(source, view.Sender, now, out var recorded, out _))
+            if (RecordAlive(source, view.Sender, now, firstHand: view.Kind != SwimKind.Ack || view.ReplyTo.IsEmpty, out var recorded))
             {
                 sender = recorded;
             }
@@ -387,6 +459,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
                 break;
 
+            case SwimKind.Gossip:
+                break;
+
             case SwimKind.PingReq:
                 if (!EndpointText.TryParse(view.TargetEndpoint, out var targetEndpoint))
                 {
@@ -414,7 +489,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 // Recorded like a heartbeat: newer wins. An alive news item that changed the view is passed on (OnRecorded).
                 if (!news.Alive.IsEmpty)
                 {
-                    _discovery.RecordAlive(source, news.Alive, now, out _, out _);
+                    RecordAlive(source, news.Alive, now, firstHand: false, out _);
                 }
 
                 continue;
