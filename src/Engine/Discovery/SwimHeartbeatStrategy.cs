@@ -45,8 +45,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly SwimNewsQueue _news = new(QueueCapacity);
     private readonly Queue<Suspicion> _suspicions = new();
     private readonly SwimNewsItem[] _taken;
-    private readonly Member[] _helpers;
-    private readonly Member[] _gossipTargets = new Member[GossipFanout];
+    [ThreadStatic]
+    private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
     private readonly Random _random;
     private readonly int _bodyBudget;
     private ITimer? _probeTimer;
@@ -59,6 +59,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private PeerTime _targetTime;
     private ulong _probeId;
     private bool _acked;
+    private long _lastTick;
+    private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
     private int _passCount;
@@ -75,9 +77,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         _settings = settings;
         _logger = logger;
         _taken = new SwimNewsItem[settings.MaxPiggyback];
-        _helpers = new Member[Math.Max(1, settings.IndirectProbes)];
         _random = new Random(unchecked((int)PeerKey.Hash(discovery.PkiId, discovery.Incarnation ^ 0x5317)));
         _bodyBudget = _transport.MaxDatagramPayload - SwimCodec.MaxEnvelopeOverhead;
+        _stallTicks = (long)(settings.ProbeInterval.TotalSeconds * 1.5 * _time.TimestampFrequency);
     }
 
     public string Name => $"swim (probe every {_settings.ProbeInterval.TotalMilliseconds:N0} ms, timeout {_settings.ProbeTimeout.TotalMilliseconds:N0} ms, {_settings.IndirectProbes} indirect)";
@@ -91,6 +93,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
     /// <summary>Probes answered by no ack, direct or relayed: the target was suspected.</summary>
     public long Failed;
+
+    /// <summary>Unanswered probes not held against their target because this peer's own probe period overran (a local stall).</summary>
+    public long Stalls;
 
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
     private int ClusterSize => _table.Count + 1;
@@ -152,7 +157,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             if (change != MembershipChange.Added || firstHand || _news.Count < SecondHandJoinLimit)
             {
-                Enqueue(new SwimNewsItem(member, MemberState.Alive, time));
+                Enqueue(new SwimNewsItem(member, MemberState.Alive, time, Urgent: change != MembershipChange.Added));
             }
         }
     }
@@ -181,19 +186,20 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     {
         lock (_gate)
         {
-            if (_stopped || _news.Count == 0)
+            if (_stopped || _news.UrgentCount == 0)
             {
                 return;
             }
         }
 
-        int count = _table.Sample(_gossipTargets);
+        var targets = Scratch(GossipFanout);
+        int count = _table.Sample(targets);
         for (int i = 0; i < count; i++)
         {
-            Send(_gossipTargets[i].Endpoint, _gossipTargets[i], SwimKind.Gossip, 0, default, default, default, 0, default);
+            Send(targets[i].Endpoint, targets[i], SwimKind.Gossip, 0, default, default, default, 0, default);
         }
 
-        _gossipTargets.AsSpan(0, count).Clear();
+        targets[..count].Clear();
     }
 
     /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
@@ -247,10 +253,22 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 return;
             }
 
+            // Lifeguard's local health, simplified: a probe period that ran far longer than the interval means this
+            // process stalled (a blocking GC, CPU starvation); its unanswered probe says nothing about the target.
+            long elapsed = now - _lastTick;
+            bool stalled = _lastTick != 0 && elapsed > _stallTicks;
+            _lastTick = now;
             if (_target is not null && !_acked)
             {
-                failed = _target;
-                failedTime = _targetTime;
+                if (stalled)
+                {
+                    Interlocked.Increment(ref Stalls);
+                }
+                else
+                {
+                    failed = _target;
+                    failedTime = _targetTime;
+                }
             }
 
             target = NextTarget();
@@ -338,16 +356,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             probeId = _probeId;
         }
 
-        int count = _table.Sample(_helpers.AsSpan(0, Math.Min(_helpers.Length, _settings.IndirectProbes)), new NotFilter(target));
+        var helpers = Scratch(_settings.IndirectProbes);
+        int count = _table.Sample(helpers, new NotFilter(target));
         Span<byte> targetEndpoint = stackalloc byte[EndpointText.MaxLength];
         int endpointLength = EndpointText.Format(target.Endpoint, targetEndpoint);
         for (int i = 0; i < count; i++)
         {
-            var helper = _helpers[i];
+            var helper = helpers[i];
             Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default);
         }
 
-        _helpers.AsSpan(0, count).Clear();
+        helpers[..count].Clear();
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
@@ -418,7 +437,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
-        ApplyNews(source, view.Body, now);
+        bool accused = ApplyNews(source, view.Body, now);
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
@@ -460,6 +479,11 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 break;
 
             case SwimKind.Gossip:
+                if (accused)
+                {
+                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default);
+                }
+
                 break;
 
             case SwimKind.PingReq:
@@ -478,10 +502,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return true;
     }
 
-    private void ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    /// <summary>Applies the news of a message; true when it accused this peer (the caller answers the sender).</summary>
+    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
     {
         var reader = new SwimCodec.NewsReader(body);
         var self = _discovery.PkiId;
+        bool accused = false;
         while (reader.TryRead(out var news))
         {
             if (news.State == MemberState.Alive)
@@ -507,6 +533,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     }
                 }
 
+                // Whoever passed the accusation on holds it: answer it directly with this peer's newer time (a refutation
+                // already spread may have missed it, and it would otherwise declare this peer dead).
+                accused |= news.Time.IncNum == _discovery.Incarnation;
                 continue;
             }
 
@@ -540,6 +569,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             _discovery.BadInput(source, "a SWIM message's news", "malformed protobuf; the news before the fault were used", "swim");
         }
+
+        return accused;
     }
 
     // ---- sending ----
@@ -665,6 +696,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     {
         member.GetState(out var time);
         return _discovery.MemberAliveFields(member, time, endpoint);
+    }
+
+    private static Span<Member> Scratch(int length)
+    {
+        var scratch = _scratch;
+        if (scratch is null || scratch.Length < length)
+        {
+            _scratch = scratch = new Member[Math.Max(length, GossipFanout)];
+        }
+
+        return scratch.AsSpan(0, length);
     }
 
     private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);
