@@ -142,6 +142,7 @@ internal sealed partial class DiscoveryService
         }
 
         OnChange(member!, change, now);
+        _strategy.OnRecorded(member!, change, hearsay == Hearsay.FirstHand);
         return true;
     }
 }

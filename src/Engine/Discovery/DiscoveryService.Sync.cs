@@ -169,6 +169,11 @@ internal sealed partial class DiscoveryService
     /// <summary>Every reconnect interval: send each dead member a membership request; one that is back answers and lives again.</summary>
     private void ReprobeDead()
     {
+        if (_strategy.ReprobeDead())
+        {
+            return;
+        }
+
         List<PeerEndpoint>? dead = null;
         foreach (var member in _table)
         {

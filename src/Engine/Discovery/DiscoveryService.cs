@@ -59,7 +59,8 @@ internal sealed partial class DiscoveryService : IDisposable
         _bootstrapLog = new LogRateLimiter(time, TimeSpan.FromSeconds(10));
         _filterRandom = new Random(unchecked((int)PeerKey.Hash(settings.PkiId, _incarnation))); // reproducible under virtual time
         _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum);
-        _strategy = strategy?.Invoke(table, _emitter) ?? new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum);
+        _strategy = strategy?.Invoke(table, _emitter)
+            ?? (settings.Swim is { } swim ? new SwimHeartbeatStrategy(this, swim, logger) : new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum));
         _bootstrap = CreateBootstrapContacts(settings);
 
         int aliveSize = AliveCodec.EnvelopeSize(OwnFields(ulong.MaxValue), settings.Security is null ? 0 : Security.NodeSecurity.SignatureReserve);
@@ -107,12 +108,17 @@ internal sealed partial class DiscoveryService : IDisposable
 
         lock (_timers)
         {
-            Every(TimeSpan.Zero, _settings.AliveInterval, static s => s.SendHeartbeat());
+            if (_strategy.SendsHeartbeats)
+            {
+                Every(TimeSpan.Zero, _settings.AliveInterval, static s => s.SendHeartbeat());
+            }
+
             Every(_settings.ExpirationCheckInterval, _settings.ExpirationCheckInterval, static s => s.CheckExpiry());
             Every(_settings.ReconnectInterval, _settings.ReconnectInterval, static s => s.ReprobeDead());
             Every(_settings.SyncInterval, _settings.SyncInterval, static s => s.SyncMembership());
         }
 
+        _strategy.Start();
         StartBootstrap();
     }
 
@@ -134,6 +140,7 @@ internal sealed partial class DiscoveryService : IDisposable
             _timers.Clear();
         }
 
+        _strategy.Stop();
         _emitter.Dispose();
         DiscoveryMetrics.Unregister(_table);
         DiscoveryLog.Stopped(_logger, Endpoint, Counters.AliveSent, Counters.AliveForwarded, Counters.AliveReceived, Counters.AliveStale,

@@ -45,4 +45,23 @@ internal sealed class DiscoverySettings
     public int MaxPropagationBurstSize { get; init; } = 10;
 
     public TimeSpan MaxPropagationBurstLatency { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>SWIM-style probing instead of Fabric's flooding (null: Fabric's flooding, the default).</summary>
+    public SwimSettings? Swim { get; init; }
+}
+
+/// <summary>Timings of the SWIM-style strategy (see <see cref="SwimHeartbeatStrategy"/>).</summary>
+internal sealed record SwimSettings
+{
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public int IndirectProbes { get; init; } = 3;
+
+    public int SuspicionMultiplier { get; init; } = 4;
+
+    public int RetransmitMultiplier { get; init; } = 4;
+
+    public int MaxPiggyback { get; init; } = 24;
 }

@@ -37,6 +37,7 @@ public sealed class GossipNode : IAsyncDisposable
     private MessageStore? _store;
     private PushEmitter? _emitter;
     private PullEngine? _pull;
+    private LazyRepair? _lazy;
     private PullEngine? _identityPull;
     private Security.NodeSecurity? _security;
     private Disseminator? _disseminator;
@@ -115,6 +116,8 @@ public sealed class GossipNode : IAsyncDisposable
 
     internal PushEmitter? Emitter => _emitter;
 
+    internal LazyRepair? Lazy => _lazy;
+
     /// <summary>Signing, verification and identities (null when the node runs unsigned). The channel layer signs and verifies through it.</summary>
     internal Security.NodeSecurity? Security => _security;
 
@@ -170,6 +173,7 @@ public sealed class GossipNode : IAsyncDisposable
             _router.Detach();
             _discovery?.Dispose();
             _emitter?.Dispose();
+            _lazy?.Dispose();
             _pull?.Dispose();
             _identityPull?.Dispose();
             _security?.Dispose();
@@ -237,6 +241,7 @@ public sealed class GossipNode : IAsyncDisposable
         _router.Detach();
         _discovery?.Dispose();
         _emitter?.Dispose();
+        _lazy?.Dispose();
         _pull?.Dispose();
         _identityPull?.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
@@ -287,6 +292,7 @@ public sealed class GossipNode : IAsyncDisposable
         var d = _disseminator?.GetStatistics();
         var push = _emitter?.GetStatistics();
         var pull = _pull?.GetStatistics();
+        var lazy = _lazy?.GetStatistics();
         long published = Interlocked.Read(ref _published);
         long gossipDatagrams = _gossipTransport?.DatagramsSent ?? 0, gossipBytes = _gossipTransport?.BytesSent ?? 0;
         return new NodeStatistics(c.AliveSent, c.AliveReceived, c.AliveForwarded, c.AliveStale, c.MembershipRequestsSent,
@@ -302,6 +308,9 @@ public sealed class GossipNode : IAsyncDisposable
             PullRounds = pull?.Rounds ?? 0,
             PullDropped = pull is null ? 0 : pull.UnknownNonce + pull.MismatchedSender + pull.Unexpected + pull.Unrequested + pull.BadItems + pull.HellosRefused,
             StoredMessages = _store?.Count ?? 0,
+            LazyAnnounced = push?.Announced ?? 0,
+            LazyWanted = lazy?.Wanted ?? 0,
+            LazyServed = lazy?.Served ?? 0,
         };
     }
 
@@ -327,6 +336,17 @@ public sealed class GossipNode : IAsyncDisposable
         PropagatePeerNum = _options.PropagatePeerNum,
         MaxPropagationBurstSize = _options.MaxPropagationBurstSize,
         MaxPropagationBurstLatency = _options.MaxPropagationBurstLatency,
+        Swim = _options.HeartbeatMode == HeartbeatMode.Swim
+            ? new SwimSettings
+            {
+                ProbeInterval = _options.Swim.ProbeInterval,
+                ProbeTimeout = _options.Swim.ProbeTimeout,
+                IndirectProbes = _options.Swim.IndirectProbes,
+                SuspicionMultiplier = _options.Swim.SuspicionMultiplier,
+                RetransmitMultiplier = _options.Swim.RetransmitMultiplier,
+                MaxPiggyback = _options.Swim.MaxPiggyback,
+            }
+            : null,
     };
 
     /// <summary>Builds the store, the push emitter, the disseminator and the pull engine of application data, and starts their timers.</summary>
@@ -347,6 +367,12 @@ public sealed class GossipNode : IAsyncDisposable
             GossipRandom(1));
         var transport = _gossipTransport = new CountingTransport(_transport);
         _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), transport, table, _time, logger);
+        if (_emitter is not null)
+        {
+            var lazyOptions = new LazyRepairOptions { Grace = _options.LazyPushGrace };
+            _lazy = new LazyRepair(lazyOptions, _store, transport, _time, GossipRandom(3), logger);
+        }
+
         _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
         if (mode != DisseminationMode.PushOnly)
         {
@@ -360,10 +386,12 @@ public sealed class GossipNode : IAsyncDisposable
         int overhead = AppDataCodec.EnvelopeSize(new AppDataFields { PkiId = _pkiId, IncNum = ulong.MaxValue, SeqNum = ulong.MaxValue }) + 16;
         _maxDataLength = (int)Math.Max(0, envelopeLimit - overhead);
 
-        _router.Attach(_disseminator, _pull);
+        _router.Attach(_disseminator, _pull, _lazy);
         _emitter?.Start();
+        _lazy?.Start();
         _pull?.Start();
-        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations, _options.PullInterval,
+        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations,
+            _emitter is null ? 0 : _options.LazyPushPeerNum, _options.PullInterval,
             _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
     }
 

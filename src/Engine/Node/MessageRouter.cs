@@ -18,15 +18,20 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile DiscoveryService? _discovery;
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
+    private volatile LazyRepair? _lazy;
     private volatile PullEngine? _identityPull;
     private volatile Security.NodeSecurity? _security;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
-    /// <summary>Routes disseminated messages to <paramref name="disseminator"/> and pull messages to <paramref name="pull"/> (null: pull is off).</summary>
-    public void Attach(Disseminator disseminator, PullEngine? pull)
+    /// <summary>
+    /// Routes disseminated messages to <paramref name="disseminator"/>, pull messages to <paramref name="pull"/> (null: pull is off)
+    /// and lazy push's Announce and Want to <paramref name="lazy"/> (null: ignored).
+    /// </summary>
+    public void Attach(Disseminator disseminator, PullEngine? pull, LazyRepair? lazy = null)
     {
         _pull = pull;
+        _lazy = lazy;
         _disseminator = disseminator;
     }
 
@@ -43,6 +48,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         _discovery = null;
         _disseminator = null;
         _pull = null;
+        _lazy = null;
     }
 
     public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
@@ -71,6 +77,18 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             else if (view.ContentField == EnvelopeView.AppDataContent && _disseminator is { } disseminator)
             {
                 disseminator.Receive(source, envelope);
+            }
+            else if (view.ContentField == EnvelopeView.AnnounceContent && _lazy is { } announced)
+            {
+                announced.OnAnnounce(source, view.Content);
+            }
+            else if (view.ContentField == EnvelopeView.WantContent && _lazy is { } wanted)
+            {
+                wanted.OnWant(source, view.Content);
+            }
+            else if (view.ContentField == EnvelopeView.SwimContent)
+            {
+                discovery.HandleSwim(source, view.Content, now);
             }
             else if (view.ContentField is EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent && _security is { } security)
             {

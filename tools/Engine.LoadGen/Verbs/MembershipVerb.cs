@@ -54,6 +54,12 @@ internal static class MembershipVerb
         {
             Description = "give every peer a certificate: alive messages are signed and every received one verified; reports verifications per second and their CPU share (default off: pure transport/membership)",
         };
+        var heartbeat = new Option<string>("--heartbeat")
+        {
+            Description = "how liveness spreads: fabric (flooded alive heartbeats, Fabric's way) or swim (SWIM-style probing with piggybacked changes)",
+            DefaultValueFactory = _ => "fabric",
+        };
+        heartbeat.AcceptOnlyFromAmong("fabric", "swim");
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -61,7 +67,7 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, signing, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, signing, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -75,6 +81,16 @@ internal static class MembershipVerb
                 r.AddError("--signing runs the peers in this process; it cannot be combined with --processes");
             }
 
+            if (r.GetValue(signing) && r.GetValue(heartbeat) == "swim")
+            {
+                r.AddError("--signing needs --heartbeat fabric: SWIM probes are not signed");
+            }
+
+            if (r.GetValue(processes) && r.GetValue(heartbeat) == "swim")
+            {
+                r.AddError("--heartbeat swim runs in this process only (the Engine.Peer processes take their mode from their configuration)");
+            }
+
             if (r.GetValue(processes) && r.GetValue(peers) > 200)
             {
                 r.AddError($"--processes runs at most 200 peers (one OS process each), was {r.GetValue(peers)}");
@@ -83,7 +99,10 @@ internal static class MembershipVerb
         command.SetAction(async (parse, ct) =>
         {
             var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes), parse.GetValue(signing));
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes), parse.GetValue(signing))
+            {
+                Swim = parse.GetValue(heartbeat) == "swim",
+            };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
