@@ -18,6 +18,12 @@ internal sealed class VerifierCounters
     public long ExpiredIdentity;
     public long Malformed;
 
+    /// <summary>Time spent checking signed messages (cache lookups, identity validation, signature checks), in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    public long VerifyTicks;
+
+    /// <summary><see cref="VerifyTicks"/> as seconds.</summary>
+    public double VerifySeconds => Volatile.Read(ref VerifyTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
+
     public long Refused => Volatile.Read(ref Forged) + Volatile.Read(ref Unsigned) + Volatile.Read(ref UnknownIdentity)
         + Volatile.Read(ref BadIdentity) + Volatile.Read(ref ExpiredIdentity) + Volatile.Read(ref Malformed);
 }
@@ -72,6 +78,14 @@ internal sealed class SignatureVerifier
             return VerifyResult.NotSigned;
         }
 
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = Verify(view, kind, source);
+        Interlocked.Add(ref Counters.VerifyTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+        return result;
+    }
+
+    private VerifyResult Verify(in EnvelopeView view, SignedKind kind, PeerEndpoint source)
+    {
         if (!SignedMessage.TryRead(view, out var message))
         {
             return Refuse(VerifyResult.Malformed, kind, source, default, "the message content does not parse");
