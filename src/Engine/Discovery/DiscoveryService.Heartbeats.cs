@@ -6,20 +6,27 @@ namespace Engine.Discovery;
 /// <content>This peer's alive messages: PeerTime (inc_num = start time in ns, seq_num + 1 per message), encoded in place.</content>
 internal sealed partial class DiscoveryService
 {
-    private AliveFields OwnFields(ulong seq) => new()
+    /// <summary>
+    /// This peer's alive message. Without an external endpoint it carries the endpoint (and the peer is never disclosed to
+    /// other orgs); with one, it carries the external endpoint and, for this org only, the internal one in the secret envelope.
+    /// </summary>
+    private AliveFields OwnFields(ulong seq, bool forOtherOrg = false) => new()
     {
         PkiId = _settings.PkiId,
-        Endpoint = _endpointText,
+        Endpoint = _externalText.Length == 0 ? _endpointText : _externalText,
         Metadata = _settings.Metadata,
         IncNum = _incarnation,
         SeqNum = seq,
         Identity = _identity,
+        InternalEndpoint = _externalText.Length == 0 || forOtherOrg ? default : _endpointText,
     };
 
     /// <summary>Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it.</summary>
-    private byte[] RentOwnAlive(out int length)
+    /// <param name="length">The envelope's length.</param>
+    /// <param name="forOtherOrg">For a peer of another org: without the secret envelope (the internal endpoint).</param>
+    private byte[] RentOwnAlive(out int length, bool forOtherOrg = false)
     {
-        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq));
+        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq), forOtherOrg);
         var buffer = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, 0));
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;

@@ -18,6 +18,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile DiscoveryService? _discovery;
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
+    private volatile Channels.ChannelManager? _channels;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
@@ -28,8 +29,12 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         _disseminator = disseminator;
     }
 
+    /// <summary>Routes channel messages (blocks, StateInfo, leadership, block pull, delivery) to <paramref name="channels"/>.</summary>
+    public void Attach(Channels.ChannelManager channels) => _channels = channels;
+
     public void Detach()
     {
+        _channels = null;
         _discovery = null;
         _disseminator = null;
         _pull = null;
@@ -61,6 +66,10 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             else if (view.ContentField == EnvelopeView.AppDataContent && _disseminator is { } disseminator)
             {
                 disseminator.Receive(source, envelope);
+            }
+            else if (_channels is { } channels && channels.TryHandle(source, envelope, in view))
+            {
+                // a channel message: handled
             }
             else
             {
@@ -102,7 +111,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         }
     }
 
-    public void OnConnectionLost(PeerEndpoint peer, string reason) => _discovery?.OnConnectionLost(peer, reason);
+    public void OnConnectionLost(PeerEndpoint peer, string reason)
+    {
+        _discovery?.OnConnectionLost(peer, reason);
+        _channels?.OnConnectionLost(peer, reason);
+    }
 
     private void Dispatch(DiscoveryService discovery, PeerEndpoint source, ReadOnlySpan<byte> frame)
     {
@@ -128,7 +141,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
                 disseminator.Receive(source, frame);
                 break;
             case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is { } pull:
-                if (!pull.TryHandle(source, frame))
+                if (!pull.TryHandle(source, frame) && !(_channels is { } pullChannels && pullChannels.TryHandle(source, frame, in view)))
                 {
                     // A broken pull message, or one of a kind or channel this node does not pull.
                     if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
@@ -143,7 +156,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
 
                 break;
             default:
-                discovery.Counters.UnhandledEnvelope();
+                if (_channels is not { } channels || !channels.TryHandle(source, frame, in view))
+                {
+                    discovery.Counters.UnhandledEnvelope();
+                }
+
                 break;
         }
     }
