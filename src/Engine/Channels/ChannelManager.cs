@@ -63,6 +63,7 @@ internal sealed class ChannelManager : IDisposable
         _emitter = new PushEmitter(PushOptions.From(options), transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
         _emitter.Start();
+        discovery.SharesChannelWith = SharesChannelWith;
     }
 
     public GossipOptions Options { get; }
@@ -132,6 +133,20 @@ internal sealed class ChannelManager : IDisposable
     }
 
     public GossipChannel? Find(string channel) => _channels.FirstOrDefault(c => c.Id == channel);
+
+    /// <summary>True when a channel this peer joined has <paramref name="org"/> in its configuration.</summary>
+    public bool SharesChannelWith(string org)
+    {
+        foreach (var channel in _channels)
+        {
+            if (channel.HasOrg(org))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     internal void RaiseCommitted(in BlockCommittedEvent e)
     {

@@ -83,6 +83,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     /// <summary>Peers of an org that belongs to the channel (StateInfo's route, Fabric's CHAN_OR_ORG).</summary>
     public IMemberPredicate InChannelOrgs => _orgs;
 
+    /// <summary>True when <paramref name="org"/> is in the channel's current configuration.</summary>
+    public bool HasOrg(string org) => _orgs.Contains(org);
+
     /// <summary>Blocks the orderer delivered to this peer.</summary>
     public long Deliveries => Interlocked.Read(ref _deliveries);
 
@@ -456,6 +459,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         public void Update(ChannelConfiguration config) => _orgs = new HashSet<string>(config.Orgs.Select(o => o.OrgId), StringComparer.Ordinal);
 
         public bool Matches(Member member) => _orgs.Contains(member.Org);
+
+        public bool Contains(string org) => _orgs.Contains(org);
     }
 
     private readonly struct PredicateFilter(IMemberPredicate predicate) : IPeerFilter

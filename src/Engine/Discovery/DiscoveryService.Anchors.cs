@@ -16,6 +16,20 @@ internal sealed partial class DiscoveryService
     private readonly ConcurrentDictionary<PeerEndpoint, AnchorContact> _anchors = new();
     private ITimer? _anchorTimer;
 
+    /// <summary>
+    /// True for an org whose peers this peer may learn of: its own, and (set by the channel layer) the orgs of the channels
+    /// it joined. Null: only its own org. Peers of other orgs are refused (counted), so another org's peers are only ever
+    /// learned through the channels' anchors, never through a misconfigured bootstrap peer.
+    /// </summary>
+    public Func<string, bool>? SharesChannelWith { get; set; }
+
+    private long _otherOrgRefused;
+
+    /// <summary>Alive messages and membership requests refused because their peer's org shares no channel with this peer.</summary>
+    public long OtherOrgRefused => Interlocked.Read(ref _otherOrgRefused);
+
+    private bool AcceptsOrg(string org) => _emitter.Boundary!.IsSameOrg(org) || (SharesChannelWith?.Invoke(org) ?? false);
+
     /// <summary>Anchor peers contacted so far that have answered.</summary>
     public int AnsweredAnchors => _anchors.Values.Count(a => Volatile.Read(ref a.Answered) != 0);
 
@@ -25,9 +39,11 @@ internal sealed partial class DiscoveryService
     /// </summary>
     public void ConnectToAnchor(PeerEndpoint endpoint, string org)
     {
-        if (!IsRunning || endpoint == Endpoint || endpoint == _settings.ExternalEndpoint || _anchors.ContainsKey(endpoint))
+        bool otherOrg = !_emitter.Boundary!.IsSameOrg(org);
+        if (!IsRunning || endpoint == Endpoint || endpoint == _settings.ExternalEndpoint || _anchors.ContainsKey(endpoint)
+            || (otherOrg && _externalText.Length == 0))
         {
-            return;
+            return; // this peer itself, already contacted, or another org's anchor while this peer has no external endpoint to show it
         }
 
         var contact = new AnchorContact(endpoint, org);

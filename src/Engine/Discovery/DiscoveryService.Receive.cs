@@ -115,6 +115,12 @@ internal sealed partial class DiscoveryService
             return false;
         }
 
+        if (!AcceptsOrg(org))
+        {
+            Interlocked.Increment(ref _otherOrgRefused);
+            return false; // another org's peer, and no channel in common: other orgs are learned only through anchors
+        }
+
         var time = new PeerTime(fields.IncNum, fields.SeqNum);
         if (hearsay != Hearsay.FirstHand && _table.Find(fields.PkiId) is { } known
             && (hearsay == Hearsay.OnlyIfUnknown || known.State != MemberState.Dead))

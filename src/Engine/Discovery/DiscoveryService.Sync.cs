@@ -40,6 +40,11 @@ internal sealed partial class DiscoveryService
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
     private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false)
     {
+        if (otherOrg && _externalText.Length == 0)
+        {
+            return SendStatus.Unreachable; // without an external endpoint this peer is invisible to other orgs: it does not ask them
+        }
+
         var alive = RentOwnAlive(out int aliveLength, otherOrg);
         byte[]? frame = null;
         try
@@ -79,6 +84,14 @@ internal sealed partial class DiscoveryService
             || !EnvelopeView.TryParse(self, out var view) || view.ContentField != EnvelopeView.AliveContent)
         {
             BadInput(source, "a membership request", "it carries no valid self_information alive envelope", "membership-request");
+            return;
+        }
+
+        if (AliveCodec.TryParse(view.Content, out var askerFields) && _orgs.TryRead(askerFields.Identity, out string askerOrg) && !AcceptsOrg(askerOrg))
+        {
+            // A peer of an org this peer shares no channel with: not learned; told who answers (itself, if visible outside its org).
+            Interlocked.Increment(ref _otherOrgRefused);
+            SendMembershipResponse(source, default, askerOrg, selfOnly: true);
             return;
         }
 
@@ -183,7 +196,7 @@ internal sealed partial class DiscoveryService
     /// members of this org that have an external endpoint (at that endpoint, no internal one), members of third orgs,
     /// never the asker's own org; this peer itself only if it has an external endpoint.
     /// </remarks>
-    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg)
+    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false)
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
@@ -199,6 +212,11 @@ internal sealed partial class DiscoveryService
         int omitted = 0;
         foreach (var member in _table)
         {
+            if (selfOnly)
+            {
+                break;
+            }
+
             var info = Volatile.Read(ref member.Info);
             var state = member.GetState(out var time);
             if (state == MemberState.Purged)
