@@ -30,6 +30,7 @@ internal static class Program
             TransportVerb.Create(),
             MembershipVerb.Create(),
             GossipVerb.Create(),
+            FirstNetVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();
