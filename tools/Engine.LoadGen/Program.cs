@@ -31,6 +31,7 @@ internal static class Program
             MembershipVerb.Create(),
             GossipVerb.Create(),
             FirstNetVerb.Create(),
+            BlocksVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();

@@ -49,14 +49,11 @@ internal sealed class ChannelManager : IDisposable
         Incarnation = discovery.Incarnation;
         _logger = loggerFactory.CreateLogger("Engine.Channels");
         _dropLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
-        var ledger = options.Ledger;
+        // De-duplication of recent channel messages only (the ledger's window serves pull; the ingress filter drops blocks
+        // below the height): one stripe of 8 MiB, so a block up to about 8 MiB is pushed; a larger one is committed and
+        // served by pull, not pushed.
         _store = new MessageStore(
-            new MessageStoreOptions
-            {
-                MaxEntries = 16_384,
-                MaxBytes = Math.Max(16L * 1024 * 1024, 4L * (ledger.BlockBufferSize + ledger.MaxBlockCountToStore) * Math.Min(ledger.MaxBlockBytes, 1 << 20)),
-                TimeToLive = options.DeadMemberRetention,
-            },
+            new MessageStoreOptions { MaxEntries = 4096, MaxBytes = 8L * 1024 * 1024, TimeToLive = options.DeadMemberRetention, Shards = 1 },
             time,
             random());
         var gossipLogger = loggerFactory.CreateLogger("Engine.Gossip");
@@ -182,9 +179,9 @@ internal sealed class ChannelManager : IDisposable
                         return Drop(source, "a block", error);
                     }
 
-                    if (channel.AcceptsPushed(block.Sequence))
+                    if (channel.AcceptsPushed(block.Sequence) && Disseminator.Receive(source, envelope) == ReceiveOutcome.Rejected)
                     {
-                        Disseminator.Receive(source, envelope);
+                        channel.OnBlock(envelope, source); // too large for the message store: committed here, not pushed on
                     }
 
                     return true;

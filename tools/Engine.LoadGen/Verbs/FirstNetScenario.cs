@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Engine.Channels;
 using Engine.Ledger;
@@ -133,7 +131,7 @@ internal sealed class FirstNetScenario(bool noBootstrap)
         using var loggers = new StepLoggerFactory(this);
         foreach (string name in PeerNames.Append("orderer"))
         {
-            var endpoint = PeerEndpoint.Loopback(FreePort());
+            var endpoint = PeerEndpoint.Loopback(BlocksScenario.FreePort());
             _endpoints[name] = endpoint;
             _names[endpoint] = name;
         }
@@ -368,29 +366,6 @@ internal sealed class FirstNetScenario(bool noBootstrap)
     }
 
     private static string Ms(TimeSpan span) => $"{span.TotalMilliseconds:F0} ms";
-
-    /// <summary>A loopback port free for both TCP and UDP right now.</summary>
-    private static ushort FreePort()
-    {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
-            try
-            {
-                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return (ushort)port;
-            }
-            catch (SocketException)
-            {
-                // taken for UDP: try another
-            }
-        }
-
-        throw new InvalidOperationException("No loopback port free for both TCP and UDP.");
-    }
 
     /// <summary>Keeps the log lines the seed's logs showed (bootstrap failures and successes, leaders, anchors), with peer names for endpoints.</summary>
     private sealed class StepLoggerFactory(FirstNetScenario owner) : ILoggerFactory
