@@ -131,6 +131,9 @@ internal sealed class ChannelManager : IDisposable
 
     public GossipChannel? Find(string channel) => _channels.FirstOrDefault(c => c.Id == channel);
 
+    /// <summary>The orgs of a joined channel (null for another channel): what the security layer checks senders against.</summary>
+    public IReadOnlyCollection<string>? OrgsOf(ReadOnlySpan<byte> channel) => Find(channel)?.Orgs;
+
     /// <summary>True when a channel this peer joined has <paramref name="org"/> in its configuration.</summary>
     public bool SharesChannelWith(string org)
     {
@@ -193,9 +196,9 @@ internal sealed class ChannelManager : IDisposable
                     return Drop(source, "a StateInfo", "malformed");
                 }
 
-                if (!Signer.Verify(state.PkiId, view.Payload, view.Signature))
+                if (!Signer.Verify(in view, source))
                 {
-                    return Drop(source, "a StateInfo", "its signature does not verify");
+                    return true; // refused by the security layer (counted and logged there)
                 }
 
                 Disseminator.Receive(source, envelope);
@@ -212,9 +215,9 @@ internal sealed class ChannelManager : IDisposable
                     return Drop(source, "a leadership message", "this peer is not in its channel");
                 }
 
-                if (!Signer.Verify(leadership.PkiId, view.Payload, view.Signature))
+                if (!Signer.Verify(in view, source))
                 {
-                    return Drop(source, "a leadership message", "its signature does not verify");
+                    return true; // refused by the security layer (counted and logged there)
                 }
 
                 Disseminator.Receive(source, envelope);
@@ -259,10 +262,9 @@ internal sealed class ChannelManager : IDisposable
                 continue;
             }
 
-            if (!Signer.Verify(state.PkiId, view.Payload, view.Signature))
+            if (!Signer.Verify(in view, source))
             {
-                Drop(source, "a StateInfo snapshot element", "its signature does not verify");
-                continue;
+                continue; // refused by the security layer (counted and logged there)
             }
 
             Disseminator.AcceptPulled(source, element);

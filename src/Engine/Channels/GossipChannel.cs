@@ -83,6 +83,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     /// <summary>Peers of an org that belongs to the channel (StateInfo's route, Fabric's CHAN_OR_ORG).</summary>
     public IMemberPredicate InChannelOrgs => _orgs;
 
+    /// <summary>The orgs of the channel's current configuration.</summary>
+    public IReadOnlyCollection<string> Orgs => _orgs.All;
+
     /// <summary>True when <paramref name="org"/> is in the channel's current configuration.</summary>
     public bool HasOrg(string org) => _orgs.Contains(org);
 
@@ -461,6 +464,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         public bool Matches(Member member) => _orgs.Contains(member.Org);
 
         public bool Contains(string org) => _orgs.Contains(org);
+
+        public IReadOnlyCollection<string> All => _orgs;
     }
 
     private readonly struct PredicateFilter(IMemberPredicate predicate) : IPeerFilter

@@ -1,3 +1,7 @@
+using Engine.Protocol;
+using Engine.Security;
+using Engine.Transport;
+
 namespace Engine.Channels;
 
 /// <summary>
@@ -10,8 +14,11 @@ internal interface IEnvelopeSigner
     /// <summary>The signature of <paramref name="payload"/> (the marshalled GossipMessage) by this peer; empty for none.</summary>
     byte[] Sign(ReadOnlySpan<byte> payload);
 
-    /// <summary>True when <paramref name="signature"/> is <paramref name="pkiId"/>'s signature of <paramref name="payload"/>.</summary>
-    bool Verify(ReadOnlySpan<byte> pkiId, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature);
+    /// <summary>
+    /// True when a received StateInfo or leadership envelope may be used: its signature is its claimed sender's and the
+    /// sender may speak in the channel. A refusal is counted and logged by the implementation.
+    /// </summary>
+    bool Verify(in EnvelopeView view, PeerEndpoint source);
 }
 
 /// <summary>No signatures (the default until the security layer provides a signer).</summary>
@@ -21,5 +28,17 @@ internal sealed class UnsignedEnvelopes : IEnvelopeSigner
 
     public byte[] Sign(ReadOnlySpan<byte> payload) => [];
 
-    public bool Verify(ReadOnlySpan<byte> pkiId, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature) => true;
+    public bool Verify(in EnvelopeView view, PeerEndpoint source) => true;
+}
+
+/// <summary>The security layer's signatures (a node with a credential): signs with the node's key, verifies through <see cref="NodeSecurity.AcceptChannelEnvelope"/>.</summary>
+internal sealed class NodeSecuritySigner(NodeSecurity security) : IEnvelopeSigner
+{
+    public byte[] Sign(ReadOnlySpan<byte> payload)
+    {
+        Span<byte> signature = stackalloc byte[NodeSecurity.SignatureReserve];
+        return signature[..security.Sign(payload, signature)].ToArray();
+    }
+
+    public bool Verify(in EnvelopeView view, PeerEndpoint source) => security.AcceptChannelEnvelope(view, source);
 }

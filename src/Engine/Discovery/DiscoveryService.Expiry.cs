@@ -12,9 +12,12 @@ internal sealed partial class DiscoveryService
     private void CheckExpiry()
     {
         long now = _time.GetTimestamp();
-        foreach (var member in _table.ExpireSilent(now))
+        if (_strategy.ExpiresSilentMembers)
         {
-            OnChange(member, MembershipChange.Died, now);
+            foreach (var member in _table.ExpireSilent(now))
+            {
+                OnChange(member, MembershipChange.Died, now);
+            }
         }
 
         foreach (var member in _table.PurgeDead(now))

@@ -17,16 +17,34 @@ internal sealed partial class DiscoveryService
         Metadata = _settings.Metadata,
         IncNum = _incarnation,
         SeqNum = seq,
-        Identity = _identity,
+        Identity = _settings.Security?.AliveIdentity() ?? _identity,
         InternalEndpoint = _externalText.Length == 0 || forOtherOrg ? default : _endpointText,
     };
 
-    /// <summary>Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it.</summary>
+    /// <summary>
+    /// Writes a fresh alive envelope (the next seq_num) into a rented buffer; the caller returns it. Signed, the
+    /// self information of membership requests and responses (<paramref name="withCertificate"/>) always carries the
+    /// certificate, so a peer joining after publishCertPeriod learns its bootstrap peer's identity from the first
+    /// exchange, and the identities of the others by identity pull from it.
+    /// </summary>
     /// <param name="length">The envelope's length.</param>
+    /// <param name="withCertificate">Carry the full certificate (signed nodes).</param>
     /// <param name="forOtherOrg">For a peer of another org: without the secret envelope (the internal endpoint).</param>
-    private byte[] RentOwnAlive(out int length, bool forOtherOrg = false)
+    private byte[] RentOwnAlive(out int length, bool withCertificate = false, bool forOtherOrg = false)
     {
         var fields = OwnFields((ulong)Interlocked.Increment(ref _seq), forOtherOrg);
+        if (_settings.Security is { } security)
+        {
+            if (withCertificate)
+            {
+                fields = fields with { Identity = security.FullIdentity };
+            }
+
+            var signed = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, Security.NodeSecurity.SignatureReserve));
+            length = AliveCodec.WriteSecret(signed, security.SealAlive(fields, signed), fields);
+            return signed;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, 0));
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;

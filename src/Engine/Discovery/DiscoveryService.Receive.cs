@@ -36,6 +36,11 @@ internal sealed partial class DiscoveryService
             return;
         }
 
+        if (_settings.Security is { } security && !AcceptSigned(security, source, envelope, fields.PkiId))
+        {
+            return;
+        }
+
         var secret = EnvelopeView.TryParse(envelope, out var envelopeView) ? envelopeView.SecretEnvelope : default;
         if (!TryRecord(source, in fields, secret, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
         {
@@ -47,6 +52,8 @@ internal sealed partial class DiscoveryService
             Counters.Stale();
             return;
         }
+
+        _settings.Security?.Remember(fields.PkiId, envelope);
 
         Counters.AliveForwardedTo(_strategy.OnAccepted(envelope, member!, source));
     }
@@ -161,6 +168,7 @@ internal sealed partial class DiscoveryService
         }
 
         OnChange(member!, change, now);
+        _strategy.OnRecorded(member!, change, hearsay == Hearsay.FirstHand);
         return true;
     }
 }

@@ -45,7 +45,7 @@ internal sealed partial class DiscoveryService
             return SendStatus.Unreachable; // without an external endpoint this peer is invisible to other orgs: it does not ask them
         }
 
-        var alive = RentOwnAlive(out int aliveLength, otherOrg);
+        var alive = RentOwnAlive(out int aliveLength, withCertificate: true, forOtherOrg: otherOrg);
         byte[]? frame = null;
         try
         {
@@ -95,9 +95,19 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        if (!TryRecord(source, view.Content, view.SecretEnvelope, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out _))
+        if (_settings.Security is { } security && !AcceptSigned(security, source, self))
+        {
+            return; // a bad signature or an unknown identity (counted and logged by the verifier)
+        }
+
+        if (!TryRecord(source, view.Content, view.SecretEnvelope, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out var change))
         {
             return; // malformed or refused (already logged), or sent by this very peer
+        }
+
+        if (change != MembershipChange.Stale)
+        {
+            _settings.Security?.Remember(asker!.PkiId, self);
         }
 
         if (!known.IsEmpty && !KnownFilter.IsValid(known))
@@ -116,6 +126,11 @@ internal sealed partial class DiscoveryService
     public void HandleMembershipResponse(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
     {
         Counters.ResponseReceived();
+        if (_settings.Security is { } signed && IsForeignBootstrap(signed, source, content))
+        {
+            return;
+        }
+
         int alive = 0, dead = 0;
         var reader = new MembershipMessages.ResponseReader(content);
         bool first = true;
@@ -134,7 +149,16 @@ internal sealed partial class DiscoveryService
 
             first = false;
             _ = isDead ? dead++ : alive++;
-            TryRecord(source, view.Content, view.SecretEnvelope, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out _, out _);
+            if (_settings.Security is { } security && !AcceptSigned(security, source, envelope))
+            {
+                continue;
+            }
+
+            if (TryRecord(source, view.Content, view.SecretEnvelope, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out var member, out var change)
+                && change != MembershipChange.Stale)
+            {
+                _settings.Security?.Remember(member!.PkiId, envelope);
+            }
         }
 
         if (reader.Malformed)
@@ -168,6 +192,11 @@ internal sealed partial class DiscoveryService
     /// <summary>Every reconnect interval: send each dead member a membership request; one that is back answers and lives again.</summary>
     private void ReprobeDead()
     {
+        if (_strategy.ReprobeDead())
+        {
+            return;
+        }
+
         List<(PeerEndpoint Endpoint, bool OtherOrg)>? dead = null;
         foreach (var member in _table)
         {
@@ -200,6 +229,11 @@ internal sealed partial class DiscoveryService
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
+        if (_settings.Security is { } security)
+        {
+            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly);
+            return;
+        }
 
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
         var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16);

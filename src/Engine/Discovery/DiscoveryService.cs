@@ -64,10 +64,11 @@ internal sealed partial class DiscoveryService : IDisposable
         {
             Boundary = new OrgBoundary(settings.OrgId),
         };
-        _strategy = strategy?.Invoke(table, _emitter) ?? new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum);
+        _strategy = strategy?.Invoke(table, _emitter)
+            ?? (settings.Swim is { } swim ? new SwimHeartbeatStrategy(this, swim, logger) : new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum));
         _bootstrap = CreateBootstrapContacts(settings);
 
-        int aliveSize = AliveCodec.EnvelopeSize(OwnFields(ulong.MaxValue), 0);
+        int aliveSize = AliveCodec.EnvelopeSize(OwnFields(ulong.MaxValue), settings.Security is null ? 0 : Security.NodeSecurity.SignatureReserve);
         if (EnvelopeBatch.RecordSize(aliveSize) > transport.MaxDatagramPayload)
         {
             _emitter.Dispose();
@@ -112,12 +113,17 @@ internal sealed partial class DiscoveryService : IDisposable
 
         lock (_timers)
         {
-            Every(TimeSpan.Zero, _settings.AliveInterval, static s => s.SendHeartbeat());
+            if (_strategy.SendsHeartbeats)
+            {
+                Every(TimeSpan.Zero, _settings.AliveInterval, static s => s.SendHeartbeat());
+            }
+
             Every(_settings.ExpirationCheckInterval, _settings.ExpirationCheckInterval, static s => s.CheckExpiry());
             Every(_settings.ReconnectInterval, _settings.ReconnectInterval, static s => s.ReprobeDead());
             Every(_settings.SyncInterval, _settings.SyncInterval, static s => s.SyncMembership());
         }
 
+        _strategy.Start();
         StartBootstrap();
     }
 
@@ -139,6 +145,7 @@ internal sealed partial class DiscoveryService : IDisposable
             _timers.Clear();
         }
 
+        _strategy.Stop();
         _emitter.Dispose();
         DiscoveryMetrics.Unregister(_table);
         DiscoveryLog.Stopped(_logger, Endpoint, Counters.AliveSent, Counters.AliveForwarded, Counters.AliveReceived, Counters.AliveStale,
@@ -207,6 +214,7 @@ internal sealed partial class DiscoveryService : IDisposable
             case MembershipChange.Purged:
                 var unheard = TimeSpan.FromSeconds((double)(now - member.LastSeen) / _time.TimestampFrequency);
                 DiscoveryLog.PeerPurged(_logger, Endpoint, member, unheard);
+                _settings.Security?.Forget(member.PkiId);
 
                 LogView('-', member, "purged");
                 Count("purged");

@@ -12,6 +12,9 @@ internal sealed class DiscoverySettings
 
     public required byte[] PkiId { get; init; }
 
+    /// <summary>Signs and verifies alive messages when set (the node has a credential); null runs unsigned.</summary>
+    public Security.NodeSecurity? Security { get; init; }
+
     /// <summary>The endpoint announced in this peer's alive messages.</summary>
     public required PeerEndpoint Endpoint { get; init; }
 
@@ -48,4 +51,23 @@ internal sealed class DiscoverySettings
     public int MaxPropagationBurstSize { get; init; } = 10;
 
     public TimeSpan MaxPropagationBurstLatency { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>SWIM-style probing instead of Fabric's flooding (null: Fabric's flooding, the default).</summary>
+    public SwimSettings? Swim { get; init; }
+}
+
+/// <summary>Timings of the SWIM-style strategy (see <see cref="SwimHeartbeatStrategy"/>).</summary>
+internal sealed record SwimSettings
+{
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public int IndirectProbes { get; init; } = 3;
+
+    public int SuspicionMultiplier { get; init; } = 4;
+
+    public int RetransmitMultiplier { get; init; } = 4;
+
+    public int MaxPiggyback { get; init; } = 24;
 }

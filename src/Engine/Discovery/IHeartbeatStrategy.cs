@@ -23,4 +23,34 @@ internal interface IHeartbeatStrategy
     /// <paramref name="source"/> is the peer the datagram came from. Returns to how many peers it was passed on.
     /// </summary>
     int OnAccepted(ReadOnlySpan<byte> envelope, Member origin, PeerEndpoint source);
+
+    /// <summary>True when discovery sends this peer's alive heartbeat every alive interval (Fabric); false for probing strategies.</summary>
+    bool SendsHeartbeats => true;
+
+    /// <summary>True when members silent for the expiry timeout are declared dead (Fabric); false when death comes from the strategy.</summary>
+    bool ExpiresSilentMembers => true;
+
+    /// <summary>Starts the strategy's own timers (after discovery's).</summary>
+    void Start()
+    {
+    }
+
+    /// <summary>Stops the strategy's timers; idempotent.</summary>
+    void Stop()
+    {
+    }
+
+    /// <summary>
+    /// Discovery recorded news that changed the view (<paramref name="firstHand"/>: from the member itself — a heartbeat
+    /// or a membership request — rather than from someone's membership response).
+    /// </summary>
+    void OnRecorded(Member member, MembershipChange change, bool firstHand)
+    {
+    }
+
+    /// <summary>Every reconnect interval: true when the strategy re-probed the dead members itself (discovery then does not).</summary>
+    bool ReprobeDead() => false;
+
+    /// <summary>A strategy message (GossipMessage content <c>swim</c>) arrived; false when this strategy does not handle it.</summary>
+    bool Receive(PeerEndpoint source, ReadOnlySpan<byte> content, long now) => false;
 }

@@ -139,6 +139,13 @@ internal sealed class AliveIndex
         return false;
     }
 
+    /// <summary>The member at <paramref name="position"/> (null past the end or during a move); lock-free, O(1).</summary>
+    public Member? At(int position)
+    {
+        var members = Volatile.Read(ref _members);
+        return (uint)position < (uint)Math.Min(Volatile.Read(ref _count), members.Length) ? members[position] : null;
+    }
+
     /// <summary>Copies the array (tests check it against the members' states).</summary>
     internal Member[] Snapshot()
     {

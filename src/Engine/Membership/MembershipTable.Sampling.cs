@@ -5,6 +5,9 @@ public sealed partial class MembershipTable
     /// <summary>Reachable members in the sampling index (alive and suspect; may trail the state by one reconcile).</summary>
     internal int SampleableCount => _alive.Count;
 
+    /// <summary>The reachable member at a position of the sampling index (SWIM's round robin walks it); null when out of range.</summary>
+    internal Member? SampleableAt(int position) => _alive.At(position);
+
     /// <summary>
     /// Picks up to <c>destination.Length</c> distinct reachable (alive or suspect) members that match
     /// <paramref name="filter"/>, uniformly at random, and returns how many it wrote (fewer when fewer match).

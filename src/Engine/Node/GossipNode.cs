@@ -40,6 +40,9 @@ public sealed class GossipNode : IAsyncDisposable
     private MessageStore? _store;
     private PushEmitter? _emitter;
     private PullEngine? _pull;
+    private LazyRepair? _lazy;
+    private PullEngine? _identityPull;
+    private Security.NodeSecurity? _security;
     private Disseminator? _disseminator;
     private CountingTransport? _gossipTransport;
     private ChannelManager? _channels;
@@ -73,7 +76,8 @@ public sealed class GossipNode : IAsyncDisposable
         _logger = _loggerFactory.CreateLogger("Engine.Node");
         _router = new MessageRouter(_time);
         _endpoint = transport.LocalEndpoint;
-        _pkiId = options.PkiId is { } explicitId ? [.. explicitId] : _endpoint.IsEmpty ? [] : DerivePkiId(options.OrgId, _endpoint);
+        _pkiId = options.Credential is { } credential ? credential.PkiId.ToArray()
+            : options.PkiId is { } explicitId ? [.. explicitId] : _endpoint.IsEmpty ? [] : DerivePkiId(options.OrgId, _endpoint);
     }
 
     /// <summary>
@@ -118,6 +122,13 @@ public sealed class GossipNode : IAsyncDisposable
 
     internal PushEmitter? Emitter => _emitter;
 
+    internal LazyRepair? Lazy => _lazy;
+
+    /// <summary>Signing, verification and identities (null when the node runs unsigned). The channel layer signs and verifies through it.</summary>
+    internal Security.NodeSecurity? Security => _security;
+
+    internal PullEngine? IdentityPull => _identityPull;
+
     /// <summary>Starts the transport, heartbeats, expiry and membership sync, and contacts the bootstrap peers.</summary>
     /// <exception cref="InvalidOperationException">The node was already started or stopped.</exception>
     /// <exception cref="ArgumentException">The transport's limits cannot carry this node's alive message.</exception>
@@ -147,11 +158,18 @@ public sealed class GossipNode : IAsyncDisposable
                 },
                 _time,
                 _random);
+            if (_options.Credential is { } credential)
+            {
+                _security = new Security.NodeSecurity(credential, _options.TrustStore!, _time, _options.PublishCertPeriod, _options.MaxMembers,
+                    _loggerFactory.CreateLogger("Engine.Security"));
+            }
+
             var discovery = new DiscoveryService(Settings(), _transport, _table, _time, _loggerFactory.CreateLogger("Engine.Discovery"));
             discovery.ViewChanged = OnViewChanged;
             _discovery = discovery;
             _router.Attach(discovery);
             StartDissemination(discovery, _table);
+            StartIdentityPull(_table);
             discovery.Start();
         }
         catch (Exception e)
@@ -161,7 +179,10 @@ public sealed class GossipNode : IAsyncDisposable
             _router.Detach();
             _discovery?.Dispose();
             _emitter?.Dispose();
+            _lazy?.Dispose();
             _pull?.Dispose();
+            _identityPull?.Dispose();
+            _security?.Dispose();
             await _transport.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -231,8 +252,11 @@ public sealed class GossipNode : IAsyncDisposable
 
         _discovery?.Dispose();
         _emitter?.Dispose();
+        _lazy?.Dispose();
         _pull?.Dispose();
+        _identityPull?.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _security?.Dispose();
         if (previous == 1)
         {
             NodeLog.Stopped(_logger, _endpoint);
@@ -274,9 +298,15 @@ public sealed class GossipNode : IAsyncDisposable
             if (_channels is null)
             {
                 int stream = 10;
+                var signer = _security is { } security && ReferenceEquals(_signer, UnsignedEnvelopes.Instance) ? new NodeSecuritySigner(security) : _signer;
                 _channels = new ChannelManager(_options, transport, table, discovery, _time, () => GossipRandom(Interlocked.Increment(ref stream)),
                     _loggerFactory, e => BlockCommitted?.Invoke(e))
-                { Signer = _signer };
+                { Signer = signer };
+                if (_security is { } secured)
+                {
+                    secured.ChannelOrgs = _channels.OrgsOf;
+                }
+
                 _router.Attach(_channels);
             }
 
@@ -368,6 +398,7 @@ public sealed class GossipNode : IAsyncDisposable
         var d = _disseminator?.GetStatistics();
         var push = _emitter?.GetStatistics();
         var pull = _pull?.GetStatistics();
+        var lazy = _lazy?.GetStatistics();
         long published = Interlocked.Read(ref _published);
         long gossipDatagrams = _gossipTransport?.DatagramsSent ?? 0, gossipBytes = _gossipTransport?.BytesSent ?? 0;
         return new NodeStatistics(c.AliveSent, c.AliveReceived, c.AliveForwarded, c.AliveStale, c.MembershipRequestsSent,
@@ -383,6 +414,9 @@ public sealed class GossipNode : IAsyncDisposable
             PullRounds = pull?.Rounds ?? 0,
             PullDropped = pull is null ? 0 : pull.UnknownNonce + pull.MismatchedSender + pull.Unexpected + pull.Unrequested + pull.BadItems + pull.HellosRefused,
             StoredMessages = _store?.Count ?? 0,
+            LazyAnnounced = push?.Announced ?? 0,
+            LazyWanted = lazy?.Wanted ?? 0,
+            LazyServed = lazy?.Served ?? 0,
         };
     }
 
@@ -394,6 +428,7 @@ public sealed class GossipNode : IAsyncDisposable
     {
         OrgId = _options.OrgId,
         PkiId = _pkiId,
+        Security = _security,
         Endpoint = _endpoint,
         ExternalEndpoint = _options.ExternalEndpoint,
         BootstrapPeers = [.. _options.BootstrapPeers],
@@ -408,6 +443,17 @@ public sealed class GossipNode : IAsyncDisposable
         PropagatePeerNum = _options.PropagatePeerNum,
         MaxPropagationBurstSize = _options.MaxPropagationBurstSize,
         MaxPropagationBurstLatency = _options.MaxPropagationBurstLatency,
+        Swim = _options.HeartbeatMode == HeartbeatMode.Swim
+            ? new SwimSettings
+            {
+                ProbeInterval = _options.Swim.ProbeInterval,
+                ProbeTimeout = _options.Swim.ProbeTimeout,
+                IndirectProbes = _options.Swim.IndirectProbes,
+                SuspicionMultiplier = _options.Swim.SuspicionMultiplier,
+                RetransmitMultiplier = _options.Swim.RetransmitMultiplier,
+                MaxPiggyback = _options.Swim.MaxPiggyback,
+            }
+            : null,
     };
 
     /// <summary>Builds the store, the push emitter, the disseminator and the pull engine of application data, and starts their timers.</summary>
@@ -428,6 +474,12 @@ public sealed class GossipNode : IAsyncDisposable
             GossipRandom(1));
         var transport = _gossipTransport = new CountingTransport(_transport);
         _emitter = mode == DisseminationMode.PullOnly ? null : new PushEmitter(PushOptions.From(_options), transport, table, _time, logger);
+        if (_emitter is not null)
+        {
+            var lazyOptions = new LazyRepairOptions { Grace = _options.LazyPushGrace };
+            _lazy = new LazyRepair(lazyOptions, _store, transport, _time, GossipRandom(3), logger);
+        }
+
         _disseminator = new Disseminator(_store, _emitter, _endpoint, _time, delivered: OnDelivered, logger: logger);
         if (mode != DisseminationMode.PushOnly)
         {
@@ -441,11 +493,29 @@ public sealed class GossipNode : IAsyncDisposable
         int overhead = AppDataCodec.EnvelopeSize(new AppDataFields { PkiId = _pkiId, IncNum = ulong.MaxValue, SeqNum = ulong.MaxValue }) + 16;
         _maxDataLength = (int)Math.Max(0, envelopeLimit - overhead);
 
-        _router.Attach(_disseminator, _pull);
+        _router.Attach(_disseminator, _pull, _lazy);
         _emitter?.Start();
+        _lazy?.Start();
         _pull?.Start();
-        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations, _options.PullInterval,
+        NodeLog.DisseminationStarted(_logger, _endpoint, mode, _options.PropagatePeerNum, _options.PropagateIterations,
+            _emitter is null ? 0 : _options.LazyPushPeerNum, _options.PullInterval,
             _options.PullPeerNum, _store.MaxEntries, _store.MaxBytes, _maxDataLength);
+    }
+
+    /// <summary>Signed nodes learn identities they missed (after publishCertPeriod) by identity pull, as Fabric's certStore does.</summary>
+    private void StartIdentityPull(MembershipTable table)
+    {
+        if (_security is null)
+        {
+            return;
+        }
+
+        var logger = _loggerFactory.CreateLogger("Engine.Security");
+        _identityPull = new PullEngine(PullOptions.From(_options), new Security.IdentityPullSource(_security, logger), _gossipTransport ?? _transport,
+            table, default(GossipRoute), _time, GossipRandom(3), logger);
+        _router.AttachIdentityPull(_identityPull);
+        _router.AttachSecurity(_security);
+        _identityPull.Start();
     }
 
     /// <summary>A random source of its own for a dissemination component (seeded from the node's seed, leaving discovery's sequence untouched).</summary>

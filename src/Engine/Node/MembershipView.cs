@@ -69,6 +69,15 @@ public sealed record NodeStatistics(long AliveSent, long AliveReceived, long Ali
 
     /// <summary>Messages held in the message store now.</summary>
     public long StoredMessages { get; init; }
+
+    /// <summary>Digests this node announced by lazy push (one per message and lazy peer).</summary>
+    public long LazyAnnounced { get; init; }
+
+    /// <summary>Announced messages push had not brought within the grace period, asked for by a Want.</summary>
+    public long LazyWanted { get; init; }
+
+    /// <summary>Messages this node sent in answer to other peers' Wants.</summary>
+    public long LazyServed { get; init; }
 }
 
 /// <summary>The identity of an application message: who published it, in which incarnation, and its number there.</summary>

@@ -234,4 +234,22 @@ internal static class AliveCodec
         fields = new AliveFields { PkiId = pkiId, Endpoint = endpoint, Metadata = metadata, IncNum = inc, SeqNum = seq, Identity = identity };
         return true;
     }
+
+    /// <summary>The size of the AliveMessage alone (as embedded in other messages, e.g. SWIM probes).</summary>
+    public static int MessageSize(in AliveFields f) => AliveSize(f);
+
+    /// <summary>Writes the AliveMessage alone (no envelope); returns its length (<see cref="MessageSize"/>).</summary>
+    public static int WriteMessage(Span<byte> destination, in AliveFields f)
+    {
+        var w = new ProtoSpanWriter(destination);
+        w.WriteMessageHeader(1, MemberSize(f));
+        w.WriteBytesField(1, f.Endpoint);
+        w.WriteBytesField(2, f.Metadata);
+        w.WriteBytesField(3, f.PkiId);
+        w.WriteMessageHeader(2, PeerTimeSize(f.IncNum, f.SeqNum));
+        w.WriteVarintField(1, f.IncNum);
+        w.WriteVarintField(2, f.SeqNum);
+        w.WriteBytesField(4, f.Identity);
+        return w.Position;
+    }
 }

@@ -45,7 +45,7 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]membership[/]: {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+            $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
         var clock = PeerNetwork.Create(s.Memory, s.Peers);
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
@@ -180,6 +180,7 @@ internal sealed class MembershipScenario
             AliveTimeInterval = s.AliveInterval,
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
+            HeartbeatMode = s.Swim ? HeartbeatMode.Swim : HeartbeatMode.Fabric,
         };
         if (!bootstrap.IsEmpty)
         {
@@ -280,9 +281,10 @@ internal sealed class MembershipScenario
     private RunReport Report(Results r, PeerNetwork clock)
     {
         var s = _settings;
-        var report = new RunReport($"membership: {s.Peers:N0} peers, {(s.Memory ? "memory" : "udp")} network")
+        var report = new RunReport($"membership: {s.Peers:N0} peers, {(s.Memory ? "memory" : "udp")} network, {(s.Swim ? "swim" : "fabric")} heartbeats")
             .Add("peers", "peers", (long)s.Peers)
             .Add("network", "network", s.Memory ? "memory" : "udp")
+            .Add("heartbeat", "heartbeat mode", s.Swim ? "swim" : "fabric")
             .Add("processes", "one OS process per peer", s.Processes)
             .Add("seed", "seed", (long)s.Seed)
             .Add("converged", "every peer saw all others alive", r.Converged)
@@ -352,6 +354,9 @@ internal sealed class MembershipScenario
 /// <summary>What one membership run does.</summary>
 internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false)
 {
+    /// <summary>SWIM-style probing (<see cref="HeartbeatMode.Swim"/>) instead of Fabric's flooding.</summary>
+    public bool Swim { get; init; }
+
     /// <summary>Network time allowed for convergence before the run reports "not converged".</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));
 

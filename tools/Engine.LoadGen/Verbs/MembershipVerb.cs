@@ -50,6 +50,12 @@ internal static class MembershipVerb
         {
             Description = "run each peer as its own Engine.Peer OS process on loopback (udp only, at most 200 peers); all are stopped on exit or Ctrl-C",
         };
+        var heartbeat = new Option<string>("--heartbeat")
+        {
+            Description = "how liveness spreads: fabric (flooded alive heartbeats, Fabric's way) or swim (SWIM-style probing with piggybacked changes)",
+            DefaultValueFactory = _ => "fabric",
+        };
+        heartbeat.AcceptOnlyFromAmong("fabric", "swim");
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -57,13 +63,18 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(processes) && r.GetValue(network) == "memory")
             {
                 r.AddError("--processes runs real OS processes on loopback sockets: it needs --network udp, not memory");
+            }
+
+            if (r.GetValue(processes) && r.GetValue(heartbeat) == "swim")
+            {
+                r.AddError("--heartbeat swim runs in this process only (the Engine.Peer processes take their mode from their configuration)");
             }
 
             if (r.GetValue(processes) && r.GetValue(peers) > 200)
@@ -74,7 +85,10 @@ internal static class MembershipVerb
         command.SetAction(async (parse, ct) =>
         {
             var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes));
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes))
+            {
+                Swim = parse.GetValue(heartbeat) == "swim",
+            };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);

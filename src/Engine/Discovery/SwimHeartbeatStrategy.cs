@@ -1,0 +1,601 @@
+using System.Buffers;
+using Engine.Membership;
+using Engine.Protocol;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Member = Engine.Membership.Member;
+using PeerTime = Engine.Membership.PeerTime;
+
+namespace Engine.Discovery;
+
+/// <summary>
+/// SWIM-style failure detection and dissemination (Das, Gupta, Motivala 2002, with Lifeguard's "buddy" refutation): a
+/// per-peer cost that does not grow with N. Every probe interval this peer pings one member — the next of a round robin
+/// over the reachable members in a fresh random order each pass — and expects an ack; without one within the probe
+/// timeout it asks <c>k</c> other members to ping the target for it (relayed acks count); without any ack by the end of
+/// the interval it suspects the target at the time it holds. A suspicion becomes a death after
+/// SuspicionMultiplier × log10(N) probe intervals unless the member refutes it with a newer PeerTime (this peer's own
+/// seq_num bump when it hears it is suspected). Every change (join, restart, suspicion, refutation, death) rides on the
+/// probes and acks, at most MaxPiggyback per message, each retransmitted RetransmitMultiplier × log10(N) times by each
+/// peer; news about the recipient itself goes first. Membership sync (bootstrap, membership requests over TCP) stays as
+/// in Fabric mode and carries bulk state; there are no alive heartbeats and no expiry by silence.
+/// </summary>
+internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
+{
+    private const int QueueCapacity = 4096;
+    private const int DeadProbesPerInterval = 3;
+
+    private readonly DiscoveryService _discovery;
+    private readonly MembershipTable _table;
+    private readonly ITransport _transport;
+    private readonly TimeProvider _time;
+    private readonly SwimSettings _settings;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly SwimNewsQueue _news = new(QueueCapacity);
+    private readonly Queue<Suspicion> _suspicions = new();
+    private readonly SwimNewsItem[] _taken;
+    private readonly Member[] _helpers;
+    private readonly Random _random;
+    private readonly int _bodyBudget;
+    private ITimer? _probeTimer;
+    private ITimer? _timeoutTimer;
+    private bool _stopped;
+
+    // The probe in progress (under _gate).
+    private Member? _target;
+    private PeerTime _targetTime;
+    private ulong _probeId;
+    private bool _acked;
+
+    // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
+    private int _passCount;
+    private int _passIndex;
+    private int _passOffset;
+    private int _passStride = 1;
+
+    public SwimHeartbeatStrategy(DiscoveryService discovery, SwimSettings settings, ILogger logger)
+    {
+        _discovery = discovery;
+        _table = discovery.Table;
+        _transport = discovery.Transport;
+        _time = discovery.Time;
+        _settings = settings;
+        _logger = logger;
+        _taken = new SwimNewsItem[settings.MaxPiggyback];
+        _helpers = new Member[Math.Max(1, settings.IndirectProbes)];
+        _random = new Random(unchecked((int)PeerKey.Hash(discovery.PkiId, discovery.Incarnation ^ 0x5317)));
+        _bodyBudget = _transport.MaxDatagramPayload - SwimCodec.MaxEnvelopeOverhead;
+    }
+
+    public string Name => $"swim (probe every {_settings.ProbeInterval.TotalMilliseconds:N0} ms, timeout {_settings.ProbeTimeout.TotalMilliseconds:N0} ms, {_settings.IndirectProbes} indirect)";
+
+    public bool SendsHeartbeats => false;
+
+    public bool ExpiresSilentMembers => false;
+
+    /// <summary>Probes sent (direct pings of the round robin).</summary>
+    public long Probes;
+
+    /// <summary>Probes answered by no ack, direct or relayed: the target was suspected.</summary>
+    public long Failed;
+
+    /// <summary>N as this peer sees it (members in the table and itself).</summary>
+    private int ClusterSize => _table.Count + 1;
+
+    private int MaxTransmits => _settings.RetransmitMultiplier * Log10Ceiling(ClusterSize);
+
+    private TimeSpan SuspicionTimeout => _settings.ProbeInterval * (_settings.SuspicionMultiplier * Math.Max(1.0, Math.Log10(ClusterSize)));
+
+    private static int Log10Ceiling(int n) => Math.Max(1, (int)Math.Ceiling(Math.Log10(n + 1)));
+
+    public int SpreadOwn(ReadOnlySpan<byte> envelope) => 0;
+
+    /// <summary>An alive heartbeat from a Fabric-mode peer: recorded by discovery, not flooded on.</summary>
+    public int OnAccepted(ReadOnlySpan<byte> envelope, Member origin, PeerEndpoint source) => 0;
+
+    public void Start()
+    {
+        // Start at a random phase of the interval, so peers started together do not probe in lockstep.
+        var phase = _settings.ProbeInterval * _random.NextDouble();
+        _timeoutTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _probeTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTick(), this, phase, _settings.ProbeInterval);
+    }
+
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+        }
+
+        _probeTimer?.Dispose();
+        _timeoutTimer?.Dispose();
+    }
+
+    public void OnRecorded(Member member, MembershipChange change, bool firstHand)
+    {
+        if (change is MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted && member.GetState(out var time) == MemberState.Alive)
+        {
+            lock (_gate)
+            {
+                Enqueue(new SwimNewsItem(member, MemberState.Alive, time));
+            }
+        }
+    }
+
+    /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
+    public bool ReprobeDead()
+    {
+        var chosen = new Member?[DeadProbesPerInterval]; // once per reconnect interval: not a hot path
+        int seen = 0;
+        lock (_gate)
+        {
+            foreach (var member in _table)
+            {
+                if (member.State != MemberState.Dead)
+                {
+                    continue;
+                }
+
+                int slot = seen < chosen.Length ? seen : _random.Next(seen + 1);
+                if (slot < chosen.Length)
+                {
+                    chosen[slot] = member;
+                }
+
+                seen++;
+            }
+        }
+
+        foreach (var member in chosen)
+        {
+            if (member is not null)
+            {
+                Send(member.Endpoint, member, SwimKind.Ping, 0, default, default, default, 0, default);
+            }
+        }
+
+        return true;
+    }
+
+    // ---- the probe loop ----
+
+    private void OnProbeTick()
+    {
+        long now = _time.GetTimestamp();
+        Member? failed = null;
+        PeerTime failedTime = default;
+        Member? target;
+        ulong probeId;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            if (_target is not null && !_acked)
+            {
+                failed = _target;
+                failedTime = _targetTime;
+            }
+
+            target = NextTarget();
+            _target = target;
+            _acked = false;
+            probeId = ++_probeId;
+            if (target is not null)
+            {
+                target.GetState(out _targetTime);
+                _timeoutTimer?.Change(_settings.ProbeTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (failed is not null)
+        {
+            Interlocked.Increment(ref Failed);
+            Suspect(failed, failedTime, now, "no ack to a direct or indirect probe");
+        }
+
+        ConfirmSuspicions(now);
+        if (target is not null)
+        {
+            Interlocked.Increment(ref Probes);
+            Send(target.Endpoint, target, SwimKind.Ping, probeId, default, default, default, 0, default);
+        }
+    }
+
+    /// <summary>The next member of the round robin (null when none is reachable).</summary>
+    private Member? NextTarget()
+    {
+        int count = _table.SampleableCount;
+        if (count == 0)
+        {
+            return null;
+        }
+
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            if (_passIndex >= _passCount || _passCount != count)
+            {
+                // A new pass in a new random order: a random offset and a random stride coprime with the count.
+                _passCount = count;
+                _passIndex = 0;
+                _passOffset = _random.Next(count);
+                _passStride = 1 + _random.Next(Math.Max(1, count - 1));
+                while (Gcd(_passStride, count) != 1)
+                {
+                    _passStride++;
+                }
+            }
+
+            int position = (int)(((long)_passOffset + ((long)_passIndex * _passStride)) % count);
+            _passIndex++;
+            if (_table.SampleableAt(position) is { } member)
+            {
+                return member;
+            }
+        }
+
+        return null;
+    }
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+
+        return a;
+    }
+
+    private void OnProbeTimeout()
+    {
+        Member? target;
+        ulong probeId;
+        lock (_gate)
+        {
+            if (_stopped || _acked || _target is null)
+            {
+                return;
+            }
+
+            target = _target;
+            probeId = _probeId;
+        }
+
+        int count = _table.Sample(_helpers.AsSpan(0, Math.Min(_helpers.Length, _settings.IndirectProbes)), new NotFilter(target));
+        Span<byte> targetEndpoint = stackalloc byte[EndpointText.MaxLength];
+        int endpointLength = EndpointText.Format(target.Endpoint, targetEndpoint);
+        for (int i = 0; i < count; i++)
+        {
+            var helper = _helpers[i];
+            Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default);
+        }
+
+        _helpers.AsSpan(0, count).Clear();
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
+        }
+    }
+
+    /// <summary>Suspects <paramref name="member"/> at <paramref name="time"/> (stale if it has since been heard newer).</summary>
+    private void Suspect(Member member, PeerTime time, long now, string reason)
+    {
+        var change = _discovery.RecordVerdict(member, time, MemberState.Suspect, now);
+        if (change == MembershipChange.Suspected)
+        {
+            SwimLog.Suspected(_logger, _discovery.Endpoint, member, reason, SuspicionTimeout);
+            OnSuspected(member, time, now);
+        }
+    }
+
+    private void OnSuspected(Member member, PeerTime time, long now)
+    {
+        long deadline = now + (long)(SuspicionTimeout.TotalSeconds * _time.TimestampFrequency);
+        lock (_gate)
+        {
+            _suspicions.Enqueue(new Suspicion(member, time, deadline));
+            Enqueue(new SwimNewsItem(member, MemberState.Suspect, time));
+        }
+    }
+
+    /// <summary>Suspicions whose time is up and that nobody refuted become deaths.</summary>
+    private void ConfirmSuspicions(long now)
+    {
+        while (true)
+        {
+            Suspicion due;
+            lock (_gate)
+            {
+                if (!_suspicions.TryPeek(out due) || due.Deadline > now)
+                {
+                    return;
+                }
+
+                _suspicions.Dequeue();
+            }
+
+            if (due.Member.GetState(out var held) != MemberState.Suspect || held != due.Time)
+            {
+                continue; // refuted, restarted, already dead or purged
+            }
+
+            if (_discovery.RecordVerdict(due.Member, due.Time, MemberState.Dead, now) == MembershipChange.Died)
+            {
+                SwimLog.Confirmed(_logger, _discovery.Endpoint, due.Member, SuspicionTimeout);
+                lock (_gate)
+                {
+                    Enqueue(new SwimNewsItem(due.Member, MemberState.Dead, due.Time));
+                }
+            }
+        }
+    }
+
+    // ---- receiving ----
+
+    public bool Receive(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
+    {
+        if (!SwimCodec.TryParse(content, out var view))
+        {
+            _discovery.BadInput(source, "a SWIM message", "malformed protobuf or unknown kind", "swim");
+            return true;
+        }
+
+        // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
+        ApplyNews(source, view.Body, now);
+        Member? sender = null;
+        if (!view.Sender.IsEmpty)
+        {
+            if (_discovery.RecordAlive(source, view.Sender, now, out var recorded, out _))
+            {
+                sender = recorded;
+            }
+            else if (AliveCodec.TryParse(view.Sender, out var fields))
+            {
+                sender = _table.Find(fields.PkiId);
+            }
+        }
+
+        switch (view.Kind)
+        {
+            case SwimKind.Ping:
+                // Answer to whoever sent it; a relayed ping's ack goes back through the relay (reply_to is echoed).
+                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default);
+                break;
+
+            case SwimKind.Ack when !view.ReplyTo.IsEmpty:
+                // This peer relayed the probe: pass the target's ack on to the peer that asked.
+                if (EndpointText.TryParse(view.ReplyTo, out var requester))
+                {
+                    Send(requester, null, SwimKind.Ack, view.ReplyProbeId, default, default, default, 0, view.Sender);
+                }
+
+                break;
+
+            case SwimKind.Ack:
+                lock (_gate)
+                {
+                    if (view.ProbeId != 0 && view.ProbeId == _probeId && sender is not null && ReferenceEquals(sender, _target))
+                    {
+                        _acked = true;
+                    }
+                }
+
+                break;
+
+            case SwimKind.PingReq:
+                if (!EndpointText.TryParse(view.TargetEndpoint, out var targetEndpoint))
+                {
+                    _discovery.BadInput(source, "a SWIM ping-req", "its target endpoint is not host:port", "swim");
+                    break;
+                }
+
+                Span<byte> replyTo = stackalloc byte[EndpointText.MaxLength];
+                int length = EndpointText.Format(source, replyTo);
+                Send(targetEndpoint, _table.Find(view.TargetPkiId), SwimKind.Ping, 0, default, default, replyTo[..length], view.ProbeId, default);
+                break;
+        }
+
+        return true;
+    }
+
+    private void ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    {
+        var reader = new SwimCodec.NewsReader(body);
+        var self = _discovery.PkiId;
+        while (reader.TryRead(out var news))
+        {
+            if (news.State == MemberState.Alive)
+            {
+                // Recorded like a heartbeat: newer wins. An alive news item that changed the view is passed on (OnRecorded).
+                if (!news.Alive.IsEmpty)
+                {
+                    _discovery.RecordAlive(source, news.Alive, now, out _, out _);
+                }
+
+                continue;
+            }
+
+            if (news.PkiId.SequenceEqual(self))
+            {
+                if (_discovery.Refute(news.Time))
+                {
+                    var own = _discovery.OwnTime;
+                    SwimLog.Refuted(_logger, _discovery.Endpoint, news.State, news.Time.SeqNum, own.SeqNum);
+                    lock (_gate)
+                    {
+                        Enqueue(new SwimNewsItem(null, MemberState.Alive, own));
+                    }
+                }
+
+                continue;
+            }
+
+            if (_table.Find(news.PkiId) is not { } member)
+            {
+                continue; // a verdict about a member this peer never knew: nothing to mark
+            }
+
+            var change = _discovery.RecordVerdict(member, news.Time, news.State, now);
+            var state = member.GetState(out var held);
+            if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
+            {
+                continue;
+            }
+
+            if (state == MemberState.Suspect)
+            {
+                SwimLog.Suspected(_logger, _discovery.Endpoint, member, "reported by a peer", SuspicionTimeout);
+                OnSuspected(member, held, now);
+            }
+            else if (state == MemberState.Dead)
+            {
+                lock (_gate)
+                {
+                    Enqueue(new SwimNewsItem(member, MemberState.Dead, held));
+                }
+            }
+        }
+
+        if (reader.Malformed)
+        {
+            _discovery.BadInput(source, "a SWIM message's news", "malformed protobuf; the news before the fault were used", "swim");
+        }
+    }
+
+    // ---- sending ----
+
+    private void Enqueue(in SwimNewsItem item) => _news.Add(item, NewsSize(item));
+
+    private int NewsSize(in SwimNewsItem item)
+    {
+        if (item.State != MemberState.Alive)
+        {
+            var pkiId = item.Member is null ? _discovery.PkiId : item.Member.PkiId;
+            return ProtoSpanWriter.MessageFieldSize(SwimCodec.NewsField, SwimCodec.VerdictNewsSize(pkiId, item.State, item.Time));
+        }
+
+        Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
+        var fields = item.Member is null ? _discovery.OwnAliveFields() : _discovery.MemberAliveFields(item.Member, item.Time, endpoint);
+        int alive = AliveCodec.MessageSize(fields) + 10; // PeerTime may grow by a few varint bytes by the time it is sent
+        return ProtoSpanWriter.MessageFieldSize(SwimCodec.NewsField, ProtoSpanWriter.MessageFieldSize(4, alive));
+    }
+
+    /// <summary>
+    /// Sends one SWIM message to <paramref name="to"/> (<paramref name="recipient"/>: the member there, when known),
+    /// with this peer's alive message as sender (or <paramref name="relayedSender"/> when passing an ack on) and as many
+    /// pending changes as fit — news about the recipient itself first.
+    /// </summary>
+    private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
+        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender)
+    {
+        if (to.IsEmpty)
+        {
+            return;
+        }
+
+        var body = ArrayPool<byte>.Shared.Rent(_bodyBudget);
+        var datagram = ArrayPool<byte>.Shared.Rent(_transport.MaxDatagramPayload);
+        try
+        {
+            var span = body.AsSpan(0, _bodyBudget);
+            int position;
+            if (relayedSender.IsEmpty)
+            {
+                var own = _discovery.OwnAliveFields();
+                int ownSize = AliveCodec.MessageSize(own);
+                Span<byte> self = ownSize <= 512 ? stackalloc byte[ownSize] : new byte[ownSize];
+                AliveCodec.WriteMessage(self, own);
+                position = SwimCodec.WriteHead(span, kind, probeId, self, targetPkiId, targetEndpoint, replyTo, replyProbeId);
+            }
+            else
+            {
+                position = SwimCodec.WriteHead(span, kind, probeId, relayedSender, targetPkiId, targetEndpoint, replyTo, replyProbeId);
+            }
+
+            lock (_gate)
+            {
+                AppendNews(span, ref position, recipient);
+            }
+
+            // One EnvelopeBatch record: the envelope's length, then the envelope.
+            int envelopeLength = SwimCodec.EnvelopeSize(position);
+            int header = ProtoSpanWriter.VarintSize((ulong)envelopeLength);
+            var record = datagram.AsSpan();
+            new ProtoSpanWriter(record).WriteVarint((ulong)envelopeLength);
+            SwimCodec.WriteEnvelope(record[header..], span[..position]);
+            int length = header + envelopeLength;
+            var status = _transport.SendDatagram(to, record[..length]);
+            if (status == SendStatus.Sent)
+            {
+                _discovery.Counters.DatagramSent(length);
+            }
+            else
+            {
+                _discovery.Counters.DatagramSendFailed();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(datagram);
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    /// <summary>Appends the recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).</summary>
+    private void AppendNews(Span<byte> body, ref int position, Member? recipient)
+    {
+        Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
+
+        // Lifeguard's buddy rule: a recipient held suspect or dead hears it first, so it can refute at once.
+        if (recipient is not null)
+        {
+            var state = recipient.GetState(out var time);
+            if (state is MemberState.Suspect or MemberState.Dead)
+            {
+                SwimCodec.TryAppendVerdict(body, ref position, recipient.PkiId, state, time);
+            }
+        }
+
+        int count = _news.Take(_taken, body.Length - position, MaxTransmits);
+
+        for (int i = 0; i < count; i++)
+        {
+            var item = _taken[i];
+            _taken[i] = default;
+            if (ReferenceEquals(item.Member, recipient) && recipient is not null && item.State != MemberState.Alive)
+            {
+                continue; // already first
+            }
+
+            if (item.State != MemberState.Alive)
+            {
+                var pkiId = item.Member is null ? _discovery.PkiId : item.Member.PkiId;
+                SwimCodec.TryAppendVerdict(body, ref position, pkiId, item.State, item.Time);
+            }
+            else
+            {
+                // Alive news goes out with the member's time as held now (it may have moved on since it was queued).
+                var fields = item.Member is null ? _discovery.OwnAliveFields() : AliveNow(item.Member, endpoint);
+                SwimCodec.TryAppendAlive(body, ref position, fields);
+            }
+        }
+    }
+
+    private AliveFields AliveNow(Member member, Span<byte> endpoint)
+    {
+        member.GetState(out var time);
+        return _discovery.MemberAliveFields(member, time, endpoint);
+    }
+
+    private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);
+
+    private readonly struct NotFilter(Member excluded) : IPeerFilter
+    {
+        public bool Matches(Member member) => !ReferenceEquals(member, excluded);
+    }
+}

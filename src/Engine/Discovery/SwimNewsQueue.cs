@@ -1,0 +1,156 @@
+using Engine.Membership;
+
+namespace Engine.Discovery;
+
+/// <summary>One membership change to piggyback: a member (null: this peer) was seen in a state at a time.</summary>
+internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time);
+
+/// <summary>
+/// SWIM's piggyback buffer: the recent membership changes this peer passes on, at most one per member (newer news about a
+/// member replaces the older, and goes out next). Each probe or ack takes the next few in round-robin order, so every
+/// change gets its share of transmissions; a change is dropped after its retransmission limit (λ·log N). Bounded: when
+/// full, the most transmitted change makes room. Not thread-safe (the strategy holds its lock); allocates nothing once
+/// the member index has grown to the capacity.
+/// </summary>
+internal sealed class SwimNewsQueue
+{
+    private readonly Entry[] _entries;
+    private readonly Dictionary<Member, int> _positions;
+    private int _selfPosition = -1;
+    private int _count;
+    private int _cursor;
+
+    public SwimNewsQueue(int capacity)
+    {
+        _entries = new Entry[capacity];
+        _positions = new Dictionary<Member, int>(capacity, ReferenceEqualityComparer.Instance);
+    }
+
+    public int Count => _count;
+
+    /// <summary>Queues a change, replacing older news about the same member; it is the next to go out.</summary>
+    public void Add(in SwimNewsItem item, int size)
+    {
+        int position = item.Member is null ? _selfPosition : _positions.GetValueOrDefault(item.Member, -1);
+        if (position < 0)
+        {
+            if (_count == _entries.Length)
+            {
+                RemoveAt(MostTransmitted());
+            }
+
+            position = _count++;
+            SetPosition(item.Member, position);
+        }
+
+        _entries[position] = new Entry(item, size, 0);
+
+        // Move it to the cursor, so it goes out in the next message.
+        if (_cursor < _count && position != _cursor)
+        {
+            Swap(position, _cursor);
+        }
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="into"/>.Length changes whose sizes fit <paramref name="budget"/> bytes, counting one
+    /// transmission each; a change reaching <paramref name="maxTransmits"/> leaves the queue. Returns how many.
+    /// </summary>
+    public int Take(Span<SwimNewsItem> into, int budget, int maxTransmits)
+    {
+        int taken = 0, visited = 0, total = _count;
+        while (taken < into.Length && visited < total && _count > 0)
+        {
+            if (_cursor >= _count)
+            {
+                _cursor = 0;
+            }
+
+            visited++;
+            ref var entry = ref _entries[_cursor];
+            if (entry.Size > budget)
+            {
+                _cursor++;
+                continue;
+            }
+
+            budget -= entry.Size;
+            into[taken++] = entry.Item;
+            if (++entry.Transmits >= maxTransmits)
+            {
+                RemoveAt(_cursor); // the last entry moves here and is visited next
+            }
+            else
+            {
+                _cursor++;
+            }
+        }
+
+        return taken;
+    }
+
+    /// <summary>The queued change about <paramref name="member"/> (null: this peer), if any.</summary>
+    public bool TryGet(Member? member, out SwimNewsItem item)
+    {
+        int position = member is null ? _selfPosition : _positions.GetValueOrDefault(member, -1);
+        item = position >= 0 ? _entries[position].Item : default;
+        return position >= 0;
+    }
+
+    private int MostTransmitted()
+    {
+        int best = 0;
+        for (int i = 1; i < _count; i++)
+        {
+            if (_entries[i].Transmits > _entries[best].Transmits)
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private void RemoveAt(int position)
+    {
+        var removed = _entries[position].Item.Member;
+        if (removed is null)
+        {
+            _selfPosition = -1;
+        }
+        else
+        {
+            _positions.Remove(removed);
+        }
+
+        int last = --_count;
+        if (position != last)
+        {
+            _entries[position] = _entries[last];
+            SetPosition(_entries[position].Item.Member, position);
+        }
+
+        _entries[last] = default;
+    }
+
+    private void Swap(int a, int b)
+    {
+        (_entries[a], _entries[b]) = (_entries[b], _entries[a]);
+        SetPosition(_entries[a].Item.Member, a);
+        SetPosition(_entries[b].Item.Member, b);
+    }
+
+    private void SetPosition(Member? member, int position)
+    {
+        if (member is null)
+        {
+            _selfPosition = position;
+        }
+        else
+        {
+            _positions[member] = position;
+        }
+    }
+
+    private record struct Entry(SwimNewsItem Item, int Size, int Transmits);
+}
