@@ -234,6 +234,20 @@ internal sealed class ChannelManager : IDisposable
             case ChannelMessages.SnapshotContent:
                 return HandleSnapshot(source, view.Content);
 
+            case ChannelMessages.StateRequestContent:
+                if (Find(view.Channel) is not { } asked)
+                {
+                    return Drop(source, "a state request", "this peer is not in its channel");
+                }
+
+                if (!ChannelMessages.TryReadStateRequest(view.Content, out ulong start, out ulong end))
+                {
+                    return Drop(source, "a state request", "malformed or an empty range");
+                }
+
+                asked.ServeState(source, start, end);
+                return true;
+
             case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent:
                 return Find(view.Channel) is { } pulled && pulled.Pull.TryHandle(source, envelope);
 

@@ -25,6 +25,46 @@ internal static class ChannelMessages
 {
     public const int SnapshotContent = 16;
     public const int StateInfoPullRequestContent = 17;
+    public const int StateRequestContent = 18;
+
+    /// <summary>A RemoteStateRequest for blocks <paramref name="start"/> to <paramref name="end"/> (inclusive) of <paramref name="channel"/>.</summary>
+    public static byte[] StateRequest(ReadOnlySpan<byte> channel, ulong start, ulong end) =>
+        new Engine.Protocol.Envelope
+        {
+            Payload = new GossipMessage
+            {
+                Channel = ByteString.CopyFrom(channel),
+                Tag = GossipMessage.Types.Tag.ChanAndOrg,
+                StateRequest = new RemoteStateRequest { StartSeqNum = start, EndSeqNum = end },
+            }.ToByteString(),
+        }.ToByteArray();
+
+    /// <summary>Reads a RemoteStateRequest (field 18's content); false when malformed or the range is empty.</summary>
+    public static bool TryReadStateRequest(ReadOnlySpan<byte> content, out ulong start, out ulong end)
+    {
+        start = end = 0;
+        var r = new ProtoSpanReader(content);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return false;
+            }
+
+            bool ok = (field, wt) switch
+            {
+                (1, WireType.Varint) => r.TryReadVarint(out start),
+                (2, WireType.Varint) => r.TryReadVarint(out end),
+                _ => r.TrySkip(wt),
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return end >= start;
+    }
 
     /// <summary>The GossipMessage (the payload to sign) of a StateInfo of <paramref name="pkiId"/> in <paramref name="channel"/>.</summary>
     public static byte[] StateInfoPayload(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> pkiId, ulong incNum, ulong seqNum, ulong height) =>

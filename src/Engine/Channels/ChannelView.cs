@@ -33,3 +33,11 @@ public sealed record ChannelMember(string PkiId, PeerEndpoint Endpoint, string O
 /// big-endian); null otherwise.
 /// </param>
 public readonly record struct BlockCommittedEvent(string Channel, ulong Number, bool IsConfig, DateTimeOffset CommittedAt, DateTimeOffset? CutAt);
+
+/// <summary>Block counters of one channel at one peer.</summary>
+/// <param name="Delivered">Blocks the orderer delivered to this peer (while it led its org).</param>
+/// <param name="PullRepaired">Blocks pull brought that push had missed.</param>
+/// <param name="GapRequests">State requests this peer sent for blocks missing below one that arrived (gaps).</param>
+/// <param name="BlocksServed">Blocks this peer sent from its window in answer to others' state requests.</param>
+/// <param name="BelowHeight">Pushed blocks dropped because they were below the ledger height.</param>
+public sealed record ChannelBlockStatistics(long Delivered, long PullRepaired, long GapRequests, long BlocksServed, long BelowHeight);

@@ -44,6 +44,10 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private long _lastPublished;
     private long _deliveries;
     private long _belowHeight;
+    private long _stateRequests;
+    private long _stateServed;
+    private ulong _requestedFrom = ulong.MaxValue;
+    private long _requestedAt;
     private bool _disposed;
 
     public GossipChannel(ChannelManager host, ReadOnlySpan<byte> genesisBlock, PeerEndpoint orderer)
@@ -376,8 +380,96 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         return true;
     }
 
-    /// <summary>A block accepted by the disseminator (pushed, or published here after delivery): offered to the ledger.</summary>
-    public void OnBlock(ReadOnlySpan<byte> envelope, PeerEndpoint source) => Store.Offer(envelope, source.IsEmpty ? Orderer : source);
+    /// <summary>
+    /// A block accepted by the disseminator (pushed, or published here after delivery): offered to the ledger. A block
+    /// that lands beyond a gap (buffered, or too far ahead) asks for the missing ones at once (<see cref="RequestMissing"/>).
+    /// </summary>
+    public void OnBlock(ReadOnlySpan<byte> envelope, PeerEndpoint source)
+    {
+        var result = Store.Offer(envelope, source.IsEmpty ? Orderer : source);
+        if (result is OfferResult.Buffered or OfferResult.TooFarAhead && !source.IsEmpty && BlockCodec.TryRead(envelope, out var block) is null)
+        {
+            RequestMissing(source, block.Sequence);
+        }
+    }
+
+    /// <summary>
+    /// Fabric's state transfer, served from the window: block <paramref name="received"/> arrived while blocks from the
+    /// ledger height on are missing; ask this org's leader (it committed them from the orderer moments ago), else the peer
+    /// that pushed it, for at most <see cref="MaxStateRequest"/> of them. At most one request per gap start every
+    /// <see cref="StateRequestSpacing"/>; what the answer misses, the next block beyond the gap asks again, and pull repairs too.
+    /// </summary>
+    private void RequestMissing(PeerEndpoint source, ulong received)
+    {
+        ulong height = Store.Height;
+        if (received <= height)
+        {
+            return;
+        }
+
+        long now = _host.Time.GetTimestamp();
+        long spacing = (long)(StateRequestSpacing.TotalSeconds * _host.Time.TimestampFrequency);
+        lock (_gate)
+        {
+            if (_requestedFrom == height && now - _requestedAt < spacing)
+            {
+                return;
+            }
+
+            _requestedFrom = height;
+            _requestedAt = now;
+        }
+
+        ulong end = Math.Min(received - 1, height + MaxStateRequest - 1);
+        var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
+        Interlocked.Increment(ref _stateRequests);
+        _host.Transport.SendFrame(target, ChannelMessages.StateRequest(IdBytes, height, end));
+    }
+
+    /// <summary>Blocks asked for per state request at most.</summary>
+    public const int MaxStateRequest = 32;
+
+    /// <summary>How long a state request for the same gap is not repeated.</summary>
+    public static readonly TimeSpan StateRequestSpacing = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>State requests this peer sent (gaps it asked to fill), and blocks it served to others' requests.</summary>
+    public (long Sent, long Served) StateTransfers => (Interlocked.Read(ref _stateRequests), Interlocked.Read(ref _stateServed));
+
+    /// <summary>Answers a state request: each asked block still in the window, as a block frame (received like a pushed block).</summary>
+    public void ServeState(PeerEndpoint requester, ulong start, ulong end)
+    {
+        end = Math.Min(end, start + MaxStateRequest - 1);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        for (ulong number = start; number <= end; number++)
+        {
+            buffer.ResetWrittenCount();
+            if (Store.TryCopyBlock(number, buffer) && _host.Transport.SendFrame(requester, buffer.WrittenSpan) == SendStatus.Sent)
+            {
+                Interlocked.Increment(ref _stateServed);
+            }
+        }
+    }
+
+    /// <summary>The leader of this org this peer heard declare most recently (within the leader alive threshold), if any.</summary>
+    private PeerEndpoint? CurrentLeader()
+    {
+        long now = _host.Time.GetTimestamp();
+        long threshold = (long)(_host.Options.Election.LeaderAliveThreshold.TotalSeconds * _host.Time.TimestampFrequency);
+        byte[]? best = null;
+        long bestHeard = long.MinValue;
+        lock (_gate)
+        {
+            foreach (var (pki, heard) in _declarations)
+            {
+                if (now - heard <= threshold && heard > bestHeard)
+                {
+                    (best, bestHeard) = (pki, heard);
+                }
+            }
+        }
+
+        return best is not null && _host.Table.Find(best) is { } member && IsAliveState(member.State) ? member.Endpoint : null;
+    }
 
     private void OnCommitted(in CommittedBlock block)
     {

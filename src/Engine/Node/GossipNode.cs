@@ -335,9 +335,11 @@ public sealed class GossipNode : IAsyncDisposable
     /// </summary>
     public bool YieldLeadership(string channel) => Channel(channel).Yield();
 
-    /// <summary>Blocks the orderer delivered to this node in <paramref name="channel"/>, and blocks pull repaired there.</summary>
-    public (long Delivered, long PullRepaired) GetBlockStatistics(string channel) =>
-        _channels?.Find(channel) is { } c ? (c.Deliveries, c.PullRepairs) : (0, 0);
+    /// <summary>Block counters of this node in <paramref name="channel"/> (zeros for a channel it did not join).</summary>
+    public ChannelBlockStatistics GetBlockStatistics(string channel) =>
+        _channels?.Find(channel) is { } c
+            ? new ChannelBlockStatistics(c.Deliveries, c.PullRepairs, c.StateTransfers.Sent, c.StateTransfers.Served, c.BelowHeight)
+            : new ChannelBlockStatistics(0, 0, 0, 0, 0);
 
     /// <summary>
     /// The seam that signs this node's StateInfo and leadership messages and verifies received ones (unsigned until the

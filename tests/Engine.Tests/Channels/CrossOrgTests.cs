@@ -184,9 +184,37 @@ public sealed class CrossOrgTests
             Assert.That(peer.Commits.Select(c => c.Number), Is.EqualTo(Enumerable.Range(0, blocks + 1).Select(i => (ulong)i)), peer.Name);
         }
 
-        Assert.That(net.Peers.Sum(p => p.Node.GetBlockStatistics(Channel).PullRepaired), Is.GreaterThan(0), "pull repaired what push lost");
+        var stats = net.Peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
+        Assert.That(stats.Sum(s => s.GapRequests), Is.GreaterThan(0), "push lost blocks: the peers asked for the gaps");
+        Assert.That(stats.Sum(s => s.BlocksServed + s.PullRepaired), Is.GreaterThan(0), "and got them from a window (state request or pull)");
         var perBlock = net.Deliveries.Where(d => d.Block >= 1).GroupBy(d => d.Block).Select(g => g.Count()).ToArray();
         Assert.That(perBlock, Has.Length.EqualTo(blocks));
         Assert.That(perBlock, Is.All.EqualTo(2), "each block delivered to the two leaders only");
+    }
+
+    [Test]
+    public async Task FollowerThatMissedTheLastBlocks_PullsThemFromItsOrg()
+    {
+        await using var net = new ChannelCluster(1);
+        var peers = Enumerable.Range(0, 4).Select(i => net.Start(1, i, bootstrap: i == 0 ? [] : [0])).ToArray();
+        foreach (var peer in peers)
+        {
+            net.Join(peer);
+        }
+
+        net.RunUntil(() => net.Leaders("Org1").Length == 1 && peers.All(p => p.Node.GetChannelView(Channel).Members.Count == 3), Limit, net.Describe);
+        var follower = peers[3];
+        net.Network.Disconnect(follower.Endpoint);
+        for (int b = 0; b < 5; b++)
+        {
+            net.Orderer.CutBlock(Channel, [(byte)b]);
+            net.Run(TimeSpan.FromMilliseconds(100));
+        }
+
+        // No block comes after these: nothing reveals a gap to the follower; only pull (every 1 s) brings them.
+        net.Network.Reconnect(follower.Endpoint);
+        net.RunUntil(() => follower.Node.GetLedgerHeight(Channel) == 6, Limit, net.Describe);
+        Assert.That(follower.Node.GetBlockStatistics(Channel).PullRepaired, Is.EqualTo(5));
+        Assert.That(follower.Commits.Select(c => c.Number), Is.EqualTo(new ulong[] { 0, 1, 2, 3, 4, 5 }));
     }
 }

@@ -164,7 +164,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         bool inOrder = _peers.All(p => p.Commits.SequenceEqual(p.Commits.Order()) && p.Commits.Distinct().Count() == p.Commits.Count);
         var latencies = _latencies.Order().ToArray();
         var perBlock = expected.Select(b => _deliveries.GetValueOrDefault(b)).ToArray();
-        long repairs = _peers.Sum(p => p.Node.GetBlockStatistics(Channel).PullRepaired);
+        var stats = _peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
+        long repairs = stats.Sum(s => s.PullRepaired);
         var report = new RunReport($"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s, "
             + (settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp/tcp loopback"))
             .Add("orgs", "orgs", settings.Orgs)
@@ -176,7 +177,9 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("commit_p99_ms", "commit latency p99", Percentile(latencies, 0.99), "N1", " ms")
             .Add("commit_max_ms", "commit latency max", latencies.Length == 0 ? double.NaN : latencies[^1], "N1", " ms")
             .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2")
-            .Add("pull_repairs", "blocks repaired by pull", repairs);
+            .Add("pull_repairs", "blocks repaired by pull", repairs)
+            .Add("gap_requests", "state requests for gaps (push missed a block)", stats.Sum(s => s.GapRequests))
+            .Add("gap_blocks_served", "blocks served from windows to fill gaps", stats.Sum(s => s.BlocksServed));
         if (perBlock.Length > 0)
         {
             report.Note("orderer deliveries per block (min / max)", $"{perBlock.Min()} / {perBlock.Max()}");
