@@ -471,7 +471,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
-        bool accused = ApplyNews(source, view.Body, now);
+        bool accused = ApplyNews(source, view.Body, now, out var correction);
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
@@ -489,7 +489,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             case SwimKind.Ping:
                 // Answer to whoever sent it; a relayed ping's ack goes back through the relay (reply_to is echoed).
-                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default);
+                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default, correction);
                 break;
 
             case SwimKind.Ack when !view.ReplyTo.IsEmpty:
@@ -521,9 +521,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 break;
 
             case SwimKind.Gossip:
-                if (accused)
+                if (accused || correction is not null)
                 {
-                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default);
+                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default, correction);
                 }
 
                 break;
@@ -544,12 +544,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return true;
     }
 
-    /// <summary>Applies the news of a message; true when it accused this peer (the caller answers the sender).</summary>
-    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    /// <summary>
+    /// Applies the news of a message; true when it accused this peer, and in <paramref name="correction"/> a member the
+    /// sender holds a verdict about that this peer knows is out of date (the caller answers the sender with both).
+    /// </summary>
+    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now, out Member? correction)
     {
         var reader = new SwimCodec.NewsReader(body);
         var self = _discovery.PkiId;
         bool accused = false;
+        correction = null;
         while (reader.TryRead(out var news))
         {
             if (news.State == MemberState.Alive)
@@ -590,6 +594,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             var state = member.GetState(out var held);
             if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
             {
+                // The sender still spreads a suspicion or death that the member has refuted since: tell it.
+                if (change == MembershipChange.Stale && state == MemberState.Alive && held > news.Time)
+                {
+                    correction ??= member;
+                }
+
                 continue;
             }
 
@@ -639,7 +649,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// pending changes as fit — news about the recipient itself first.
     /// </summary>
     private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
-        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender)
+        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? correction = null)
     {
         if (to.IsEmpty)
         {
@@ -667,7 +677,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             lock (_gate)
             {
-                AppendNews(span, ref position, recipient);
+                AppendNews(span, ref position, recipient, correction);
             }
 
             // One EnvelopeBatch record: the envelope's length, then the envelope.
@@ -695,9 +705,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     }
 
     /// <summary>Appends the recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).</summary>
-    private void AppendNews(Span<byte> body, ref int position, Member? recipient)
+    private void AppendNews(Span<byte> body, ref int position, Member? recipient, Member? correction)
     {
         Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
+        if (correction is not null)
+        {
+            SwimCodec.TryAppendAlive(body, ref position, AliveNow(correction, endpoint));
+        }
 
         // Lifeguard's buddy rule: a recipient held suspect or dead hears it first, so it can refute at once.
         if (recipient is not null)
