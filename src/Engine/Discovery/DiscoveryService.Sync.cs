@@ -191,12 +191,14 @@ internal sealed partial class DiscoveryService
 
         _syncTicks = 0;
         var scratch = _syncScratch;
-        if (scratch is null || scratch.Length < _settings.SyncPeerNum)
+        // A probing strategy asks one peer per round: its changes travel on probes, sync only carries bulk state.
+        int peers = _strategy.SendsHeartbeats ? _settings.SyncPeerNum : 1;
+        if (scratch is null || scratch.Length < peers)
         {
-            _syncScratch = scratch = new Member[_settings.SyncPeerNum];
+            _syncScratch = scratch = new Member[peers];
         }
 
-        var picked = scratch.AsSpan(0, _settings.SyncPeerNum);
+        var picked = scratch.AsSpan(0, peers);
         int count = _table.Sample(picked);
         var known = count > 0 ? BuildKnownFilter() : [];
         for (int i = 0; i < count; i++)
