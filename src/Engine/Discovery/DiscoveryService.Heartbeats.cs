@@ -24,7 +24,7 @@ internal sealed partial class DiscoveryService
     /// </summary>
     private byte[] RentOwnAlive(out int length, bool withCertificate = false)
     {
-        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq));
+        var fields = OwnFields(NextOwnSeq());
         if (_settings.Security is { } security)
         {
             if (withCertificate)
@@ -41,6 +41,13 @@ internal sealed partial class DiscoveryService
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;
     }
+
+    /// <summary>
+    /// The seq_num of this peer's next alive message: Fabric's heartbeats count up; a probing strategy's stays put
+    /// until this peer refutes a suspicion (SWIM's incarnation number), so every peer holds the same time for it and a
+    /// suspicion about that time means the same thing everywhere.
+    /// </summary>
+    private ulong NextOwnSeq() => _strategy.SendsHeartbeats ? (ulong)Interlocked.Increment(ref _seq) : (ulong)Volatile.Read(ref _seq);
 
     /// <summary>Every alive interval: a new heartbeat, handed to the strategy.</summary>
     private void SendHeartbeat()

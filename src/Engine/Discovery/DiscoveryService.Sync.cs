@@ -16,8 +16,13 @@ namespace Engine.Discovery;
 /// </content>
 internal sealed partial class DiscoveryService
 {
+    private const int MaxSyncBackoff = 3;
+
     [ThreadStatic]
     private static Member[]? _syncScratch;
+
+    private int _syncQuiet;
+    private int _syncTicks;
 
     /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
     public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
@@ -115,7 +120,7 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        int alive = 0, dead = 0;
+        int alive = 0, dead = 0, learned = 0;
         var reader = new MembershipMessages.ResponseReader(content);
         while (reader.TryRead(out var envelope, out bool isDead))
         {
@@ -135,7 +140,14 @@ internal sealed partial class DiscoveryService
                 && change != MembershipChange.Stale)
             {
                 _settings.Security?.Remember(member!.PkiId, envelope);
+                learned++;
             }
+        }
+
+        if (!_strategy.SendsHeartbeats)
+        {
+            // A probing strategy spreads changes itself: sync is for bulk state, and backs off while it teaches nothing.
+            Volatile.Write(ref _syncQuiet, learned > 0 ? 0 : Math.Min(Volatile.Read(ref _syncQuiet) + 1, MaxSyncBackoff));
         }
 
         if (reader.Malformed)
@@ -149,6 +161,12 @@ internal sealed partial class DiscoveryService
     /// <summary>Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync).</summary>
     private void SyncMembership()
     {
+        if (!_strategy.SendsHeartbeats && ++_syncTicks < 1 << Volatile.Read(ref _syncQuiet))
+        {
+            return; // probing strategies: every 2^quiet intervals, quiet counting the responses that taught nothing (at most 8x)
+        }
+
+        _syncTicks = 0;
         var scratch = _syncScratch;
         if (scratch is null || scratch.Length < _settings.SyncPeerNum)
         {
@@ -206,7 +224,7 @@ internal sealed partial class DiscoveryService
         }
 
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
-        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16) { new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false) };
+        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16) { new(null, null, new PeerTime(_incarnation, NextOwnSeq()), false) };
         var dead = new List<ResponseEntry>();
         int omitted = 0;
         foreach (var member in _table)

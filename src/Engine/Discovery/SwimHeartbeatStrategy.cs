@@ -25,6 +25,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private const int QueueCapacity = 4096;
     private const int DeadProbesPerInterval = 3;
 
+    /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
+    private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
+    private const int GossipFanout = 3;
+
+    /// <summary>A member learned from someone else's news is passed on only while fewer changes than this are pending: a mass join is sync's to carry.</summary>
+    private const int SecondHandJoinLimit = 64;
+
+    [ThreadStatic]
+    private static bool _recording; // set while this strategy records news itself (OnRecorded then leaves it alone)
+
     private readonly DiscoveryService _discovery;
     private readonly MembershipTable _table;
     private readonly ITransport _transport;
@@ -35,11 +45,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly SwimNewsQueue _news = new(QueueCapacity);
     private readonly Queue<Suspicion> _suspicions = new();
     private readonly SwimNewsItem[] _taken;
-    private readonly Member[] _helpers;
+    [ThreadStatic]
+    private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
     private readonly Random _random;
     private readonly int _bodyBudget;
     private ITimer? _probeTimer;
     private ITimer? _timeoutTimer;
+    private ITimer? _gossipTimer;
     private bool _stopped;
 
     // The probe in progress (under _gate).
@@ -47,6 +59,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private PeerTime _targetTime;
     private ulong _probeId;
     private bool _acked;
+    private long _lastTick;
+    private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
     private int _passCount;
@@ -63,9 +77,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         _settings = settings;
         _logger = logger;
         _taken = new SwimNewsItem[settings.MaxPiggyback];
-        _helpers = new Member[Math.Max(1, settings.IndirectProbes)];
         _random = new Random(unchecked((int)PeerKey.Hash(discovery.PkiId, discovery.Incarnation ^ 0x5317)));
         _bodyBudget = _transport.MaxDatagramPayload - SwimCodec.MaxEnvelopeOverhead;
+        _stallTicks = (long)(settings.ProbeInterval.TotalSeconds * 1.5 * _time.TimestampFrequency);
     }
 
     public string Name => $"swim (probe every {_settings.ProbeInterval.TotalMilliseconds:N0} ms, timeout {_settings.ProbeTimeout.TotalMilliseconds:N0} ms, {_settings.IndirectProbes} indirect)";
@@ -79,6 +93,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
     /// <summary>Probes answered by no ack, direct or relayed: the target was suspected.</summary>
     public long Failed;
+
+    /// <summary>Unanswered probes not held against their target because this peer's own probe period overran (a local stall).</summary>
+    public long Stalls;
 
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
     private int ClusterSize => _table.Count + 1;
@@ -100,6 +117,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var phase = _settings.ProbeInterval * _random.NextDouble();
         _timeoutTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _probeTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTick(), this, phase, _settings.ProbeInterval);
+        _gossipTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnGossipTick(), this, phase, GossipInterval);
     }
 
     public void Stop()
@@ -111,17 +129,77 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
         _probeTimer?.Dispose();
         _timeoutTimer?.Dispose();
+        _gossipTimer?.Dispose();
     }
 
     public void OnRecorded(Member member, MembershipChange change, bool firstHand)
     {
-        if (change is MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted && member.GetState(out var time) == MemberState.Alive)
+        if (!_recording && firstHand)
         {
-            lock (_gate)
+            PassOnAlive(member, change, firstHand);
+        }
+    }
+
+    /// <summary>
+    /// Queues news that <paramref name="member"/> is alive when the change is worth spreading: a join heard from the
+    /// member itself, any resurrection or restart (a refutation must reach everyone who suspected it), and a join heard
+    /// second-hand only while few changes are pending.
+    /// </summary>
+    private void PassOnAlive(Member? member, MembershipChange change, bool firstHand)
+    {
+        if (member is null || change is not (MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted)
+            || member.GetState(out var time) != MemberState.Alive)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (change != MembershipChange.Added || firstHand || _news.Count < SecondHandJoinLimit)
             {
-                Enqueue(new SwimNewsItem(member, MemberState.Alive, time));
+                Enqueue(new SwimNewsItem(member, MemberState.Alive, time, Urgent: change != MembershipChange.Added));
             }
         }
+    }
+
+    private bool RecordAlive(PeerEndpoint source, ReadOnlySpan<byte> alive, long now, bool firstHand, out Member? member)
+    {
+        _recording = true;
+        try
+        {
+            if (!_discovery.RecordAlive(source, alive, now, out member, out var change))
+            {
+                return false;
+            }
+
+            PassOnAlive(member, change, firstHand);
+            return true;
+        }
+        finally
+        {
+            _recording = false;
+        }
+    }
+
+    /// <summary>While changes are pending: send them to a few random members (no answer expected).</summary>
+    private void OnGossipTick()
+    {
+        lock (_gate)
+        {
+            if (_stopped || _news.UrgentCount == 0)
+            {
+                return;
+            }
+        }
+
+        var targets = Scratch(GossipFanout);
+        int count = _table.Sample(targets);
+        for (int i = 0; i < count; i++)
+        {
+            Send(targets[i].Endpoint, targets[i], SwimKind.Gossip, 0, default, default, default, 0, default);
+        }
+
+        targets[..count].Clear();
     }
 
     /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
@@ -175,10 +253,22 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 return;
             }
 
+            // Lifeguard's local health, simplified: a probe period that ran far longer than the interval means this
+            // process stalled (a blocking GC, CPU starvation); its unanswered probe says nothing about the target.
+            long elapsed = now - _lastTick;
+            bool stalled = _lastTick != 0 && elapsed > _stallTicks;
+            _lastTick = now;
             if (_target is not null && !_acked)
             {
-                failed = _target;
-                failedTime = _targetTime;
+                if (stalled)
+                {
+                    Interlocked.Increment(ref Stalls);
+                }
+                else
+                {
+                    failed = _target;
+                    failedTime = _targetTime;
+                }
             }
 
             target = NextTarget();
@@ -266,16 +356,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             probeId = _probeId;
         }
 
-        int count = _table.Sample(_helpers.AsSpan(0, Math.Min(_helpers.Length, _settings.IndirectProbes)), new NotFilter(target));
+        var helpers = Scratch(_settings.IndirectProbes);
+        int count = _table.Sample(helpers, new NotFilter(target));
         Span<byte> targetEndpoint = stackalloc byte[EndpointText.MaxLength];
         int endpointLength = EndpointText.Format(target.Endpoint, targetEndpoint);
         for (int i = 0; i < count; i++)
         {
-            var helper = _helpers[i];
+            var helper = helpers[i];
             Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default);
         }
 
-        _helpers.AsSpan(0, count).Clear();
+        helpers[..count].Clear();
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
@@ -346,11 +437,11 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
-        ApplyNews(source, view.Body, now);
+        bool accused = ApplyNews(source, view.Body, now);
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
-            if (_discovery.RecordAlive(source, view.Sender, now, out var recorded, out _))
+            if (RecordAlive(source, view.Sender, now, firstHand: view.Kind != SwimKind.Ack || view.ReplyTo.IsEmpty, out var recorded))
             {
                 sender = recorded;
             }
@@ -387,6 +478,14 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
                 break;
 
+            case SwimKind.Gossip:
+                if (accused)
+                {
+                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default);
+                }
+
+                break;
+
             case SwimKind.PingReq:
                 if (!EndpointText.TryParse(view.TargetEndpoint, out var targetEndpoint))
                 {
@@ -403,10 +502,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return true;
     }
 
-    private void ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    /// <summary>Applies the news of a message; true when it accused this peer (the caller answers the sender).</summary>
+    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
     {
         var reader = new SwimCodec.NewsReader(body);
         var self = _discovery.PkiId;
+        bool accused = false;
         while (reader.TryRead(out var news))
         {
             if (news.State == MemberState.Alive)
@@ -414,7 +515,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 // Recorded like a heartbeat: newer wins. An alive news item that changed the view is passed on (OnRecorded).
                 if (!news.Alive.IsEmpty)
                 {
-                    _discovery.RecordAlive(source, news.Alive, now, out _, out _);
+                    RecordAlive(source, news.Alive, now, firstHand: false, out _);
                 }
 
                 continue;
@@ -432,6 +533,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     }
                 }
 
+                // Whoever passed the accusation on holds it: answer it directly with this peer's newer time (a refutation
+                // already spread may have missed it, and it would otherwise declare this peer dead).
+                accused |= news.Time.IncNum == _discovery.Incarnation;
                 continue;
             }
 
@@ -465,6 +569,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             _discovery.BadInput(source, "a SWIM message's news", "malformed protobuf; the news before the fault were used", "swim");
         }
+
+        return accused;
     }
 
     // ---- sending ----
@@ -590,6 +696,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     {
         member.GetState(out var time);
         return _discovery.MemberAliveFields(member, time, endpoint);
+    }
+
+    private static Span<Member> Scratch(int length)
+    {
+        var scratch = _scratch;
+        if (scratch is null || scratch.Length < length)
+        {
+            _scratch = scratch = new Member[Math.Max(length, GossipFanout)];
+        }
+
+        return scratch.AsSpan(0, length);
     }
 
     private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);

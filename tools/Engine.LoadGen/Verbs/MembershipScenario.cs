@@ -227,6 +227,16 @@ internal sealed class MembershipScenario
             options.BootstrapPeers.Add(bootstrap);
         }
 
+        if (!s.Memory)
+        {
+            // N peers in one process share its file descriptors (20,000 here): every TCP connection between two of them
+            // costs two. Membership sync and data pull each open connections to 3 random peers per 4 s round, so with
+            // Fabric's 2-minute idle timeout N = 1,000 runs out within seconds. This verb publishes no data: pull is off
+            // on sockets, and idle connections close after 10 s.
+            options.Dissemination = DisseminationMode.PushOnly;
+            options.Transport.IdleTimeout = TimeSpan.FromSeconds(10);
+        }
+
         string pkiIdHex = Convert.ToHexStringLower(options.Credential?.PkiId.ToArray() ?? options.PkiId!);
         peer.Id = pkiIdHex;
         _indexById[peer.Id] = peer.Index;
