@@ -13,7 +13,6 @@ internal static class ConfigSchema
 {
     private const string ElectionNotBuilt = "leader election is not built yet";
     private const string CrossOrgNotBuilt = "cross-org membership (anchor peers) is not built yet";
-    private const string IdentityNotBuilt = "certificates are not built yet; alive messages carry no identity";
 
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
@@ -58,6 +57,14 @@ internal static class ConfigSchema
             },
             s => s.Gossip.PkiId is { } id ? Convert.ToHexStringLower(id) : "")
         { OptionName = "PkiId" },
+        PathKey("peer.mspConfigPath",
+            "This peer's certificate and key: a directory with cert.pem and key.pem, as `certs` writes them (DIR/ORG/peers/PEER). Set: alive messages are signed and every received one verified; the PKI-ID is the certificate's and localMspId must be its org. Empty: unsigned.",
+            (s, v) => s.MspConfigPath = v, s => s.MspConfigPath),
+        PathKey("peer.cryptoDir",
+            "The crypto material whose org CAs this peer trusts (every ORG/ca/cert.pem under it). Empty: the material mspConfigPath lies in (three levels up).",
+            (s, v) => s.CryptoDir = v, s => s.CryptoDir),
+        Bool("peer.tls.enabled", "false", "Mutual TLS on every TCP connection with the mspConfigPath certificate; the handshake binds the PKI-ID to it. Needs mspConfigPath.",
+            (s, v) => s.TlsEnabled = v, s => s.TlsEnabled),
         Endpoint("peer.listenAddress", "", allowEmpty: true,
             "Address and port to bind, UDP and TCP on the same port; port 0 picks a free port. Empty: the address and port of gossip.endpoint.",
             (s, v) => s.ListenAddress = v, s => s.ListenAddress, optionName: "ListenEndpoint", bind: true),
@@ -120,7 +127,7 @@ internal static class ConfigSchema
         Int("gossip.maxConnectionAttempts", "120", 1, int.MaxValue, "Attempts to reach a bootstrap peer before giving up.",
             (s, v) => s.Gossip.MaxConnectionAttempts = v, s => s.Gossip.MaxConnectionAttempts, "MaxConnectionAttempts"),
         Duration("gossip.publishCertPeriod", "10s", "Alive messages carry the full certificate for this long after start.",
-            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod", IdentityNotBuilt),
+            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod"),
         OptionalDuration("gossip.bootstrapRetryInterval", "",
             "Engine's own: how often an unanswered bootstrap peer is contacted again (at most maxConnectionAttempts times). Empty: reconnectInterval, as in Fabric.",
             (s, v) => s.Gossip.BootstrapRetryInterval = v, s => s.Gossip.BootstrapRetryInterval, "BootstrapRetryInterval"),
@@ -266,6 +273,21 @@ internal static class ConfigSchema
         text = value.Scalar;
         return null;
     }
+
+    /// <summary>A file system path; empty allowed (the feature is off).</summary>
+    private static ConfigKey PathKey(string path, string description, Action<PeerSettings, string> set, Func<PeerSettings, string> get) =>
+        new(path, "path", "", description,
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                set(s, text.Trim());
+                return null;
+            },
+            get);
 
     private static ConfigKey Text(string path, string defaultText, string description, Action<PeerSettings, string> set,
         Func<PeerSettings, string> get, string? optionName = null) =>
