@@ -30,6 +30,7 @@ internal static class Program
             TransportVerb.Create(),
             MembershipVerb.Create(),
             GossipVerb.Create(),
+            HostileVerb.Create(),
             FirstNetVerb.Create(),
             BlocksVerb.Create(),
         };

@@ -32,7 +32,7 @@ internal sealed partial class DiscoveryService
     /// <param name="forOtherOrg">For a peer of another org: without the secret envelope (the internal endpoint).</param>
     private byte[] RentOwnAlive(out int length, bool withCertificate = false, bool forOtherOrg = false)
     {
-        var fields = OwnFields((ulong)Interlocked.Increment(ref _seq), forOtherOrg);
+        var fields = OwnFields(NextOwnSeq(), forOtherOrg);
         if (_settings.Security is { } security)
         {
             if (withCertificate)
@@ -49,6 +49,13 @@ internal sealed partial class DiscoveryService
         length = AliveCodec.Write(buffer, fields, default);
         return buffer;
     }
+
+    /// <summary>
+    /// The seq_num of this peer's next alive message: Fabric's heartbeats count up; a probing strategy's stays put
+    /// until this peer refutes a suspicion (SWIM's incarnation number), so every peer holds the same time for it and a
+    /// suspicion about that time means the same thing everywhere.
+    /// </summary>
+    private ulong NextOwnSeq() => _strategy.SendsHeartbeats ? (ulong)Interlocked.Increment(ref _seq) : (ulong)Volatile.Read(ref _seq);
 
     /// <summary>Every alive interval: a new heartbeat, handed to the strategy.</summary>
     private void SendHeartbeat()

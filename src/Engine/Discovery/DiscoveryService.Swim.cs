@@ -15,6 +15,9 @@ internal sealed partial class DiscoveryService
 {
     internal ITransport Transport => _transport;
 
+    /// <summary>The SWIM-style strategy, when this peer runs it (its counters are read by the load generator).</summary>
+    internal SwimHeartbeatStrategy? Swim => _strategy as SwimHeartbeatStrategy;
+
     internal TimeProvider Time => _time;
 
     /// <summary>This peer's current time (no seq bump).</summary>

@@ -16,8 +16,13 @@ namespace Engine.Discovery;
 /// </content>
 internal sealed partial class DiscoveryService
 {
+    private const int MaxSyncBackoff = 3;
+
     [ThreadStatic]
     private static Member[]? _syncScratch;
+
+    private int _syncQuiet;
+    private int _syncTicks;
 
     /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
     public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
@@ -131,7 +136,7 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        int alive = 0, dead = 0;
+        int alive = 0, dead = 0, learned = 0;
         var reader = new MembershipMessages.ResponseReader(content);
         bool first = true;
         while (reader.TryRead(out var envelope, out bool isDead))
@@ -158,7 +163,14 @@ internal sealed partial class DiscoveryService
                 && change != MembershipChange.Stale)
             {
                 _settings.Security?.Remember(member!.PkiId, envelope);
+                learned++;
             }
+        }
+
+        if (!_strategy.SendsHeartbeats)
+        {
+            // A probing strategy spreads changes itself: sync is for bulk state, and backs off while it teaches nothing.
+            Volatile.Write(ref _syncQuiet, learned > 0 ? 0 : Math.Min(Volatile.Read(ref _syncQuiet) + 1, MaxSyncBackoff));
         }
 
         if (reader.Malformed)
@@ -172,13 +184,21 @@ internal sealed partial class DiscoveryService
     /// <summary>Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync).</summary>
     private void SyncMembership()
     {
-        var scratch = _syncScratch;
-        if (scratch is null || scratch.Length < _settings.SyncPeerNum)
+        if (!_strategy.SendsHeartbeats && ++_syncTicks < 1 << Volatile.Read(ref _syncQuiet))
         {
-            _syncScratch = scratch = new Member[_settings.SyncPeerNum];
+            return; // probing strategies: every 2^quiet intervals, quiet counting the responses that taught nothing (at most 8x)
         }
 
-        var picked = scratch.AsSpan(0, _settings.SyncPeerNum);
+        _syncTicks = 0;
+        var scratch = _syncScratch;
+        // A probing strategy asks one peer per round: its changes travel on probes, sync only carries bulk state.
+        int peers = _strategy.SendsHeartbeats ? _settings.SyncPeerNum : 1;
+        if (scratch is null || scratch.Length < peers)
+        {
+            _syncScratch = scratch = new Member[peers];
+        }
+
+        var picked = scratch.AsSpan(0, peers);
         int count = _table.Sample(picked);
         var known = count > 0 ? BuildKnownFilter() : [];
         for (int i = 0; i < count; i++)
@@ -239,7 +259,7 @@ internal sealed partial class DiscoveryService
         var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16);
         if (!otherOrg || _externalText.Length > 0)
         {
-            entries.Add(new(null, null, new PeerTime(_incarnation, (ulong)Interlocked.Increment(ref _seq)), false));
+            entries.Add(new(null, null, new PeerTime(_incarnation, NextOwnSeq()), false));
         }
 
         var dead = new List<ResponseEntry>();

@@ -24,6 +24,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 {
     private const int QueueCapacity = 4096;
     private const int DeadProbesPerInterval = 3;
+    private const int MaxHealth = 8;
+
+    /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
+    private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
+    private const int GossipFanout = 3;
+
+    /// <summary>A member learned from someone else's news is passed on only while fewer changes than this are pending: a mass join is sync's to carry.</summary>
+    private const int SecondHandJoinLimit = 64;
+
+    [ThreadStatic]
+    private static bool _recording; // set while this strategy records news itself (OnRecorded then leaves it alone)
 
     private readonly DiscoveryService _discovery;
     private readonly MembershipTable _table;
@@ -35,11 +46,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly SwimNewsQueue _news = new(QueueCapacity);
     private readonly Queue<Suspicion> _suspicions = new();
     private readonly SwimNewsItem[] _taken;
-    private readonly Member[] _helpers;
+    [ThreadStatic]
+    private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
     private readonly Random _random;
     private readonly int _bodyBudget;
     private ITimer? _probeTimer;
     private ITimer? _timeoutTimer;
+    private ITimer? _gossipTimer;
     private bool _stopped;
 
     // The probe in progress (under _gate).
@@ -47,6 +60,10 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private PeerTime _targetTime;
     private ulong _probeId;
     private bool _acked;
+    private long _lastTick;
+    private int _health; // 0: healthy; raised by late acks, lowered by acks on time
+    private int _ticksToWait;
+    private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
     private int _passCount;
@@ -63,9 +80,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         _settings = settings;
         _logger = logger;
         _taken = new SwimNewsItem[settings.MaxPiggyback];
-        _helpers = new Member[Math.Max(1, settings.IndirectProbes)];
         _random = new Random(unchecked((int)PeerKey.Hash(discovery.PkiId, discovery.Incarnation ^ 0x5317)));
         _bodyBudget = _transport.MaxDatagramPayload - SwimCodec.MaxEnvelopeOverhead;
+        _stallTicks = (long)(settings.ProbeInterval.TotalSeconds * 1.5 * _time.TimestampFrequency);
     }
 
     public string Name => $"swim (probe every {_settings.ProbeInterval.TotalMilliseconds:N0} ms, timeout {_settings.ProbeTimeout.TotalMilliseconds:N0} ms, {_settings.IndirectProbes} indirect)";
@@ -79,6 +96,15 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
     /// <summary>Probes answered by no ack, direct or relayed: the target was suspected.</summary>
     public long Failed;
+
+    /// <summary>Acks that arrived after their probe period ended (evidence of local slowness).</summary>
+    public long LateAcks;
+
+    /// <summary>
+    /// Unanswered probes not held against their target because this peer is unhealthy: its own probe period overran (a
+    /// stall), or acks reached it late recently.
+    /// </summary>
+    public long Stalls;
 
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
     private int ClusterSize => _table.Count + 1;
@@ -100,6 +126,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var phase = _settings.ProbeInterval * _random.NextDouble();
         _timeoutTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _probeTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTick(), this, phase, _settings.ProbeInterval);
+        _gossipTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnGossipTick(), this, phase, GossipInterval);
     }
 
     public void Stop()
@@ -111,17 +138,77 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
         _probeTimer?.Dispose();
         _timeoutTimer?.Dispose();
+        _gossipTimer?.Dispose();
     }
 
     public void OnRecorded(Member member, MembershipChange change, bool firstHand)
     {
-        if (change is MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted && member.GetState(out var time) == MemberState.Alive)
+        if (!_recording && firstHand)
         {
-            lock (_gate)
+            PassOnAlive(member, change, firstHand);
+        }
+    }
+
+    /// <summary>
+    /// Queues news that <paramref name="member"/> is alive when the change is worth spreading: a join heard from the
+    /// member itself, any resurrection or restart (a refutation must reach everyone who suspected it), and a join heard
+    /// second-hand only while few changes are pending.
+    /// </summary>
+    private void PassOnAlive(Member? member, MembershipChange change, bool firstHand)
+    {
+        if (member is null || change is not (MembershipChange.Added or MembershipChange.Resurrected or MembershipChange.Restarted)
+            || member.GetState(out var time) != MemberState.Alive)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (change != MembershipChange.Added || firstHand || _news.Count < SecondHandJoinLimit)
             {
-                Enqueue(new SwimNewsItem(member, MemberState.Alive, time));
+                Enqueue(new SwimNewsItem(member, MemberState.Alive, time, Urgent: change != MembershipChange.Added));
             }
         }
+    }
+
+    private bool RecordAlive(PeerEndpoint source, ReadOnlySpan<byte> alive, long now, bool firstHand, out Member? member)
+    {
+        _recording = true;
+        try
+        {
+            if (!_discovery.RecordAlive(source, alive, now, out member, out var change))
+            {
+                return false;
+            }
+
+            PassOnAlive(member, change, firstHand);
+            return true;
+        }
+        finally
+        {
+            _recording = false;
+        }
+    }
+
+    /// <summary>While changes are pending: send them to a few random members (no answer expected).</summary>
+    private void OnGossipTick()
+    {
+        lock (_gate)
+        {
+            if (_stopped || _news.UrgentCount == 0)
+            {
+                return;
+            }
+        }
+
+        var targets = Scratch(GossipFanout);
+        int count = _table.Sample(targets);
+        for (int i = 0; i < count; i++)
+        {
+            Send(targets[i].Endpoint, targets[i], SwimKind.Gossip, 0, default, default, default, 0, default);
+        }
+
+        targets[..count].Clear();
     }
 
     /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
@@ -168,6 +255,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         PeerTime failedTime = default;
         Member? target;
         ulong probeId;
+        bool waiting = false, stalled;
         lock (_gate)
         {
             if (_stopped)
@@ -175,10 +263,46 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 return;
             }
 
+            // Lifeguard's local health, simplified: a probe period that ran far longer than the interval means this
+            // process stalled (a blocking GC, CPU starvation); its unanswered probe says nothing about the target.
+            long elapsed = now - _lastTick;
+            stalled = _lastTick != 0 && elapsed > _stallTicks;
+            _lastTick = now;
+
+            // An unhealthy peer (acks reaching it late) stretches its probe period to (1 + health) intervals, as
+            // memberlist does: the probe in flight gets that long to be answered, and the peer adds less load meanwhile.
+            if (_target is not null && !_acked && !stalled && _ticksToWait > 0)
+            {
+                _ticksToWait--;
+                waiting = true;
+            }
+        }
+
+        if (waiting)
+        {
+            ConfirmSuspicions(now);
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _ticksToWait = _health;
             if (_target is not null && !_acked)
             {
-                failed = _target;
-                failedTime = _targetTime;
+                if (stalled || _health > 0)
+                {
+                    Interlocked.Increment(ref Stalls);
+                }
+                else
+                {
+                    failed = _target;
+                    failedTime = _targetTime;
+                }
             }
 
             target = NextTarget();
@@ -188,7 +312,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             if (target is not null)
             {
                 target.GetState(out _targetTime);
-                _timeoutTimer?.Change(_settings.ProbeTimeout, Timeout.InfiniteTimeSpan);
+                _timeoutTimer?.Change(_settings.ProbeTimeout * (1 + _health), Timeout.InfiniteTimeSpan);
             }
         }
 
@@ -266,16 +390,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             probeId = _probeId;
         }
 
-        int count = _table.Sample(_helpers.AsSpan(0, Math.Min(_helpers.Length, _settings.IndirectProbes)), new NotFilter(target));
+        var helpers = Scratch(_settings.IndirectProbes);
+        int count = _table.Sample(helpers, new NotFilter(target));
         Span<byte> targetEndpoint = stackalloc byte[EndpointText.MaxLength];
         int endpointLength = EndpointText.Format(target.Endpoint, targetEndpoint);
         for (int i = 0; i < count; i++)
         {
-            var helper = _helpers[i];
+            var helper = helpers[i];
             Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default);
         }
 
-        _helpers.AsSpan(0, count).Clear();
+        helpers[..count].Clear();
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
@@ -346,11 +471,11 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
-        ApplyNews(source, view.Body, now);
+        bool accused = ApplyNews(source, view.Body, now, out var correction);
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
-            if (_discovery.RecordAlive(source, view.Sender, now, out var recorded, out _))
+            if (RecordAlive(source, view.Sender, now, firstHand: view.Kind != SwimKind.Ack || view.ReplyTo.IsEmpty, out var recorded))
             {
                 sender = recorded;
             }
@@ -364,7 +489,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             case SwimKind.Ping:
                 // Answer to whoever sent it; a relayed ping's ack goes back through the relay (reply_to is echoed).
-                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default);
+                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default, correction);
                 break;
 
             case SwimKind.Ack when !view.ReplyTo.IsEmpty:
@@ -382,7 +507,23 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     if (view.ProbeId != 0 && view.ProbeId == _probeId && sender is not null && ReferenceEquals(sender, _target))
                     {
                         _acked = true;
+                        _health = Math.Max(0, _health - 1);
                     }
+                    else if (view.ProbeId != 0 && view.ProbeId < _probeId)
+                    {
+                        // An ack to an earlier probe: it was answered, this peer just got the answer late. Lifeguard's local
+                        // health: until acks are on time again, this peer's silence verdicts are not to be trusted.
+                        _health = Math.Min(MaxHealth, _health + 2);
+                        Interlocked.Increment(ref LateAcks);
+                    }
+                }
+
+                break;
+
+            case SwimKind.Gossip:
+                if (accused || correction is not null)
+                {
+                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default, correction);
                 }
 
                 break;
@@ -403,10 +544,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return true;
     }
 
-    private void ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    /// <summary>
+    /// Applies the news of a message; true when it accused this peer, and in <paramref name="correction"/> a member the
+    /// sender holds a verdict about that this peer knows is out of date (the caller answers the sender with both).
+    /// </summary>
+    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now, out Member? correction)
     {
         var reader = new SwimCodec.NewsReader(body);
         var self = _discovery.PkiId;
+        bool accused = false;
+        correction = null;
         while (reader.TryRead(out var news))
         {
             if (news.State == MemberState.Alive)
@@ -414,7 +561,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 // Recorded like a heartbeat: newer wins. An alive news item that changed the view is passed on (OnRecorded).
                 if (!news.Alive.IsEmpty)
                 {
-                    _discovery.RecordAlive(source, news.Alive, now, out _, out _);
+                    RecordAlive(source, news.Alive, now, firstHand: false, out _);
                 }
 
                 continue;
@@ -432,6 +579,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     }
                 }
 
+                // Whoever passed the accusation on holds it: answer it directly with this peer's newer time (a refutation
+                // already spread may have missed it, and it would otherwise declare this peer dead).
+                accused |= news.Time.IncNum == _discovery.Incarnation;
                 continue;
             }
 
@@ -444,6 +594,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             var state = member.GetState(out var held);
             if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
             {
+                // The sender still spreads a suspicion or death that the member has refuted since: tell it.
+                if (change == MembershipChange.Stale && state == MemberState.Alive && held > news.Time)
+                {
+                    correction ??= member;
+                }
+
                 continue;
             }
 
@@ -465,6 +621,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             _discovery.BadInput(source, "a SWIM message's news", "malformed protobuf; the news before the fault were used", "swim");
         }
+
+        return accused;
     }
 
     // ---- sending ----
@@ -491,7 +649,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// pending changes as fit — news about the recipient itself first.
     /// </summary>
     private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
-        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender)
+        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? correction = null)
     {
         if (to.IsEmpty)
         {
@@ -519,7 +677,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             lock (_gate)
             {
-                AppendNews(span, ref position, recipient);
+                AppendNews(span, ref position, recipient, correction);
             }
 
             // One EnvelopeBatch record: the envelope's length, then the envelope.
@@ -547,9 +705,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     }
 
     /// <summary>Appends the recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).</summary>
-    private void AppendNews(Span<byte> body, ref int position, Member? recipient)
+    private void AppendNews(Span<byte> body, ref int position, Member? recipient, Member? correction)
     {
         Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
+        if (correction is not null)
+        {
+            SwimCodec.TryAppendAlive(body, ref position, AliveNow(correction, endpoint));
+        }
 
         // Lifeguard's buddy rule: a recipient held suspect or dead hears it first, so it can refute at once.
         if (recipient is not null)
@@ -590,6 +752,17 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     {
         member.GetState(out var time);
         return _discovery.MemberAliveFields(member, time, endpoint);
+    }
+
+    private static Span<Member> Scratch(int length)
+    {
+        var scratch = _scratch;
+        if (scratch is null || scratch.Length < length)
+        {
+            _scratch = scratch = new Member[Math.Max(length, GossipFanout)];
+        }
+
+        return scratch.AsSpan(0, length);
     }
 
     private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);

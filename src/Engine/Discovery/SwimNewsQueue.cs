@@ -3,7 +3,8 @@ using Engine.Membership;
 namespace Engine.Discovery;
 
 /// <summary>One membership change to piggyback: a member (null: this peer) was seen in a state at a time.</summary>
-internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time);
+/// <remarks>Urgent news (verdicts, refutations, resurrections, restarts) is also gossiped on its own timer; joins only ride on probes.</remarks>
+internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time, bool Urgent = true);
 
 /// <summary>
 /// SWIM's piggyback buffer: the recent membership changes this peer passes on, at most one per member (newer news about a
@@ -28,6 +29,9 @@ internal sealed class SwimNewsQueue
 
     public int Count => _count;
 
+    /// <summary>Queued changes marked urgent.</summary>
+    public int UrgentCount { get; private set; }
+
     /// <summary>Queues a change, replacing older news about the same member; it is the next to go out.</summary>
     public void Add(in SwimNewsItem item, int size)
     {
@@ -42,8 +46,16 @@ internal sealed class SwimNewsQueue
             position = _count++;
             SetPosition(item.Member, position);
         }
+        else if (_entries[position].Item.Urgent)
+        {
+            UrgentCount--;
+        }
 
         _entries[position] = new Entry(item, size, 0);
+        if (item.Urgent)
+        {
+            UrgentCount++;
+        }
 
         // Move it to the cursor, so it goes out in the next message.
         if (_cursor < _count && position != _cursor)
@@ -113,6 +125,11 @@ internal sealed class SwimNewsQueue
 
     private void RemoveAt(int position)
     {
+        if (_entries[position].Item.Urgent)
+        {
+            UrgentCount--;
+        }
+
         var removed = _entries[position].Item.Member;
         if (removed is null)
         {

@@ -419,6 +419,12 @@ public sealed class GossipNode : IAsyncDisposable
             LazyAnnounced = push?.Announced ?? 0,
             LazyWanted = lazy?.Wanted ?? 0,
             LazyServed = lazy?.Served ?? 0,
+            SignaturesVerified = _security is { } signed ? Interlocked.Read(ref signed.Verifier.Counters.Verified) : 0,
+            UnknownIdentity = _security is { } known ? Interlocked.Read(ref known.Verifier.Counters.UnknownIdentity) : 0,
+            SignedMessagesRefused = _security is { } refusing
+                ? refusing.Verifier.Counters.Refused - Interlocked.Read(ref refusing.Verifier.Counters.UnknownIdentity)
+                  + Volatile.Read(ref refusing.Counters.NotMember) + Volatile.Read(ref refusing.Counters.OrgMismatch) + Volatile.Read(ref refusing.Counters.ForeignBootstrap)
+                : 0,
         };
     }
 

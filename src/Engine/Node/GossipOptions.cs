@@ -205,6 +205,8 @@ public sealed class GossipOptions
         }
 
         Require(Enum.IsDefined(HeartbeatMode), nameof(HeartbeatMode), $"is not a known mode, was {(int)HeartbeatMode}");
+        Require(Credential is null || HeartbeatMode == HeartbeatMode.Fabric, nameof(HeartbeatMode),
+            "must be Fabric when a Credential is set: SWIM probes and their piggybacked news are not signed, so a signed node could not verify them");
         ArgumentNullException.ThrowIfNull(Swim);
         Swim.Validate();
         ArgumentNullException.ThrowIfNull(Transport);

@@ -13,6 +13,9 @@ internal enum SwimKind
 
     /// <summary>Please ping the target on my behalf and relay its ack (an indirect probe).</summary>
     PingReq = 3,
+
+    /// <summary>Membership changes only, no answer expected (sent while changes are pending).</summary>
+    Gossip = 4,
 }
 
 /// <summary>One piggybacked membership change, as read (spans over the datagram).</summary>
@@ -175,7 +178,7 @@ internal static class SwimCodec
             }
         }
 
-        if (kind is < (ulong)SwimKind.Ping or > (ulong)SwimKind.PingReq)
+        if (kind is < (ulong)SwimKind.Ping or > (ulong)SwimKind.Gossip)
         {
             return false;
         }

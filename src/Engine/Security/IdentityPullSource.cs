@@ -118,7 +118,8 @@ internal sealed class IdentityPullSource(NodeSecurity security, ILogger logger) 
 
     private static int PayloadSize(int identityLength) => ProtoSpanWriter.MessageFieldSize(PeerIdentityContent, ContentSize(identityLength));
 
-    private static bool TryRead(ReadOnlySpan<byte> item, out ReadOnlySpan<byte> pkiId, out ReadOnlySpan<byte> identity)
+    /// <summary>Reads an identity pull item (a PeerIdentity envelope); false on anything else.</summary>
+    internal static bool TryRead(ReadOnlySpan<byte> item, out ReadOnlySpan<byte> pkiId, out ReadOnlySpan<byte> identity)
     {
         pkiId = default;
         identity = default;

@@ -8,6 +8,7 @@ using Engine.Membership;
 using Engine.Node;
 using Engine.Transport;
 using Engine.Transport.Memory;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Engine.LoadGen.Verbs;
@@ -24,6 +25,11 @@ internal sealed class MembershipScenario
     private readonly List<Peer> _peers = [];
     private readonly HashSet<string> _killedIds = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _indexById = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, Engine.Security.PeerCredential> _credentials = [];
+    private readonly List<Engine.Security.VerifierCounters> _verifiers = [];
+    private Engine.Security.OrgCertificateAuthority? _ca;
+    private Engine.Security.TrustStore? _trust;
+    private readonly List<Engine.Discovery.SwimHeartbeatStrategy> _swims = [];
     private volatile string _phase = "starting";
     private long _falseDeaths;
     private int _started;
@@ -46,6 +52,9 @@ internal sealed class MembershipScenario
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+        console.MarkupLine(s.Signing
+            ? "signing: [bold]ON[/] (each peer has an Org1 certificate; alive messages signed, every received one verified)"
+            : "signing: [bold]OFF[/] (pure transport/membership: nothing is signed or verified; --signing turns it on)");
         var clock = PeerNetwork.Create(s.Memory, s.Peers);
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
@@ -64,6 +73,7 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
         try
         {
             await StartPeersAsync(clock, cancellationToken);
@@ -145,6 +155,16 @@ internal sealed class MembershipScenario
         finally
         {
             result.CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
+            result.WallSeconds = wall.Elapsed.TotalSeconds;
+            lock (_verifiers)
+            {
+                result.Verifications = _verifiers.Sum(c => Interlocked.Read(ref c.Verified));
+                result.CachedVerifications = _verifiers.Sum(c => Interlocked.Read(ref c.Cached));
+                result.UnknownIdentity = _verifiers.Sum(c => Interlocked.Read(ref c.UnknownIdentity));
+                result.RefusedMessages = _verifiers.Sum(c => c.Refused) - result.UnknownIdentity;
+                result.VerifySeconds = _verifiers.Sum(c => c.VerifySeconds);
+            }
+
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
             await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
 
@@ -181,13 +201,46 @@ internal sealed class MembershipScenario
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
             HeartbeatMode = s.Swim ? HeartbeatMode.Swim : HeartbeatMode.Fabric,
+            Swim = new SwimOptions { ProbeInterval = s.ProbeInterval, ProbeTimeout = s.ProbeInterval / 2 },
         };
+        if (s.Signing)
+        {
+            // One credential per peer number, kept across a restart (same PKI-ID, newer incarnation).
+            lock (_credentials)
+            {
+                _ca ??= Engine.Security.OrgCertificateAuthority.Create("Org1", clock.Time);
+                if (_trust is null)
+                {
+                    _trust = new Engine.Security.TrustStore(clock.Time);
+                    _trust.Add("Org1", _ca.Certificate);
+                }
+
+                if (!_credentials.TryGetValue(peer.Index, out var credential))
+                {
+                    _credentials[peer.Index] = credential = _ca.IssuePeer(string.Create(CultureInfo.InvariantCulture, $"peer{peer.Index}.Org1"), clock.Time);
+                }
+
+                options.PkiId = null;
+                options.Credential = credential;
+                options.TrustStore = _trust;
+            }
+        }
         if (!bootstrap.IsEmpty)
         {
             options.BootstrapPeers.Add(bootstrap);
         }
 
-        string pkiIdHex = Convert.ToHexStringLower(options.PkiId);
+        if (!s.Memory)
+        {
+            // N peers in one process share its file descriptors (20,000 here): every TCP connection between two of them
+            // costs two. Membership sync and data pull each open connections to 3 random peers per 4 s round, so with
+            // Fabric's 2-minute idle timeout N = 1,000 runs out within seconds. This verb publishes no data: pull is off
+            // on sockets, and idle connections close after 10 s.
+            options.Dissemination = DisseminationMode.PushOnly;
+            options.Transport.IdleTimeout = TimeSpan.FromSeconds(10);
+        }
+
+        string pkiIdHex = Convert.ToHexStringLower(options.Credential?.PkiId.ToArray() ?? options.PkiId!);
         peer.Id = pkiIdHex;
         _indexById[peer.Id] = peer.Index;
         peer.ResetSeen(s.Peers);
@@ -200,9 +253,37 @@ internal sealed class MembershipScenario
         }
 
         var transport = clock.CreateTransport(options, peer.Index, endpoint);
-        var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) });
+        var context = new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) };
+        if (peer.Index < s.LogPeers)
+        {
+            context = new GossipNodeContext
+            {
+                Time = context.Time,
+                Seed = context.Seed,
+                LoggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).AddFilter(l => l >= LogLevel.Information)
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+            };
+        }
+
+        var node = new GossipNode(options, transport, context);
         node.MembershipChanged += e => OnChanged(peer, e);
         await node.StartAsync(cancellationToken);
+        if (node.Security is { } security)
+        {
+            lock (_verifiers)
+            {
+                _verifiers.Add(security.Verifier.Counters);
+            }
+        }
+
+        if (node.Discovery?.Swim is { } swim)
+        {
+            lock (_swims)
+            {
+                _swims.Add(swim);
+            }
+        }
+
         peer.Node = new NodePeer(node);
         peer.Stopped = false;
     }
@@ -299,8 +380,39 @@ internal sealed class MembershipScenario
             .Add("datagrams_per_peer_per_s", "datagrams sent per peer per second (steady)", r.DatagramsPerPeerPerSecond, "N2")
             .Add("bytes_per_peer_per_s", "bytes sent per peer per second (steady)", r.BytesPerPeerPerSecond, "N0", " B")
             .Add("cpu_s", "CPU time of the run", r.CpuSeconds, "N2", " s")
+            .Add("signing", s.Signing ? "signing ON: alive messages signed and verified" : "signing OFF: pure transport/membership, nothing signed or verified", s.Signing)
             .Add("peak_rss_mb", "peak resident memory", r.PeakRssMb, "N0", " MB")
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
+        if (s.Signing)
+        {
+            report.Add("verifications", "signatures verified (all peers)", r.Verifications)
+                .Add("verifications_cached", "copies accepted from the verified-message cache", r.CachedVerifications)
+                .Add("verifications_unknown_identity", "dropped until the sender's identity is pulled (restarted peers)", r.UnknownIdentity)
+                .Add("verifications_refused", "signed messages refused (forged, bad identity ...)", r.RefusedMessages)
+                .Add("verifications_per_s", "signatures verified per wall-clock second", r.WallSeconds > 0 ? r.Verifications / r.WallSeconds : double.NaN, "N0")
+                .Add("verify_cpu_share", "share of the run's CPU time spent verifying", r.CpuSeconds > 0 ? r.VerifySeconds / r.CpuSeconds : double.NaN, "P1");
+        }
+
+        if (s.Swim && !s.Processes)
+        {
+            long probes = 0, failed = 0, unhealthy = 0, late = 0;
+            lock (_swims)
+            {
+                foreach (var swim in _swims)
+                {
+                    probes += Interlocked.Read(ref swim.Probes);
+                    failed += Interlocked.Read(ref swim.Failed);
+                    unhealthy += Interlocked.Read(ref swim.Stalls);
+                    late += Interlocked.Read(ref swim.LateAcks);
+                }
+            }
+
+            report.Add("swim_probes", "probes sent (all peers, all runs)", probes)
+                .Add("swim_probes_failed", "probes without any ack: target suspected", failed)
+                .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", unhealthy)
+                .Add("swim_late_acks", "acks that arrived after their probe period", late);
+        }
+
         if (r.TimedOut)
         {
             report.Note("note", "stopped by --timeout before the run completed");
@@ -346,16 +458,28 @@ internal sealed class MembershipScenario
         public bool Recovered;
         public double RecoveryMs;
         public double CpuSeconds;
+        public double WallSeconds;
+        public long Verifications;
+        public long CachedVerifications;
+        public long RefusedMessages;
+        public long UnknownIdentity;
+        public double VerifySeconds;
         public double PeakRssMb;
         public bool TimedOut;
     }
 }
 
 /// <summary>What one membership run does.</summary>
-internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false)
+internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false, bool Signing = false)
 {
     /// <summary>SWIM-style probing (<see cref="HeartbeatMode.Swim"/>) instead of Fabric's flooding.</summary>
     public bool Swim { get; init; }
+
+    /// <summary>Swim: the probe period (the direct-ack timeout is half of it).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The first this many peers log to stderr.</summary>
+    public int LogPeers { get; init; }
 
     /// <summary>Network time allowed for convergence before the run reports "not converged".</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

@@ -50,12 +50,34 @@ internal static class MembershipVerb
         {
             Description = "run each peer as its own Engine.Peer OS process on loopback (udp only, at most 200 peers); all are stopped on exit or Ctrl-C",
         };
+        var signing = new Option<bool>("--signing")
+        {
+            Description = "give every peer a certificate: alive messages are signed and every received one verified; reports verifications per second and their CPU share (default off: pure transport/membership)",
+        };
         var heartbeat = new Option<string>("--heartbeat")
         {
             Description = "how liveness spreads: fabric (flooded alive heartbeats, Fabric's way) or swim (SWIM-style probing with piggybacked changes)",
             DefaultValueFactory = _ => "fabric",
         };
         heartbeat.AcceptOnlyFromAmong("fabric", "swim");
+        var probe = new Option<int>("--probe-interval")
+        {
+            Description = "swim: probe period in ms (the direct-ack timeout is half of it)",
+            DefaultValueFactory = _ => 1000,
+        };
+        probe.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is < 10 or > 60_000)
+            {
+                r.AddError($"--probe-interval must be between 10 and 60000 ms, was {v}");
+            }
+        });
+        var logPeers = new Option<int>("--log-peers")
+        {
+            Description = "write the logs (information and up) of the first N peers to stderr, to follow what they see",
+            DefaultValueFactory = _ => 0,
+        };
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -63,13 +85,23 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, heartbeat, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, signing, probe, logPeers, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(processes) && r.GetValue(network) == "memory")
             {
                 r.AddError("--processes runs real OS processes on loopback sockets: it needs --network udp, not memory");
+            }
+
+            if (r.GetValue(processes) && r.GetValue(signing))
+            {
+                r.AddError("--signing runs the peers in this process; it cannot be combined with --processes");
+            }
+
+            if (r.GetValue(signing) && r.GetValue(heartbeat) == "swim")
+            {
+                r.AddError("--signing needs --heartbeat fabric: SWIM probes are not signed");
             }
 
             if (r.GetValue(processes) && r.GetValue(heartbeat) == "swim")
@@ -85,9 +117,11 @@ internal static class MembershipVerb
         command.SetAction(async (parse, ct) =>
         {
             var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes))
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes), parse.GetValue(signing))
             {
                 Swim = parse.GetValue(heartbeat) == "swim",
+                LogPeers = parse.GetValue(logPeers),
+                ProbeInterval = TimeSpan.FromMilliseconds(parse.GetValue(probe)),
             };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);

@@ -12,7 +12,6 @@ namespace Engine.Peer.Configuration;
 internal static class ConfigSchema
 {
     private const string ElectionNotBuilt = "applied to GossipOptions.Election, which takes effect in the channels the node joins; Engine.Peer joins no channel yet";
-    private const string IdentityNotBuilt = "certificates are not built yet; alive messages carry no identity";
 
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
@@ -57,6 +56,14 @@ internal static class ConfigSchema
             },
             s => s.Gossip.PkiId is { } id ? Convert.ToHexStringLower(id) : "")
         { OptionName = "PkiId" },
+        PathKey("peer.mspConfigPath",
+            "This peer's certificate and key: a directory with cert.pem and key.pem, as `certs` writes them (DIR/ORG/peers/PEER). Set: alive messages are signed and every received one verified; the PKI-ID is the certificate's and localMspId must be its org. Empty: unsigned.",
+            (s, v) => s.MspConfigPath = v, s => s.MspConfigPath),
+        PathKey("peer.cryptoDir",
+            "The crypto material whose org CAs this peer trusts (every ORG/ca/cert.pem under it). Empty: the material mspConfigPath lies in (three levels up).",
+            (s, v) => s.CryptoDir = v, s => s.CryptoDir),
+        Bool("peer.tls.enabled", "false", "Mutual TLS on every TCP connection with the mspConfigPath certificate; the handshake binds the PKI-ID to it. Needs mspConfigPath.",
+            (s, v) => s.TlsEnabled = v, s => s.TlsEnabled),
         Endpoint("peer.listenAddress", "", allowEmpty: true,
             "Address and port to bind, UDP and TCP on the same port; port 0 picks a free port. Empty: the address and port of gossip.endpoint.",
             (s, v) => s.ListenAddress = v, s => s.ListenAddress, optionName: "ListenEndpoint", bind: true),
@@ -119,13 +126,26 @@ internal static class ConfigSchema
         Int("gossip.maxConnectionAttempts", "120", 1, int.MaxValue, "Attempts to reach a bootstrap peer before giving up.",
             (s, v) => s.Gossip.MaxConnectionAttempts = v, s => s.Gossip.MaxConnectionAttempts, "MaxConnectionAttempts"),
         Duration("gossip.publishCertPeriod", "10s", "Alive messages carry the full certificate for this long after start.",
-            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod", IdentityNotBuilt),
+            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod"),
         OptionalDuration("gossip.bootstrapRetryInterval", "",
             "Engine's own: how often an unanswered bootstrap peer is contacted again (at most maxConnectionAttempts times). Empty: reconnectInterval, as in Fabric.",
             (s, v) => s.Gossip.BootstrapRetryInterval = v, s => s.Gossip.BootstrapRetryInterval, "BootstrapRetryInterval"),
         Int("gossip.maxMembers", "65536", 1, 1 << 28,
             "Engine's own: the most members (alive and dead) the membership table holds; news of more is refused.",
             (s, v) => s.Gossip.MaxMembers = v, s => s.Gossip.MaxMembers, "MaxMembers"),
+        Choice("gossip.heartbeatMode", "fabric", ["fabric", "swim"],
+            "Engine's own: how liveness spreads. fabric: alive heartbeats flooded to propagatePeerNum peers, dead after aliveExpirationTimeout of silence (per-peer cost grows with N). swim: SWIM-style probing, suspicion refuted by a newer seq_num, membership changes piggybacked (per-peer cost independent of N).",
+            (s, v) => s.Gossip.HeartbeatMode = Enum.Parse<Engine.Node.HeartbeatMode>(v, ignoreCase: true), s => s.Gossip.HeartbeatMode.ToString().ToLowerInvariant()),
+        Duration("gossip.swimProbeInterval", "1s", "Engine's own, swim mode: one member is probed per interval.",
+            (s, v) => s.Gossip.Swim.ProbeInterval = v, s => s.Gossip.Swim.ProbeInterval, "Swim.ProbeInterval"),
+        Duration("gossip.swimProbeTimeout", "500ms", "Engine's own, swim mode: how long to wait for a direct ack before asking others to probe; shorter than swimProbeInterval.",
+            (s, v) => s.Gossip.Swim.ProbeTimeout = v, s => s.Gossip.Swim.ProbeTimeout, "Swim.ProbeTimeout"),
+        Int("gossip.swimIndirectProbes", "3", 0, 16, "Engine's own, swim mode: members asked to probe on this peer's behalf after a direct timeout.",
+            (s, v) => s.Gossip.Swim.IndirectProbes = v, s => s.Gossip.Swim.IndirectProbes, "Swim.IndirectProbes"),
+        Int("gossip.swimSuspicionMultiplier", "4", 1, 100, "Engine's own, swim mode: a suspicion becomes a death after this × log10(N) probe intervals unrefuted.",
+            (s, v) => s.Gossip.Swim.SuspicionMultiplier = v, s => s.Gossip.Swim.SuspicionMultiplier, "Swim.SuspicionMultiplier"),
+        Int("gossip.swimRetransmitMultiplier", "4", 1, 100, "Engine's own, swim mode: each membership change is piggybacked this × log10(N) times by each peer.",
+            (s, v) => s.Gossip.Swim.RetransmitMultiplier = v, s => s.Gossip.Swim.RetransmitMultiplier, "Swim.RetransmitMultiplier"),
         Duration("gossip.dialTimeout", "3s", "How long a TCP connect may take.",
             (s, v) => s.Gossip.Transport.ConnectTimeout = v, s => s.Gossip.Transport.ConnectTimeout, "ConnectTimeout"),
         Duration("gossip.election.startupGracePeriod", "15s", "Wait for a stable membership view before the first election.",
@@ -252,6 +272,21 @@ internal static class ConfigSchema
         text = value.Scalar;
         return null;
     }
+
+    /// <summary>A file system path; empty allowed (the feature is off).</summary>
+    private static ConfigKey PathKey(string path, string description, Action<PeerSettings, string> set, Func<PeerSettings, string> get) =>
+        new(path, "path", "", description,
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                set(s, text.Trim());
+                return null;
+            },
+            get);
 
     private static ConfigKey Text(string path, string defaultText, string description, Action<PeerSettings, string> set,
         Func<PeerSettings, string> get, string? optionName = null) =>

@@ -52,6 +52,9 @@ internal sealed class GossipNodeRuntime : IPeerRuntime
             new("bytesSent", s.BytesSent),
             new("bytesReceived", s.BytesReceived),
             new("decodeErrors", s.DecodeErrors),
+            new("signaturesVerified", s.SignaturesVerified),
+            new("signedMessagesRefused", s.SignedMessagesRefused),
+            new("unknownIdentity", s.UnknownIdentity),
         ];
         var channels = new List<ChannelStatus>();
         foreach (string channel in _node.Channels)

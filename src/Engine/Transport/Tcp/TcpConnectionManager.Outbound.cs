@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using Engine.Diagnostics;
 
 namespace Engine.Transport.Tcp;
@@ -79,7 +80,18 @@ internal sealed partial class TcpConnectionManager
                 return null;
             }
 
-            var created = TcpConnection.CreateOutbound(this, destination, _handshake);
+            TcpConnection created;
+            try
+            {
+                created = TcpConnection.CreateOutbound(this, destination, _handshake);
+            }
+            catch (SocketException)
+            {
+                // No socket to be had (the process or system is out of file descriptors): like a failed connect, not a crash.
+                status = SendStatus.Unreachable;
+                return null;
+            }
+
             if (!_connections.TryAdd(destination, created))
             {
                 // Another sender opened one first: use theirs.

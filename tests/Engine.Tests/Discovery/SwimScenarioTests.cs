@@ -1,0 +1,130 @@
+using Engine.Membership;
+using Engine.Node;
+using Engine.Transport.Memory;
+
+namespace Engine.Tests.Discovery;
+
+/// <summary>
+/// The SWIM-style heartbeat mode (<see cref="HeartbeatMode.Swim"/>), in virtual time on the in-memory network with its
+/// default timings: probe every 1 s, direct timeout 500 ms, 3 indirect probes, suspicion 4 × log10(N) s.
+/// </summary>
+public sealed class SwimScenarioTests
+{
+    private static DiscoveryHarness Harness(int nodes, NetworkPolicy? policy = null) =>
+        new(nodes, policy, o => o.HeartbeatMode = HeartbeatMode.Swim);
+
+    private static int[] StartAll(DiscoveryHarness h, int count)
+    {
+        h.Start(0);
+        for (int i = 1; i < count; i++)
+        {
+            h.Start(i, i - 1);
+        }
+
+        return Enumerable.Range(0, count).ToArray();
+    }
+
+    [Test]
+    public void TwentyNodes_Converge_WithoutAliveHeartbeats()
+    {
+        var h = Harness(20);
+        var all = StartAll(h, 20);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "20 swim nodes converge");
+        h.Run(TimeSpan.FromSeconds(30));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.SeesExactly(all, all), Is.True, h.Describe());
+            Assert.That(all.Sum(i => h.Nodes[i]!.GetStatistics().AliveSent), Is.Zero, "no flooded heartbeats in swim mode");
+            Assert.That(all.Sum(h.DiedEvents), Is.Zero, "no false deaths");
+            Assert.That(h.Logs.Messages(3000).All(m => m.Contains("swim (probe every 1,000 ms", StringComparison.Ordinal)), Is.True);
+        });
+    }
+
+    [Test]
+    public void StoppedPeer_IsSuspectedThenDeclaredDead_ByEveryone()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+
+        h.Stop(7);
+        var survivors = all.Where(i => i != 7).ToArray();
+        var took = h.RunUntil(() => h.SeesDead(survivors, [7]) && h.SeesExactly(survivors, survivors), TimeSpan.FromMinutes(1), "survivors see 7 dead");
+
+        // Found within a few probe periods, then 4 × log10(10) = 4 s of suspicion, then spread.
+        Assert.Multiple(() =>
+        {
+            Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(15)), "detected well inside Fabric's 25 s expiry");
+            Assert.That(h.Logs.Messages(3050).Any(m => m.Contains("no ack to a direct or indirect probe", StringComparison.Ordinal)), Is.True, "a prober suspected it");
+            Assert.That(h.Logs.Messages(3051).Any(), Is.True, "a suspicion was confirmed");
+            Assert.That(survivors.Sum(h.DiedEvents), Is.EqualTo(survivors.Length), "exactly one death each, of node 7");
+        });
+    }
+
+    [Test]
+    public void FalseSuspicion_IsRefutedByANewerSeqNum_AndNobodyDeclaresItDead()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        ulong seqBefore = h.Nodes[4]!.GetMembership().Alive.First(p => p.Endpoint == DiscoveryHarness.EndpointOf(0)).Time.SeqNum;
+        int suspicionsBefore = h.Logs.Messages(3050).Count();
+
+        // Node 0 drops off the network long enough for a probe of it to fail, and comes back before the suspicion is confirmed.
+        h.Network.Disconnect(DiscoveryHarness.EndpointOf(0));
+        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)), TimeSpan.FromSeconds(20), "node 0 is suspected");
+        h.Network.Reconnect(DiscoveryHarness.EndpointOf(0));
+        h.RunUntil(() => h.Logs.Messages(3052).Any(m => m.StartsWith("10.0.0.1:7051: refuting", StringComparison.Ordinal)), TimeSpan.FromSeconds(10), "node 0 refutes");
+        h.Run(TimeSpan.FromSeconds(30));
+
+        // Whoever suspected node 0 now holds its newer seq_num (those who never did may keep the older one: both say alive).
+        var newer = all.Where(i => i != 0)
+            .Count(i => h.Nodes[i]!.GetMembership().Alive.First(p => p.Endpoint == DiscoveryHarness.EndpointOf(0)).Time.SeqNum > seqBefore);
+        Assert.Multiple(() =>
+        {
+            Assert.That(suspicionsBefore, Is.Zero, "no suspicion before the disconnection");
+            Assert.That(h.SeesExactly(all, all), Is.True, h.Describe());
+            Assert.That(all.Sum(h.DiedEvents), Is.Zero, "the refutation beat every suspicion timer");
+            Assert.That(newer, Is.GreaterThan(0), "the suspecters hold node 0 at its newer seq_num");
+        });
+    }
+
+    [Test]
+    public void TwentyPercentDatagramLoss_ConvergesWithoutFalseDeaths()
+    {
+        var h = Harness(20, new NetworkPolicy { Seed = 11, DropProbability = 0.2, Jitter = TimeSpan.FromMilliseconds(20) });
+        var all = StartAll(h, 20);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(60), "20 swim nodes converge under 20% loss");
+        h.Run(TimeSpan.FromMinutes(3));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.SeesExactly(all, all), Is.True, h.Describe());
+            Assert.That(all.Sum(h.DiedEvents), Is.Zero, "lost probes are suspected, then refuted: nobody dies");
+        });
+    }
+
+    [Test]
+    public void RestartedPeer_NewIncarnationReplacesTheDeadOne()
+    {
+        var h = Harness(8);
+        var all = StartAll(h, 8);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "8 swim nodes converge");
+        ulong oldIncarnation = h.Nodes[0]!.GetMembership().Alive.First(p => p.Endpoint == DiscoveryHarness.EndpointOf(3)).Time.IncNum;
+
+        h.Stop(3);
+        var survivors = all.Where(i => i != 3).ToArray();
+        h.RunUntil(() => h.SeesDead(survivors, [3]), TimeSpan.FromMinutes(1), "survivors see 3 dead");
+
+        h.Start(3, 5);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(20), "the restarted node is alive everywhere");
+        var seen = all.Where(i => i != 3).Select(i => h.Nodes[i]!.GetMembership().Alive.First(p => p.Endpoint == DiscoveryHarness.EndpointOf(3)).Time.IncNum).Distinct().ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Has.Count.EqualTo(1));
+            Assert.That(seen[0], Is.GreaterThan(oldIncarnation), "everyone holds the new incarnation");
+            Assert.That(h.Changes.Count(c => c.Change.Endpoint == DiscoveryHarness.EndpointOf(3) && c.Change.Resurrected), Is.EqualTo(survivors.Length));
+        });
+    }
+}
