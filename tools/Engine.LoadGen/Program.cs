@@ -30,6 +30,9 @@ internal static class Program
             TransportVerb.Create(),
             MembershipVerb.Create(),
             GossipVerb.Create(),
+            HostileVerb.Create(),
+            FirstNetVerb.Create(),
+            BlocksVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();

@@ -242,6 +242,7 @@ internal static class Program
         IPeerRuntime runtime;
         try
         {
+            settings.LoadCryptoMaterial();
             runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory);
         }
         catch (ArgumentException e)

@@ -12,8 +12,17 @@ internal sealed class DiscoverySettings
 
     public required byte[] PkiId { get; init; }
 
+    /// <summary>Signs and verifies alive messages when set (the node has a credential); null runs unsigned.</summary>
+    public Security.NodeSecurity? Security { get; init; }
+
     /// <summary>The endpoint announced in this peer's alive messages.</summary>
     public required PeerEndpoint Endpoint { get; init; }
+
+    /// <summary>
+    /// The endpoint peers of other orgs see (Fabric's externalEndpoint); empty: this peer is not visible outside its org.
+    /// When set, alive messages carry it and the internal endpoint travels in the secret envelope, stripped for other orgs.
+    /// </summary>
+    public PeerEndpoint ExternalEndpoint { get; init; }
 
     public byte[] Metadata { get; init; } = [];
 

@@ -53,4 +53,12 @@ internal static partial class GossipLog
     [LoggerMessage(EventId = 4015, Level = LogLevel.Debug,
         Message = "Pull {Local} ({Kind}) could not send a {Message} to {Peer}: {Status} ({Suppressed} similar lines suppressed)")]
     public static partial void PullSendFailed(ILogger logger, PeerEndpoint local, PullMsgType kind, string message, PeerEndpoint peer, SendStatus status, long suppressed);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning,
+        Message = "Lazy push {Local} refused input from {Peer}: {Reason} ({Suppressed} similar lines suppressed)")]
+    public static partial void LazyRefused(ILogger logger, PeerEndpoint local, PeerEndpoint peer, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Debug,
+        Message = "Lazy push {Local} could not send a {Message} to {Peer}: {Status} ({Suppressed} similar lines suppressed)")]
+    public static partial void LazySendFailed(ILogger logger, PeerEndpoint local, string message, PeerEndpoint peer, SendStatus status, long suppressed);
 }

@@ -21,5 +21,9 @@ internal static class GossipMetrics
     public static readonly Counter<long> PullItemsSent = Meter.CreateCounter<long>("engine.gossip.pull.items.sent", "{item}", "Items sent in pull updates as responder.");
     public static readonly Counter<long> PullDropped = Meter.CreateCounter<long>("engine.gossip.pull.dropped", "{message}", "Pull messages or items dropped (tag: reason).");
 
+    public static readonly Counter<long> LazyWants = Meter.CreateCounter<long>("engine.gossip.lazy.wants", "{datagram}", "Want datagrams sent for announced messages push had not brought within the grace period.");
+    public static readonly Counter<long> LazyServed = Meter.CreateCounter<long>("engine.gossip.lazy.served", "{item}", "Messages sent in answer to a Want.");
+    public static readonly Counter<long> LazyDropped = Meter.CreateCounter<long>("engine.gossip.lazy.dropped", "{item}", "Announcements or Wants dropped (tag: reason = waiting_full, malformed, too_many).");
+
     public static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
 }

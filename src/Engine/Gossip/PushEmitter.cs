@@ -15,7 +15,12 @@ namespace Engine.Gossip;
 /// membership table (lock-free sampling, never the sender, never this peer), groups the copies per destination and sends
 /// each destination one datagram per <see cref="ITransport.MaxDatagramPayload"/> bytes of
 /// <see cref="EnvelopeBatch"/> records; a message too large for a datagram goes alone in a frame. Each message is
-/// pushed in <see cref="PushOptions.Iterations"/> flushes, to fresh random peers each time.
+/// pushed in <see cref="PushOptions.Iterations"/> flushes, to fresh random peers each time. With
+/// <see cref="PushOptions.FlushWhenIdle"/> a message that finds the emitter idle (no flush for a burst latency) is
+/// flushed at once. With lazy push on
+/// (<see cref="PushOptions.LazyPeerNum"/>), the first flush of a message also draws that many more peers of its route and
+/// sends them only its digest, gathered per destination into one <c>Announce</c> record of the same datagram
+/// (<see cref="LazyRepair"/> is the other side).
 /// </summary>
 /// <remarks>
 /// The buffer is guarded by one short lock (append a record; a flush holds it while it samples and hands copies to the
@@ -40,19 +45,25 @@ internal sealed class PushEmitter : IDisposable
     private int _pendingCount;
     private byte[] _arena;
     private int _arenaUsed;
+    private byte[] _digestArena;
+    private int _digestsUsed;
     private int _activeDestinations;
     private ITimer? _timer;
     private PeerEndpoint _self;
+    private long _lastFlush = long.MinValue / 2;
+    private readonly long _burstLatencyTicks;
 
     private long _queued;
     private long _droppedFull;
     private long _noPeers;
     private long _flushesBySize;
     private long _flushesByTimer;
+    private long _flushesWhenIdle;
     private long _copies;
     private long _datagrams;
     private long _frames;
     private long _sendFailures;
+    private long _announced;
 
     public PushEmitter(PushOptions options, ITransport transport, MembershipTable members, TimeProvider time, ILogger? logger = null)
     {
@@ -70,8 +81,10 @@ internal sealed class PushEmitter : IDisposable
         _noPeersLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _sendLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _targets = new Member[options.MaxFanout];
+        _burstLatencyTicks = (long)(options.BurstLatency.TotalSeconds * time.TimestampFrequency);
         _pending = new Pending[Math.Max(options.BurstSize * 2, 16)];
         _arena = new byte[Math.Min(options.MaxPendingBytes, 64 * 1024)];
+        _digestArena = options.LazyPeerNum > 0 ? new byte[4096] : [];
     }
 
     /// <summary>Messages waiting for a flush.</summary>
@@ -132,13 +145,19 @@ internal sealed class PushEmitter : IDisposable
             }
 
             envelope.CopyTo(_arena.AsSpan(_arenaUsed));
-            _pending[_pendingCount++] = new Pending(_arenaUsed, envelope.Length, route, _options.Iterations);
+            var (digestOffset, digestLength) = _options.LazyPeerNum > 0 ? KeepDigestLocked(envelope) : (0, 0);
+            _pending[_pendingCount++] = new Pending(_arenaUsed, envelope.Length, route, _options.Iterations, digestOffset, digestLength);
             _arenaUsed += envelope.Length;
             _queued++;
             if (_pendingCount >= _options.BurstSize)
             {
                 _flushesBySize++;
                 FlushLocked("size");
+            }
+            else if (_options.FlushWhenIdle && _time.GetTimestamp() - _lastFlush >= _burstLatencyTicks)
+            {
+                _flushesWhenIdle++;
+                FlushLocked("idle");
             }
 
             return true;
@@ -161,7 +180,11 @@ internal sealed class PushEmitter : IDisposable
     {
         lock (_gate)
         {
-            return new PushStatistics(_queued, _droppedFull, _noPeers, _flushesBySize, _flushesByTimer, _copies, _datagrams, _frames, _sendFailures);
+            return new PushStatistics(_queued, _droppedFull, _noPeers, _flushesBySize, _flushesByTimer, _copies, _datagrams, _frames, _sendFailures)
+            {
+                Announced = _announced,
+                FlushesWhenIdle = _flushesWhenIdle,
+            };
         }
     }
 
@@ -189,6 +212,7 @@ internal sealed class PushEmitter : IDisposable
     private void FlushLocked(string trigger)
     {
         GossipMetrics.PushFlushes.Add(1, GossipMetrics.Tag("trigger", trigger));
+        _lastFlush = _time.GetTimestamp();
         int messages = _pendingCount, copies = 0, datagrams = 0, frames = 0;
         int maxDatagram = _transport.MaxDatagramPayload;
         for (int i = 0; i < _pendingCount; i++)
@@ -197,7 +221,9 @@ internal sealed class PushEmitter : IDisposable
             var envelope = _arena.AsSpan(pending.Offset, pending.Length);
             int fanout = pending.Route.Fanout > 0 ? Math.Min(pending.Route.Fanout, _targets.Length) : Math.Min(_options.PeerNum, _targets.Length);
             var route = pending.Route;
-            int found = RouteSampler.Sample(_members, in route, _self, _targets.AsSpan(0, fanout));
+            bool announce = pending.DigestLength > 0 && pending.IterationsLeft == _options.Iterations;
+            int lazy = announce ? Math.Min(_options.LazyPeerNum, _targets.Length - fanout) : 0;
+            int found = RouteSampler.Sample(_members, in route, _self, _targets.AsSpan(0, fanout + lazy));
             pending.IterationsLeft--;
             if (found == 0)
             {
@@ -212,7 +238,21 @@ internal sealed class PushEmitter : IDisposable
             }
 
             bool fitsDatagram = EnvelopeBatch.RecordSize(envelope.Length) <= maxDatagram;
-            for (int t = 0; t < found; t++)
+            int eager = Math.Min(found, fanout);
+            if (found > eager)
+            {
+                var digest = _digestArena.AsSpan(pending.DigestOffset, pending.DigestLength);
+                for (int t = eager; t < found; t++)
+                {
+                    var endpoint = _targets[t].Endpoint;
+                    _targets[t] = null!;
+                    datagrams += AppendAnnouncement(endpoint, digest, maxDatagram);
+                }
+
+                _announced += found - eager;
+            }
+
+            for (int t = 0; t < eager; t++)
             {
                 var endpoint = _targets[t].Endpoint;
                 _targets[t] = null!;
@@ -232,6 +272,11 @@ internal sealed class PushEmitter : IDisposable
         for (int d = 0; d < _activeDestinations; d++)
         {
             var destination = _destinations[d];
+            if (destination.AnnounceWritten > 0)
+            {
+                datagrams += CloseAnnouncement(destination, maxDatagram);
+            }
+
             if (destination.Written > 0)
             {
                 Send(destination.Endpoint, destination.Buffer.AsSpan(0, destination.Written), frame: false);
@@ -252,6 +297,84 @@ internal sealed class PushEmitter : IDisposable
     /// <summary>Appends a record to the destination's datagram, sending the datagram first when full; returns datagrams sent.</summary>
     private int AppendDatagram(PeerEndpoint endpoint, ReadOnlySpan<byte> envelope, int maxDatagram)
     {
+        var destination = DestinationOf(endpoint, maxDatagram);
+        var body = destination.Buffer.AsSpan(0, maxDatagram);
+        if (EnvelopeBatch.TryAppend(body, ref destination.Written, envelope))
+        {
+            return 0;
+        }
+
+        Send(endpoint, body[..destination.Written], frame: false);
+        destination.Written = 0;
+        EnvelopeBatch.TryAppend(body, ref destination.Written, envelope);
+        return 1;
+    }
+
+    /// <summary>Adds a digest to the destination's pending Announce (closing it into the datagram first when full); returns datagrams sent.</summary>
+    private int AppendAnnouncement(PeerEndpoint endpoint, ReadOnlySpan<byte> digest, int maxDatagram)
+    {
+        var destination = DestinationOf(endpoint, maxDatagram);
+        int sent = 0;
+        int maxBody = AnnounceBodyLimit(maxDatagram);
+        if (destination.AnnounceBuffer.Length < maxBody)
+        {
+            destination.AnnounceBuffer = new byte[maxBody];
+        }
+
+        var body = destination.AnnounceBuffer.AsSpan(0, maxBody);
+        if (!DigestListCodec.AppendDigest(body, ref destination.AnnounceWritten, digest))
+        {
+            sent += CloseAnnouncement(destination, maxDatagram);
+            DigestListCodec.AppendDigest(body, ref destination.AnnounceWritten, digest);
+        }
+
+        return sent;
+    }
+
+    /// <summary>Wraps the destination's digests into an Announce envelope appended to its datagram; returns datagrams sent.</summary>
+    private int CloseAnnouncement(Destination destination, int maxDatagram)
+    {
+        int bodyLength = destination.AnnounceWritten;
+        destination.AnnounceWritten = 0;
+        if (bodyLength == 0)
+        {
+            return 0;
+        }
+
+        Span<byte> envelope = stackalloc byte[DigestListCodec.EnvelopeSize(EnvelopeView.AnnounceContent, bodyLength)];
+        DigestListCodec.Write(envelope, EnvelopeView.AnnounceContent, destination.AnnounceBuffer.AsSpan(0, bodyLength));
+        return AppendDatagram(destination.Endpoint, envelope, maxDatagram);
+    }
+
+    /// <summary>The Announce body that, wrapped, still fits a datagram record by itself (at most 1 KiB, so it rides along with pushed copies).</summary>
+    private static int AnnounceBodyLimit(int maxDatagram)
+    {
+        int envelope = Math.Min(1024, maxDatagram - 4);
+        return Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.AnnounceContent, envelope));
+    }
+
+    /// <summary>Copies the digest of a message lazy push announces into the digest arena; (0, 0) when it is not announced.</summary>
+    private (int Offset, int Length) KeepDigestLocked(ReadOnlySpan<byte> envelope)
+    {
+        if (MessageIdentity.TryRead(envelope, out var id) != IdentityError.None || !id.IsValid || !_options.LazyKinds.Includes(id.Kind))
+        {
+            return (0, 0);
+        }
+
+        int length = id.DigestLength;
+        if (_digestsUsed + length > _digestArena.Length)
+        {
+            Array.Resize(ref _digestArena, Math.Max(_digestArena.Length * 2, _digestsUsed + length));
+        }
+
+        int offset = _digestsUsed;
+        id.WriteDigest(_digestArena.AsSpan(offset, length));
+        _digestsUsed += length;
+        return (offset, length);
+    }
+
+    private Destination DestinationOf(PeerEndpoint endpoint, int maxDatagram)
+    {
         if (!_destinationIndex.TryGetValue(endpoint, out int index))
         {
             index = _activeDestinations++;
@@ -268,20 +391,11 @@ internal sealed class PushEmitter : IDisposable
                 fresh.Buffer = new byte[maxDatagram];
             }
 
+            fresh.AnnounceWritten = 0;
             _destinationIndex[endpoint] = index;
         }
 
-        var destination = _destinations[index];
-        var body = destination.Buffer.AsSpan(0, maxDatagram);
-        if (EnvelopeBatch.TryAppend(body, ref destination.Written, envelope))
-        {
-            return 0;
-        }
-
-        Send(endpoint, body[..destination.Written], frame: false);
-        destination.Written = 0;
-        EnvelopeBatch.TryAppend(body, ref destination.Written, envelope);
-        return 1;
+        return _destinations[index];
     }
 
     private void Send(PeerEndpoint endpoint, ReadOnlySpan<byte> body, bool frame)
@@ -301,9 +415,10 @@ internal sealed class PushEmitter : IDisposable
         }
     }
 
-    /// <summary>Keeps the messages with pushes left, moving their bytes to the front of the arena.</summary>
+    /// <summary>Keeps the messages with pushes left, moving their bytes to the front of the arena (digests are only needed in the first round).</summary>
     private void CompactLocked()
     {
+        _digestsUsed = 0;
         int kept = 0, used = 0;
         for (int i = 0; i < _pendingCount; i++)
         {
@@ -318,7 +433,7 @@ internal sealed class PushEmitter : IDisposable
                 _arena.AsSpan(pending.Offset, pending.Length).CopyTo(_arena.AsSpan(used));
             }
 
-            _pending[kept++] = pending with { Offset = used };
+            _pending[kept++] = pending with { Offset = used, DigestOffset = 0, DigestLength = 0 };
             used += pending.Length;
         }
 
@@ -327,16 +442,25 @@ internal sealed class PushEmitter : IDisposable
         _arenaUsed = used;
     }
 
-    private record struct Pending(int Offset, int Length, GossipRoute Route, int IterationsLeft);
+    private record struct Pending(int Offset, int Length, GossipRoute Route, int IterationsLeft, int DigestOffset, int DigestLength);
 
     private sealed class Destination
     {
         public PeerEndpoint Endpoint;
         public byte[] Buffer = [];
         public int Written;
+        public byte[] AnnounceBuffer = [];
+        public int AnnounceWritten;
     }
 }
 
 /// <summary>Counters of a <see cref="PushEmitter"/>.</summary>
 internal sealed record PushStatistics(
-    long Queued, long DroppedFull, long NoPeers, long FlushesBySize, long FlushesByTimer, long Copies, long Datagrams, long Frames, long SendFailures);
+    long Queued, long DroppedFull, long NoPeers, long FlushesBySize, long FlushesByTimer, long Copies, long Datagrams, long Frames, long SendFailures)
+{
+    /// <summary>Digests announced by lazy push (one per message and lazy peer).</summary>
+    public long Announced { get; init; }
+
+    /// <summary>Flushes made at once because the emitter was idle (<see cref="PushOptions.FlushWhenIdle"/>).</summary>
+    public long FlushesWhenIdle { get; init; }
+}

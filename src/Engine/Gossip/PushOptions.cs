@@ -17,11 +17,27 @@ internal sealed class PushOptions
     /// <summary>Flush at least this often (maxPropagationBurstLatency, default 10 ms).</summary>
     public TimeSpan BurstLatency { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// Engine only: a message added when nothing has been flushed for <see cref="BurstLatency"/> is flushed at once
+    /// instead of waiting for the tick (latency when idle, batching under load: at most one such flush per burst
+    /// latency). False is Fabric's emitter.
+    /// </summary>
+    public bool FlushWhenIdle { get; set; }
+
     /// <summary>Bytes of envelopes waiting at most; a message that would exceed it is dropped and counted (default 4 MiB).</summary>
     public int MaxPendingBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>The most peers one message goes to in one round, whatever its route asks (default 256).</summary>
     public int MaxFanout { get; set; } = 256;
+
+    /// <summary>
+    /// Lazy push (Engine only): in its first round, each message's digest is also announced to this many more peers of
+    /// its route, who ask for it if push has not brought it within their grace period (0: off, Fabric's behaviour).
+    /// </summary>
+    public int LazyPeerNum { get; set; }
+
+    /// <summary>The message kinds lazy push announces (application data by default).</summary>
+    public LazyKinds LazyKinds { get; set; } = LazyKinds.AppData;
 
     public static PushOptions From(GossipOptions options)
     {
@@ -32,6 +48,8 @@ internal sealed class PushOptions
             Iterations = options.PropagateIterations,
             BurstSize = options.MaxPropagationBurstSize,
             BurstLatency = options.MaxPropagationBurstLatency,
+            LazyPeerNum = options.LazyPushPeerNum,
+            FlushWhenIdle = options.PushFlushWhenIdle,
         };
     }
 
@@ -42,6 +60,10 @@ internal sealed class PushOptions
         Positive(BurstSize, nameof(BurstSize));
         Positive(MaxPendingBytes, nameof(MaxPendingBytes));
         Positive(MaxFanout, nameof(MaxFanout));
+        if (LazyPeerNum < 0 || LazyPeerNum > MaxFanout)
+        {
+            throw new ArgumentException($"Push option {nameof(LazyPeerNum)} must be between 0 and {MaxFanout}, was {LazyPeerNum}.", nameof(LazyPeerNum));
+        }
         if (BurstLatency <= TimeSpan.Zero)
         {
             throw new ArgumentException($"Push option {nameof(BurstLatency)} must be positive, was {BurstLatency}.", nameof(BurstLatency));
@@ -55,4 +77,30 @@ internal sealed class PushOptions
             throw new ArgumentException($"Push option {name} must be positive, was {value}.", name);
         }
     }
+}
+
+/// <summary>Message kinds lazy push may announce and serve (a peer serves a Want only for these kinds).</summary>
+[Flags]
+internal enum LazyKinds
+{
+    /// <summary>None.</summary>
+    None = 0,
+
+    /// <summary>State info messages.</summary>
+    StateInfo = 1 << MessageKind.StateInfo,
+
+    /// <summary>Leadership messages.</summary>
+    Leadership = 1 << MessageKind.Leadership,
+
+    /// <summary>Blocks.</summary>
+    Block = 1 << MessageKind.Block,
+
+    /// <summary>Application data.</summary>
+    AppData = 1 << MessageKind.AppData,
+}
+
+/// <summary>Helpers of <see cref="LazyKinds"/>.</summary>
+internal static class LazyKindsExtensions
+{
+    public static bool Includes(this LazyKinds kinds, MessageKind kind) => ((int)kinds & (1 << (int)kind)) != 0;
 }

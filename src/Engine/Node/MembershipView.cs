@@ -69,6 +69,27 @@ public sealed record NodeStatistics(long AliveSent, long AliveReceived, long Ali
 
     /// <summary>Messages held in the message store now.</summary>
     public long StoredMessages { get; init; }
+
+    /// <summary>Digests this node announced by lazy push (one per message and lazy peer).</summary>
+    public long LazyAnnounced { get; init; }
+
+    /// <summary>Announced messages push had not brought within the grace period, asked for by a Want.</summary>
+    public long LazyWanted { get; init; }
+
+    /// <summary>Messages this node sent in answer to other peers' Wants.</summary>
+    public long LazyServed { get; init; }
+
+    /// <summary>Signed messages whose signature this node checked (a signed node; 0 unsigned). Copies accepted from the cache are not counted.</summary>
+    public long SignaturesVerified { get; init; }
+
+    /// <summary>
+    /// Signed messages this node refused: forged, unsigned, of an untrusted or expired identity, malformed, of another org
+    /// than they claim, from a non-member of the channel, or from a bootstrap peer of another org (0 unsigned).
+    /// </summary>
+    public long SignedMessagesRefused { get; init; }
+
+    /// <summary>Signed messages dropped because the sender's identity is not known yet (it is then pulled).</summary>
+    public long UnknownIdentity { get; init; }
 }
 
 /// <summary>The identity of an application message: who published it, in which incarnation, and its number there.</summary>

@@ -18,21 +18,42 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile DiscoveryService? _discovery;
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
+    private volatile Channels.ChannelManager? _channels;
+    private volatile LazyRepair? _lazy;
+    private volatile PullEngine? _identityPull;
+    private volatile Security.NodeSecurity? _security;
 
     public void Attach(DiscoveryService discovery) => _discovery = discovery;
 
-    /// <summary>Routes disseminated messages to <paramref name="disseminator"/> and pull messages to <paramref name="pull"/> (null: pull is off).</summary>
-    public void Attach(Disseminator disseminator, PullEngine? pull)
+    /// <summary>
+    /// Routes disseminated messages to <paramref name="disseminator"/>, pull messages to <paramref name="pull"/> (null: pull is off)
+    /// and lazy push's Announce and Want to <paramref name="lazy"/> (null: ignored).
+    /// </summary>
+    public void Attach(Disseminator disseminator, PullEngine? pull, LazyRepair? lazy = null)
     {
         _pull = pull;
+        _lazy = lazy;
         _disseminator = disseminator;
     }
 
+    /// <summary>Routes channel messages (blocks, StateInfo, leadership, block pull, delivery) to <paramref name="channels"/>.</summary>
+    public void Attach(Channels.ChannelManager channels) => _channels = channels;
+
+    /// <summary>Routes identity pull messages (signed nodes only) to <paramref name="identityPull"/>.</summary>
+    public void AttachIdentityPull(PullEngine identityPull) => _identityPull = identityPull;
+
+    /// <summary>Signed nodes: state info and leadership envelopes are verified (signature, channel membership) before any layer sees them.</summary>
+    public void AttachSecurity(Security.NodeSecurity security) => _security = security;
+
     public void Detach()
     {
+        _channels = null;
+        _identityPull = null;
+        _security = null;
         _discovery = null;
         _disseminator = null;
         _pull = null;
+        _lazy = null;
     }
 
     public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
@@ -62,9 +83,27 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             {
                 disseminator.Receive(source, envelope);
             }
+            else if (view.ContentField == EnvelopeView.AnnounceContent && _lazy is { } announced)
+            {
+                announced.OnAnnounce(source, view.Content);
+            }
+            else if (view.ContentField == EnvelopeView.WantContent && _lazy is { } wanted)
+            {
+                wanted.OnWant(source, view.Content);
+            }
             else if (view.ContentField == EnvelopeView.SwimContent)
             {
                 discovery.HandleSwim(source, view.Content, now);
+            }
+            else if (_channels is { } channels && channels.TryHandle(source, envelope, in view))
+            {
+                // a channel message (StateInfo and leadership verified there through the node's signer)
+            }
+            else if (view.ContentField is EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent && _security is { } security)
+            {
+                // No channel joined: verified and checked against the channel's orgs (refusals are counted there), then unhandled.
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
             }
             else
             {
@@ -106,7 +145,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         }
     }
 
-    public void OnConnectionLost(PeerEndpoint peer, string reason) => _discovery?.OnConnectionLost(peer, reason);
+    public void OnConnectionLost(PeerEndpoint peer, string reason)
+    {
+        _discovery?.OnConnectionLost(peer, reason);
+        _channels?.OnConnectionLost(peer, reason);
+    }
 
     private void Dispatch(DiscoveryService discovery, PeerEndpoint source, ReadOnlySpan<byte> frame)
     {
@@ -131,8 +174,13 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
                 disseminator.Receive(source, frame);
                 break;
-            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is { } pull:
-                if (!pull.TryHandle(source, frame))
+            case EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent when _channels is null && _security is { } security:
+                security.AcceptChannelEnvelope(view, source);
+                discovery.Counters.UnhandledEnvelope();
+                break;
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null || _channels is not null:
+                if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false)
+                    && !(_channels is { } pullChannels && pullChannels.TryHandle(source, frame, in view)))
                 {
                     // A broken pull message, or one of a kind or channel this node does not pull.
                     if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
@@ -147,7 +195,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
 
                 break;
             default:
-                discovery.Counters.UnhandledEnvelope();
+                if (_channels is not { } channels || !channels.TryHandle(source, frame, in view))
+                {
+                    discovery.Counters.UnhandledEnvelope();
+                }
+
                 break;
         }
     }

@@ -19,8 +19,8 @@ internal static partial class NodeLog
     public static partial void StartFailed(ILogger logger, Exception exception, PeerEndpoint endpoint);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Information,
-        Message = "Gossip node on {Endpoint}: dissemination {Mode}: push to {PeerNum} peers x {Iterations}, pull from {PullPeerNum} peers every {PullInterval}; store of {MaxEntries} messages / {MaxBytes} bytes; data up to {MaxData} bytes")]
-    public static partial void DisseminationStarted(ILogger logger, PeerEndpoint endpoint, DisseminationMode mode, int peerNum, int iterations, TimeSpan pullInterval,
+        Message = "Gossip node on {Endpoint}: dissemination {Mode}: push to {PeerNum} peers x {Iterations} (announced to {LazyPeerNum} more), pull from {PullPeerNum} peers every {PullInterval}; store of {MaxEntries} messages / {MaxBytes} bytes; data up to {MaxData} bytes")]
+    public static partial void DisseminationStarted(ILogger logger, PeerEndpoint endpoint, DisseminationMode mode, int peerNum, int iterations, int lazyPeerNum, TimeSpan pullInterval,
         int pullPeerNum, int maxEntries, long maxBytes, int maxData);
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Debug, Message = "Gossip node on {Endpoint} published message {Sequence} ({Bytes} bytes)")]

@@ -18,6 +18,8 @@ internal readonly ref struct EnvelopeView
     public const int StateInfoContent = 15;
     public const int LeadershipContent = 20;
     public const int AppDataContent = 100;
+    public const int AnnounceContent = 101;
+    public const int WantContent = 102;
     public const int SwimContent = 120;
 
     public ReadOnlySpan<byte> Payload { get; init; }

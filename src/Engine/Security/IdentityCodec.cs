@@ -25,6 +25,66 @@ internal static class IdentityCodec
         return bytes;
     }
 
+    /// <summary>Identity bytes naming the org alone (no certificate): what alive messages carry after publishCertPeriod.</summary>
+    public static byte[] EncodeOrgOnly(string orgId)
+    {
+        var name = Encoding.UTF8.GetBytes(orgId);
+        var bytes = new byte[ProtoSpanWriter.BytesFieldSize(1, name.Length)];
+        new ProtoSpanWriter(bytes).WriteBytesField(1, name);
+        return bytes;
+    }
+
+    /// <summary>The org id (UTF-8) of identity bytes, with or without a certificate; false when malformed or absent.</summary>
+    public static bool TryReadOrg(ReadOnlySpan<byte> identity, out ReadOnlySpan<byte> orgId)
+    {
+        orgId = default;
+        if (identity.IsEmpty || identity.Length > MaxLength)
+        {
+            return false;
+        }
+
+        var r = new ProtoSpanReader(identity);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return false;
+            }
+
+            if (!((field, wt) == (1, WireType.LengthDelimited) ? r.TryReadBytes(out orgId) : r.TrySkip(wt)))
+            {
+                return false;
+            }
+        }
+
+        return !orgId.IsEmpty;
+    }
+
+    /// <summary>True when identity bytes carry a certificate (id_bytes), not only the org.</summary>
+    public static bool CarriesCertificate(ReadOnlySpan<byte> identity)
+    {
+        var r = new ProtoSpanReader(identity);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return true; // malformed: let the trust store refuse it
+            }
+
+            if (field == 2 && wt == WireType.LengthDelimited)
+            {
+                return r.TryReadBytes(out var der) ? !der.IsEmpty : true;
+            }
+
+            if (!r.TrySkip(wt))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Splits identity bytes into the org id (UTF-8) and the certificate DER; false on malformed input.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> identity, out ReadOnlySpan<byte> orgId, out ReadOnlySpan<byte> certificateDer)
     {

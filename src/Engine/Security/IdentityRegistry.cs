@@ -46,6 +46,9 @@ internal sealed class IdentityRegistry
 
     public int Count => _identities.Count;
 
+    /// <summary>Every identity held (a live view; for identity pull digests, not hot paths).</summary>
+    public IEnumerable<KnownIdentity> All => _identities.Values;
+
     public bool TryGet(in PkiId pkiId, out KnownIdentity identity) => _identities.TryGetValue(pkiId, out identity!);
 
     /// <summary>Registers the local peer's own identity (its signatures verify like anyone's).</summary>

@@ -12,7 +12,7 @@ internal static class SecurityMetrics
     public static readonly Counter<long> Signatures = Meter.CreateCounter<long>("engine.security.signatures", "{signature}", "Messages signed by this process.");
 
     public static readonly Counter<long> Verifications = Meter.CreateCounter<long>("engine.security.verifications", "{message}",
-        "Signed messages checked (tag: result = verified, cached, forged, unsigned, unknown_identity, bad_identity, expired_identity, malformed).");
+        "Signed messages checked (tag: result = verified, cached, forged, unsigned, unknown_identity, bad_identity, expired_identity, malformed, not_member, org_mismatch, foreign_bootstrap).");
 
     public static readonly Counter<long> IdentitiesRefused = Meter.CreateCounter<long>("engine.security.identities.refused", "{identity}",
         "Presented identities the trust store refused (tag: reason = a CertificateVerdict).");
@@ -26,6 +26,9 @@ internal static class SecurityMetrics
     public static readonly KeyValuePair<string, object?> BadIdentity = new("result", "bad_identity");
     public static readonly KeyValuePair<string, object?> ExpiredIdentity = new("result", "expired_identity");
     public static readonly KeyValuePair<string, object?> Malformed = new("result", "malformed");
+    public static readonly KeyValuePair<string, object?> NotMember = new("result", "not_member");
+    public static readonly KeyValuePair<string, object?> OrgMismatch = new("result", "org_mismatch");
+    public static readonly KeyValuePair<string, object?> ForeignBootstrap = new("result", "foreign_bootstrap");
 
     public static KeyValuePair<string, object?> Reason(CertificateVerdict verdict) => new("reason", verdict.ToString());
 }

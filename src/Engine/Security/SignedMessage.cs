@@ -52,7 +52,8 @@ internal readonly ref struct SignedMessage
                     Kind = SignedKind.Alive,
                     PkiId = alive.PkiId,
                     Time = new PeerTime(alive.IncNum, alive.SeqNum),
-                    Identity = alive.Identity,
+                    // An identity naming the org alone (after publishCertPeriod) teaches nothing: the certificate is pulled.
+                    Identity = IdentityCodec.CarriesCertificate(alive.Identity) ? alive.Identity : default,
                 };
                 return true;
             case SignedKind.StateInfo:

@@ -49,6 +49,12 @@ public sealed class TransportOptions
     /// </summary>
     public bool UdpReceiveThread { get; set; } = true;
 
+    /// <summary>
+    /// Mutual TLS on every TCP connection, with the PKI-ID bound to the presented certificate (null, the default: plain
+    /// TCP). UDP datagrams are not encrypted; the messages that must be authentic in them are signed.
+    /// </summary>
+    public TransportSecurity? Security { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
     {

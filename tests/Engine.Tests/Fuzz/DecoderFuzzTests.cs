@@ -130,6 +130,50 @@ public class DecoderFuzzTests
     }
 
     [Test]
+    public void IdentityBytesAndIdentityPullItems()
+    {
+        using var ca = OrgCertificateAuthority.Create("Org1");
+        using var peer = ca.IssuePeer("peer0.Org1");
+        var pki = peer.PkiId.ToArray();
+        var corpus = new List<byte[]> { peer.Identity, IdentityCodec.EncodeOrgOnly("Org1"), IdentityCodec.EncodeOrgOnly("SomeOtherOrg") };
+        foreach (var identity in corpus.ToArray())
+        {
+            var item = new byte[IdentityPullSource.EnvelopeSize(identity.Length)];
+            IdentityPullSource.Write(item, pki, identity);
+            corpus.Add(item);
+        }
+
+        FuzzRunner.Run("identity bytes and identity pull items", 8500, [.. corpus], static (input, scratch) =>
+        {
+            IdentityCodec.TryReadOrg(input, out _);
+            IdentityCodec.CarriesCertificate(input);
+            IdentityCodec.TryDecode(input, out _, out _);
+            if (IdentityPullSource.TryRead(input, out _, out var identity))
+            {
+                IdentityCodec.TryDecode(identity, out _, out _);
+            }
+        }, allocationLimit: 0, maxRandomLength: 1024, bufferSize: 2048);
+    }
+
+    [Test]
+    public void TlsHandshakeBinding()
+    {
+        using var ca = OrgCertificateAuthority.Create("Org1");
+        using var peer = ca.IssuePeer("peer0.Org1");
+        var corpus = Enumerable.Range(0, 10).Select(i => new ConnEstablish
+        {
+            Endpoint = PeerEndpoint.Loopback((ushort)(i + 1)).ToString(),
+            PkiId = ByteString.CopyFrom(peer.PkiId.ToArray()),
+            Identity = ByteString.CopyFrom(peer.Identity),
+        }.ToByteArray()).ToArray();
+        var certificate = peer.Certificate;
+        FuzzRunner.Run("ConnEstablish binding to the TLS certificate", 8700, corpus, (input, scratch) =>
+        {
+            Handshake.CheckBinding(scratch.Single(input), certificate);
+        }, allocationLimit: 16 * 1024, maxRandomLength: 1024, bufferSize: 2048);
+    }
+
+    [Test]
     public void HandshakeBody()
     {
         var corpus = Enumerable.Range(0, 30).Select(i => Handshake.Create(PeerEndpoint.Loopback((ushort)(i * 1000 + 1))))

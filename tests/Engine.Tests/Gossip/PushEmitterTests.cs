@@ -41,6 +41,33 @@ public class PushEmitterTests
     }
 
     [Test]
+    public void FlushWhenIdle_SendsAMessageThatFindsTheEmitterIdleAtOnce_AndBatchesTheRestOnTheTick()
+    {
+        var (cluster, sender) = FourPeers(o =>
+        {
+            o.PeerNum = 3;
+            o.FlushWhenIdle = true;
+        });
+        cluster.Run(TimeSpan.FromMilliseconds(25)); // idle for longer than the burst latency
+        sender.Publish(1);
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(3), "idle: out at once, without time passing");
+        Assert.That(sender.Emitter!.PendingCount, Is.Zero);
+
+        for (ulong m = 2; m <= 5; m++)
+        {
+            sender.Publish(m);
+        }
+
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(3), "within a burst latency of that flush: batched");
+        Assert.That(sender.Emitter.PendingCount, Is.EqualTo(4));
+        cluster.Run(TimeSpan.FromMilliseconds(10));
+        Assert.That(sender.Emitter.PendingCount, Is.Zero, "the tick flushed the batch");
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(6), "4 messages to the same 3 peers: one datagram each");
+        var stats = sender.Emitter.GetStatistics();
+        Assert.That((stats.FlushesWhenIdle, stats.FlushesByTimer), Is.EqualTo((1L, 1L)));
+    }
+
+    [Test]
     public void EachMessageIsPushedForItsIterations()
     {
         var (cluster, sender) = FourPeers(o =>

@@ -96,7 +96,7 @@ public sealed class LoadGenProcessTests
         }
     }
 
-    private static Process StartLoadGen(params string[] args)
+    internal static Process StartLoadGen(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {

@@ -54,7 +54,7 @@ internal sealed class GossipScenario
     {
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]gossip[/]: {s.Peers} peers on the {(s.Memory ? $"in-memory network (virtual time, {s.Loss:P0} datagram loss)" : "loopback UDP/TCP sockets")}, {s.Messages:N0} messages of {s.Size:N0} B at {s.Rate:N0}/s, mode {s.Mode}, fanout {s.Fanout}, pull every {s.PullInterval.TotalMilliseconds:N0} ms (seed {s.Seed})"));
+            $"[bold]gossip[/]: {s.Peers} peers on the {(s.Memory ? $"in-memory network (virtual time, {s.Loss:P0} datagram loss)" : "loopback UDP/TCP sockets")}, {s.Messages:N0} messages of {s.Size:N0} B at {s.Rate:N0}/s, mode {s.Mode}, fanout {s.Fanout}, lazy push to {s.Lazy} (grace {s.LazyGraceMs} ms), pull every {s.PullInterval.TotalMilliseconds:N0} ms (seed {s.Seed})"));
         var policy = new NetworkPolicy { Seed = s.Seed, DropProbability = s.Loss };
         using var network = PeerNetwork.Create(s.Memory, s.Peers, policy, TimeSpan.FromMilliseconds(10));
         _network = network;
@@ -145,6 +145,7 @@ internal sealed class GossipScenario
             result.CopiesReceived = after.Copies - before.Copies;
             result.Pulled = after.Pulled - before.Pulled;
             result.PullDropped = after.PullDropped - before.PullDropped;
+            result.Wanted = after.Wanted - before.Wanted;
             _phase = result.Complete ? "done" : "incomplete: the time limit passed";
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -180,6 +181,8 @@ internal sealed class GossipScenario
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
             PropagatePeerNum = s.Fanout,
+            LazyPushPeerNum = s.Lazy,
+            LazyPushGrace = TimeSpan.FromMilliseconds(s.LazyGraceMs),
             PullInterval = s.PullInterval,
             DigestWaitTime = s.PullInterval / 4,
             RequestWaitTime = s.PullInterval * 3 / 8,
@@ -243,9 +246,9 @@ internal sealed class GossipScenario
         return array;
     }
 
-    private (long Bytes, long Copies, long Pulled, long PullDropped) Totals()
+    private (long Bytes, long Copies, long Pulled, long PullDropped, long Wanted) Totals()
     {
-        long bytes = 0, copies = 0, pulled = 0, dropped = 0;
+        long bytes = 0, copies = 0, pulled = 0, dropped = 0, wanted = 0;
         foreach (var node in _nodes)
         {
             var stats = node.GetStatistics();
@@ -253,9 +256,10 @@ internal sealed class GossipScenario
             copies += stats.MessagesReceived;
             pulled += stats.MessagesPulled;
             dropped += stats.PullDropped;
+            wanted += stats.LazyWanted;
         }
 
-        return (bytes, copies, pulled, dropped);
+        return (bytes, copies, pulled, dropped, wanted);
     }
 
     private RunReport Report(Results r, PeerNetwork network)
@@ -290,6 +294,8 @@ internal sealed class GossipScenario
             .Add("delivered_twice", "messages handed to an application twice", Interlocked.Read(ref _deliveredTwice))
             .Add("duplicate_ratio", "copies received (push and pull) / copies needed", r.CopiesReceived / (double)needed, "N2")
             .Add("pulled_fraction", "deliveries that came by pull", r.Pulled / (double)Math.Max(1, Interlocked.Read(ref _delivered)), "P1")
+            .Add("lazy_peers", "lazy push: peers each new message's digest is announced to", (long)s.Lazy)
+            .Add("lazy_wanted_fraction", "deliveries asked for after an announcement (push missed them)", r.Wanted / (double)Math.Max(1, Interlocked.Read(ref _delivered)), "P1")
             .Add("pull_dropped", "pull messages dropped (late or unexpected)", r.PullDropped)
             .Add("bytes_per_peer", "bytes sent per peer while the messages spread (all traffic)", r.BytesPerPeer, "N0", " B")
             .Add("cpu_s", "CPU time of the run", r.CpuSeconds, "N2", " s")
@@ -342,6 +348,7 @@ internal sealed class GossipScenario
         public long CopiesReceived;
         public long Pulled;
         public long PullDropped;
+        public long Wanted;
         public double CpuSeconds;
         public double PeakRssMb;
     }
@@ -349,7 +356,7 @@ internal sealed class GossipScenario
 
 /// <summary>What one gossip run does.</summary>
 internal sealed record GossipRunSettings(int Peers, int Messages, int Size, string Mode, double Loss, bool Memory, int Rate, TimeSpan PullInterval,
-    TimeSpan AliveInterval, int Fanout, int Seed)
+    TimeSpan AliveInterval, int Fanout, int Seed, int Lazy = 3, int LazyGraceMs = 20)
 {
     /// <summary>Network time allowed for the peers to find each other.</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

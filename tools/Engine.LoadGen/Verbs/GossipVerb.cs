@@ -32,6 +32,8 @@ internal static class GossipVerb
         var rate = Int("--rate", "messages published per second of network time", 1000, 1, 1_000_000);
         var pullInterval = Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
         var fanout = Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
+        var lazy = Int("--lazy", "peers each new message's digest is also announced to (Engine's lazy push; 0 = Fabric's push alone)", 3, 0, 256);
+        var lazyGrace = Int("--lazy-grace", "ms a peer waits for push to bring an announced message before asking for it", 20, 1, 60_000);
         var alive = Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
@@ -40,7 +42,7 @@ internal static class GossipVerb
 
         var command = new Command("gossip", "Dissemination: N peers, M messages of SIZE bytes published from random peers; time until every message is at every peer, delivery latency p50/p99/max, duplicate ratio, bytes per peer.")
         {
-            peers, messages, size, mode, loss, network, rate, pullInterval, fanout, alive, seed, json, plot, timeout,
+            peers, messages, size, mode, loss, network, rate, pullInterval, fanout, lazy, lazyGrace, alive, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -53,7 +55,7 @@ internal static class GossipVerb
         {
             var settings = new GossipRunSettings(parse.GetValue(peers), parse.GetValue(messages), parse.GetValue(size), parse.GetValue(mode)!,
                 parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(rate), TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)),
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(fanout), parse.GetValue(seed));
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(fanout), parse.GetValue(seed), parse.GetValue(lazy), parse.GetValue(lazyGrace));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new GossipScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);

@@ -25,6 +25,10 @@ internal sealed class MembershipScenario
     private readonly List<Peer> _peers = [];
     private readonly HashSet<string> _killedIds = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _indexById = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, Engine.Security.PeerCredential> _credentials = [];
+    private readonly List<Engine.Security.VerifierCounters> _verifiers = [];
+    private Engine.Security.OrgCertificateAuthority? _ca;
+    private Engine.Security.TrustStore? _trust;
     private readonly List<Engine.Discovery.SwimHeartbeatStrategy> _swims = [];
     private volatile string _phase = "starting";
     private long _falseDeaths;
@@ -48,6 +52,9 @@ internal sealed class MembershipScenario
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+        console.MarkupLine(s.Signing
+            ? "signing: [bold]ON[/] (each peer has an Org1 certificate; alive messages signed, every received one verified)"
+            : "signing: [bold]OFF[/] (pure transport/membership: nothing is signed or verified; --signing turns it on)");
         var clock = PeerNetwork.Create(s.Memory, s.Peers);
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
@@ -66,6 +73,7 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
         try
         {
             await StartPeersAsync(clock, cancellationToken);
@@ -147,6 +155,16 @@ internal sealed class MembershipScenario
         finally
         {
             result.CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
+            result.WallSeconds = wall.Elapsed.TotalSeconds;
+            lock (_verifiers)
+            {
+                result.Verifications = _verifiers.Sum(c => Interlocked.Read(ref c.Verified));
+                result.CachedVerifications = _verifiers.Sum(c => Interlocked.Read(ref c.Cached));
+                result.UnknownIdentity = _verifiers.Sum(c => Interlocked.Read(ref c.UnknownIdentity));
+                result.RefusedMessages = _verifiers.Sum(c => c.Refused) - result.UnknownIdentity;
+                result.VerifySeconds = _verifiers.Sum(c => c.VerifySeconds);
+            }
+
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
             await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
 
@@ -188,6 +206,28 @@ internal sealed class MembershipScenario
             MaxStoredMessages = 1024,
             Swim = new SwimOptions { ProbeInterval = s.ProbeInterval, ProbeTimeout = s.ProbeInterval / 2 },
         };
+        if (s.Signing)
+        {
+            // One credential per peer number, kept across a restart (same PKI-ID, newer incarnation).
+            lock (_credentials)
+            {
+                _ca ??= Engine.Security.OrgCertificateAuthority.Create("Org1", clock.Time);
+                if (_trust is null)
+                {
+                    _trust = new Engine.Security.TrustStore(clock.Time);
+                    _trust.Add("Org1", _ca.Certificate);
+                }
+
+                if (!_credentials.TryGetValue(peer.Index, out var credential))
+                {
+                    _credentials[peer.Index] = credential = _ca.IssuePeer(string.Create(CultureInfo.InvariantCulture, $"peer{peer.Index}.Org1"), clock.Time);
+                }
+
+                options.PkiId = null;
+                options.Credential = credential;
+                options.TrustStore = _trust;
+            }
+        }
         if (!bootstrap.IsEmpty)
         {
             options.BootstrapPeers.Add(bootstrap);
@@ -203,7 +243,7 @@ internal sealed class MembershipScenario
             options.Transport.IdleTimeout = TimeSpan.FromSeconds(10);
         }
 
-        string pkiIdHex = Convert.ToHexStringLower(options.PkiId);
+        string pkiIdHex = Convert.ToHexStringLower(options.Credential?.PkiId.ToArray() ?? options.PkiId!);
         peer.Id = pkiIdHex;
         _indexById[peer.Id] = peer.Index;
         peer.ResetSeen(s.Peers);
@@ -231,6 +271,14 @@ internal sealed class MembershipScenario
         var node = new GossipNode(options, transport, context);
         node.MembershipChanged += e => OnChanged(peer, e);
         await node.StartAsync(cancellationToken);
+        if (node.Security is { } security)
+        {
+            lock (_verifiers)
+            {
+                _verifiers.Add(security.Verifier.Counters);
+            }
+        }
+
         if (node.Discovery?.Swim is { } swim)
         {
             lock (_swims)
@@ -335,8 +383,19 @@ internal sealed class MembershipScenario
             .Add("datagrams_per_peer_per_s", "datagrams sent per peer per second (steady)", r.DatagramsPerPeerPerSecond, "N2")
             .Add("bytes_per_peer_per_s", "bytes sent per peer per second (steady)", r.BytesPerPeerPerSecond, "N0", " B")
             .Add("cpu_s", "CPU time of the run", r.CpuSeconds, "N2", " s")
+            .Add("signing", s.Signing ? "signing ON: alive messages signed and verified" : "signing OFF: pure transport/membership, nothing signed or verified", s.Signing)
             .Add("peak_rss_mb", "peak resident memory", r.PeakRssMb, "N0", " MB")
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
+        if (s.Signing)
+        {
+            report.Add("verifications", "signatures verified (all peers)", r.Verifications)
+                .Add("verifications_cached", "copies accepted from the verified-message cache", r.CachedVerifications)
+                .Add("verifications_unknown_identity", "dropped until the sender's identity is pulled (restarted peers)", r.UnknownIdentity)
+                .Add("verifications_refused", "signed messages refused (forged, bad identity ...)", r.RefusedMessages)
+                .Add("verifications_per_s", "signatures verified per wall-clock second", r.WallSeconds > 0 ? r.Verifications / r.WallSeconds : double.NaN, "N0")
+                .Add("verify_cpu_share", "share of the run's CPU time spent verifying", r.CpuSeconds > 0 ? r.VerifySeconds / r.CpuSeconds : double.NaN, "P1");
+        }
+
         if (s.Swim && !s.Processes)
         {
             long probes = 0, failed = 0, unhealthy = 0, late = 0;
@@ -402,13 +461,19 @@ internal sealed class MembershipScenario
         public bool Recovered;
         public double RecoveryMs;
         public double CpuSeconds;
+        public double WallSeconds;
+        public long Verifications;
+        public long CachedVerifications;
+        public long RefusedMessages;
+        public long UnknownIdentity;
+        public double VerifySeconds;
         public double PeakRssMb;
         public bool TimedOut;
     }
 }
 
 /// <summary>What one membership run does.</summary>
-internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false)
+internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan AliveInterval, double KillFraction, int Seed, bool Processes = false, bool Signing = false)
 {
     /// <summary>SWIM-style probing (<see cref="HeartbeatMode.Swim"/>) instead of Fabric's flooding.</summary>
     public bool Swim { get; init; }

@@ -50,6 +50,10 @@ internal static class MembershipVerb
         {
             Description = "run each peer as its own Engine.Peer OS process on loopback (udp only, at most 200 peers); all are stopped on exit or Ctrl-C",
         };
+        var signing = new Option<bool>("--signing")
+        {
+            Description = "give every peer a certificate: alive messages are signed and every received one verified; reports verifications per second and their CPU share (default off: pure transport/membership)",
+        };
         var heartbeat = new Option<string>("--heartbeat")
         {
             Description = "how liveness spreads: fabric (flooded alive heartbeats, Fabric's way) or swim (SWIM-style probing with piggybacked changes)",
@@ -81,13 +85,23 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, heartbeat, probe, logPeers, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, signing, probe, logPeers, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(processes) && r.GetValue(network) == "memory")
             {
                 r.AddError("--processes runs real OS processes on loopback sockets: it needs --network udp, not memory");
+            }
+
+            if (r.GetValue(processes) && r.GetValue(signing))
+            {
+                r.AddError("--signing runs the peers in this process; it cannot be combined with --processes");
+            }
+
+            if (r.GetValue(signing) && r.GetValue(heartbeat) == "swim")
+            {
+                r.AddError("--signing needs --heartbeat fabric: SWIM probes are not signed");
             }
 
             if (r.GetValue(processes) && r.GetValue(heartbeat) == "swim")
@@ -103,7 +117,7 @@ internal static class MembershipVerb
         command.SetAction(async (parse, ct) =>
         {
             var settings = new MembershipRunSettings(parse.GetValue(peers), parse.GetValue(network) == "memory",
-                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes))
+                TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes), parse.GetValue(signing))
             {
                 Swim = parse.GetValue(heartbeat) == "swim",
                 LogPeers = parse.GetValue(logPeers),

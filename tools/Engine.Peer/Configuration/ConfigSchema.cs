@@ -12,10 +12,7 @@ namespace Engine.Peer.Configuration;
 internal static class ConfigSchema
 {
     private const string ElectionNotBuilt = "leader election is not built yet";
-    private const string PullNotBuilt = "the pull engine (blocks) is not built yet";
-    private const string PushNotBuilt = "push dissemination of data is not built yet; heartbeats are sent once";
     private const string CrossOrgNotBuilt = "cross-org membership (anchor peers) is not built yet";
-    private const string IdentityNotBuilt = "certificates are not built yet; alive messages carry no identity";
 
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
@@ -60,6 +57,14 @@ internal static class ConfigSchema
             },
             s => s.Gossip.PkiId is { } id ? Convert.ToHexStringLower(id) : "")
         { OptionName = "PkiId" },
+        PathKey("peer.mspConfigPath",
+            "This peer's certificate and key: a directory with cert.pem and key.pem, as `certs` writes them (DIR/ORG/peers/PEER). Set: alive messages are signed and every received one verified; the PKI-ID is the certificate's and localMspId must be its org. Empty: unsigned.",
+            (s, v) => s.MspConfigPath = v, s => s.MspConfigPath),
+        PathKey("peer.cryptoDir",
+            "The crypto material whose org CAs this peer trusts (every ORG/ca/cert.pem under it). Empty: the material mspConfigPath lies in (three levels up).",
+            (s, v) => s.CryptoDir = v, s => s.CryptoDir),
+        Bool("peer.tls.enabled", "false", "Mutual TLS on every TCP connection with the mspConfigPath certificate; the handshake binds the PKI-ID to it. Needs mspConfigPath.",
+            (s, v) => s.TlsEnabled = v, s => s.TlsEnabled),
         Endpoint("peer.listenAddress", "", allowEmpty: true,
             "Address and port to bind, UDP and TCP on the same port; port 0 picks a free port. Empty: the address and port of gossip.endpoint.",
             (s, v) => s.ListenAddress = v, s => s.ListenAddress, optionName: "ListenEndpoint", bind: true),
@@ -86,23 +91,29 @@ internal static class ConfigSchema
         Bool("gossip.orgLeader", "false", "This peer is its org's static leader. Exclusive with useLeaderElection.",
             (s, v) => s.OrgLeader = v, s => s.OrgLeader, notInEffect: ElectionNotBuilt),
         Int("gossip.propagateIterations", "1", 1, 1000, "Times the push emitter sends each message.",
-            (s, v) => s.Gossip.PropagateIterations = v, s => s.Gossip.PropagateIterations, "PropagateIterations", PushNotBuilt),
+            (s, v) => s.Gossip.PropagateIterations = v, s => s.Gossip.PropagateIterations, "PropagateIterations"),
         Int("gossip.propagatePeerNum", "3", 1, 1000, "Push fanout: peers each message is pushed to.",
             (s, v) => s.Gossip.PropagatePeerNum = v, s => s.Gossip.PropagatePeerNum, "PropagatePeerNum"),
         Int("gossip.maxPropagationBurstSize", "10", 1, 100_000, "The push emitter flushes when this many messages are buffered.",
             (s, v) => s.Gossip.MaxPropagationBurstSize = v, s => s.Gossip.MaxPropagationBurstSize, "MaxPropagationBurstSize"),
         Duration("gossip.maxPropagationBurstLatency", "10ms", "The push emitter flushes at least this often.",
             (s, v) => s.Gossip.MaxPropagationBurstLatency = v, s => s.Gossip.MaxPropagationBurstLatency, "MaxPropagationBurstLatency"),
+        Bool("gossip.pushFlushWhenIdle", "true", "Engine only: a message that reaches an idle push emitter (nothing flushed for maxPropagationBurstLatency) goes out at once; under load the emitter batches as Fabric's does (false: Fabric's emitter).",
+            (s, v) => s.Gossip.PushFlushWhenIdle = v, s => s.Gossip.PushFlushWhenIdle, "PushFlushWhenIdle"),
+        Int("gossip.lazyPushPeerNum", "3", 0, 256, "Engine only: peers each new message's digest is also announced to; a peer push missed asks for it after lazyPushGrace instead of waiting for pull (0: Fabric's push alone).",
+            (s, v) => s.Gossip.LazyPushPeerNum = v, s => s.Gossip.LazyPushPeerNum, "LazyPushPeerNum"),
+        Duration("gossip.lazyPushGrace", "20ms", "Engine only: how long an announced message may take to arrive by push before it is asked for.",
+            (s, v) => s.Gossip.LazyPushGrace = v, s => s.Gossip.LazyPushGrace, "LazyPushGrace"),
         Duration("gossip.pullInterval", "4s", "Period of pull rounds and of membership synchronisation.",
             (s, v) => s.Gossip.PullInterval = v, s => s.Gossip.PullInterval, "PullInterval"),
         Int("gossip.pullPeerNum", "3", 1, 1000, "Peers asked per pull round and per membership synchronisation.",
             (s, v) => s.Gossip.PullPeerNum = v, s => s.Gossip.PullPeerNum, "PullPeerNum"),
         Duration("gossip.requestWaitTime", "1500ms", "How long a pull responder honours a Hello's nonce.",
-            (s, v) => s.Gossip.RequestWaitTime = v, s => s.Gossip.RequestWaitTime, "RequestWaitTime", PullNotBuilt),
+            (s, v) => s.Gossip.RequestWaitTime = v, s => s.Gossip.RequestWaitTime, "RequestWaitTime"),
         Duration("gossip.responseWaitTime", "2s", "How long a pull initiator accepts updates.",
-            (s, v) => s.Gossip.ResponseWaitTime = v, s => s.Gossip.ResponseWaitTime, "ResponseWaitTime", PullNotBuilt),
+            (s, v) => s.Gossip.ResponseWaitTime = v, s => s.Gossip.ResponseWaitTime, "ResponseWaitTime"),
         Duration("gossip.digestWaitTime", "1s", "How long a pull initiator collects digests.",
-            (s, v) => s.Gossip.DigestWaitTime = v, s => s.Gossip.DigestWaitTime, "DigestWaitTime", PullNotBuilt),
+            (s, v) => s.Gossip.DigestWaitTime = v, s => s.Gossip.DigestWaitTime, "DigestWaitTime"),
         Duration("gossip.aliveTimeInterval", "5s", "Heartbeat (alive message) period.",
             (s, v) => s.Gossip.AliveTimeInterval = v, s => s.Gossip.AliveTimeInterval, "AliveTimeInterval"),
         Duration("gossip.aliveExpirationTimeout", "25s",
@@ -116,7 +127,7 @@ internal static class ConfigSchema
         Int("gossip.maxConnectionAttempts", "120", 1, int.MaxValue, "Attempts to reach a bootstrap peer before giving up.",
             (s, v) => s.Gossip.MaxConnectionAttempts = v, s => s.Gossip.MaxConnectionAttempts, "MaxConnectionAttempts"),
         Duration("gossip.publishCertPeriod", "10s", "Alive messages carry the full certificate for this long after start.",
-            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod", IdentityNotBuilt),
+            (s, v) => s.Gossip.PublishCertPeriod = v, s => s.Gossip.PublishCertPeriod, "PublishCertPeriod"),
         OptionalDuration("gossip.bootstrapRetryInterval", "",
             "Engine's own: how often an unanswered bootstrap peer is contacted again (at most maxConnectionAttempts times). Empty: reconnectInterval, as in Fabric.",
             (s, v) => s.Gossip.BootstrapRetryInterval = v, s => s.Gossip.BootstrapRetryInterval, "BootstrapRetryInterval"),
@@ -262,6 +273,21 @@ internal static class ConfigSchema
         text = value.Scalar;
         return null;
     }
+
+    /// <summary>A file system path; empty allowed (the feature is off).</summary>
+    private static ConfigKey PathKey(string path, string description, Action<PeerSettings, string> set, Func<PeerSettings, string> get) =>
+        new(path, "path", "", description,
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                set(s, text.Trim());
+                return null;
+            },
+            get);
 
     private static ConfigKey Text(string path, string defaultText, string description, Action<PeerSettings, string> set,
         Func<PeerSettings, string> get, string? optionName = null) =>

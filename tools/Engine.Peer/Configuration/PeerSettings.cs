@@ -43,6 +43,57 @@ internal sealed class PeerSettings
 
     public TimeSpan ElectionLeaderElectionDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The peer's certificate directory (cert.pem, key.pem); empty: unsigned.</summary>
+    public string MspConfigPath { get; set; } = "";
+
+    /// <summary>The crypto material root whose org CAs are trusted; empty: derived from <see cref="MspConfigPath"/>.</summary>
+    public string CryptoDir { get; set; } = "";
+
+    /// <summary>Mutual TLS on TCP with the <see cref="MspConfigPath"/> certificate.</summary>
+    public bool TlsEnabled { get; set; }
+
+    /// <summary>
+    /// Loads the certificate, key and trusted CAs named by <see cref="MspConfigPath"/>, <see cref="CryptoDir"/> and
+    /// <see cref="TlsEnabled"/> into the node's options. Throws <see cref="ArgumentException"/> naming the key whose files
+    /// are missing or unusable.
+    /// </summary>
+    public void LoadCryptoMaterial()
+    {
+        if (MspConfigPath.Length == 0)
+        {
+            if (TlsEnabled)
+            {
+                throw new ArgumentException("peer.tls.enabled needs peer.mspConfigPath (the certificate TLS presents)", "peer.tls.enabled");
+            }
+
+            return;
+        }
+
+        string root = CryptoDir.Length > 0 ? CryptoDir : Path.GetFullPath(Path.Combine(MspConfigPath, "..", "..", ".."));
+        Engine.Security.PeerCredential credential;
+        try
+        {
+            credential = Engine.Security.CryptoMaterial.LoadPeer(MspConfigPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidDataException or ArgumentException)
+        {
+            throw new ArgumentException($"peer.mspConfigPath {MspConfigPath}: {e.Message}", "peer.mspConfigPath", e);
+        }
+
+        try
+        {
+            var trust = Engine.Security.CryptoMaterial.LoadTrustStore(root);
+            Gossip.Credential = credential;
+            Gossip.TrustStore = trust;
+            Gossip.Transport.Security = TlsEnabled ? new TransportSecurity(credential, trust) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidDataException or ArgumentException)
+        {
+            credential.Dispose();
+            throw new ArgumentException($"peer.cryptoDir {root}: {e.Message}", "peer.cryptoDir", e);
+        }
+    }
+
     /// <summary>Whether the local admin port is opened.</summary>
     public bool AdminEnabled { get; set; } = true;
 

@@ -52,6 +52,9 @@ internal sealed class GossipNodeRuntime : IPeerRuntime
             new("bytesSent", s.BytesSent),
             new("bytesReceived", s.BytesReceived),
             new("decodeErrors", s.DecodeErrors),
+            new("signaturesVerified", s.SignaturesVerified),
+            new("signedMessagesRefused", s.SignedMessagesRefused),
+            new("unknownIdentity", s.UnknownIdentity),
         ];
         return new RuntimeSnapshot(_node.OrgId, _node.Endpoint.ToString(), Convert.ToHexStringLower(_node.PkiId.Span), _node.IsRunning, members, counters);
     }

@@ -38,6 +38,9 @@ internal enum CloseCause
 
     /// <summary>Closed on request.</summary>
     Closed,
+
+    /// <summary>TLS refused the peer (untrusted, expired or no certificate, a failed TLS handshake) or its PKI-ID is not its certificate's.</summary>
+    Unauthenticated,
 }
 
 internal static class CloseCauses
@@ -45,6 +48,7 @@ internal static class CloseCauses
     public static string Tag(CloseCause cause) => cause switch
     {
         CloseCause.RemoteClosed => "remote_closed",
+        CloseCause.Unauthenticated => "unauthenticated",
         CloseCause.ReceiveFailed => "receive_failed",
         CloseCause.SendFailed => "send_failed",
         CloseCause.MalformedFrame => "malformed_frame",

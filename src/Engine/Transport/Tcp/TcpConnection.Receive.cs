@@ -19,14 +19,16 @@ internal sealed partial class TcpConnection
             bool moreLikely = false;
             while (true)
             {
-                if (!moreLikely)
+                if (!moreLikely && _tls is null)
                 {
                     // Wait for data without holding a buffer, so an idle connection pins no pipe segment (as Kestrel does).
                     await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
                 }
 
                 Memory<byte> memory = writer.GetMemory(SegmentSize / 2);
-                int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                int received = _tls is null
+                    ? await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false)
+                    : await _tls.ReadAsync(memory).ConfigureAwait(false);
                 if (received == 0)
                 {
                     break; // the remote end finished sending: the process loop closes once it has delivered what is left
@@ -51,6 +53,10 @@ internal sealed partial class TcpConnection
         catch (ObjectDisposedException)
         {
             Close(CloseCause.ReceiveFailed, "receive failed: socket closed");
+        }
+        catch (IOException e)
+        {
+            Close(CloseCause.ReceiveFailed, $"receive failed: {e.Message}");
         }
         finally
         {
@@ -160,6 +166,13 @@ internal sealed partial class TcpConnection
         if (!Handshake.TryParse(body, RemoteAddress, out var endpoint, out string? problem))
         {
             Close(CloseCause.ProtocolViolation, $"bad handshake: {problem}");
+            return false;
+        }
+
+        if (_tlsCertificate is { } certificate && Handshake.CheckBinding(body, certificate) is { } unbound)
+        {
+            _manager.OnUnauthenticated(this, unbound);
+            Close(CloseCause.Unauthenticated, $"unauthenticated: {unbound}");
             return false;
         }
 

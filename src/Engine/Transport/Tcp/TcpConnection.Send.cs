@@ -207,7 +207,17 @@ internal sealed partial class TcpConnection : IThreadPoolWorkItem
                         ReadOnlyMemory<byte> pending = segment;
                         while (!pending.IsEmpty)
                         {
-                            int n = await _socket.SendAsync(pending, SocketFlags.None).ConfigureAwait(false);
+                            int n;
+                            if (_tls is null)
+                            {
+                                n = await _socket.SendAsync(pending, SocketFlags.None).ConfigureAwait(false);
+                            }
+                            else
+                            {
+                                await _tls.WriteAsync(pending).ConfigureAwait(false);
+                                n = pending.Length;
+                            }
+
                             pending = pending[n..];
                             sent += n;
                             Volatile.Write(ref _bytesSent, _bytesSent + n);
@@ -224,6 +234,11 @@ internal sealed partial class TcpConnection : IThreadPoolWorkItem
                     if (_retiring && !_closed)
                     {
                         // Drained: tell the peer we are done; it closes its end once it has read everything.
+                        if (_tls is not null)
+                        {
+                            await _tls.ShutdownAsync().ConfigureAwait(false);
+                        }
+
                         _socket.Shutdown(SocketShutdown.Send);
                     }
 
@@ -238,6 +253,10 @@ internal sealed partial class TcpConnection : IThreadPoolWorkItem
         catch (ObjectDisposedException)
         {
             Close(CloseCause.SendFailed, "send failed: socket closed");
+        }
+        catch (IOException e)
+        {
+            Close(CloseCause.SendFailed, $"send failed: {e.Message}");
         }
         finally
         {

@@ -191,6 +191,7 @@ internal sealed partial class TcpConnection
         }
 
         _socket.Dispose();
+        _tls?.Dispose();
         _input.Writer.CancelPendingFlush();
         _input.Reader.CancelPendingRead();
         _output.Reader.CancelPendingRead();
@@ -234,6 +235,11 @@ internal sealed partial class TcpConnection
         try
         {
             if (!IsInbound && !await ConnectAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (_options.Security is { } security && !await AuthenticateAsync(security).ConfigureAwait(false))
             {
                 return;
             }

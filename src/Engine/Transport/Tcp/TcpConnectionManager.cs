@@ -42,6 +42,20 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
         _malformedLog = new LogRateLimiter(Time, LogInterval);
         _connectFailedLog = new LogRateLimiter(Time, LogInterval);
         _refusedLog = new LogRateLimiter(Time, LogInterval);
+        _tlsLog = new LogRateLimiter(Time, LogInterval);
+    }
+
+    private readonly LogRateLimiter _tlsLog;
+
+    /// <summary>TLS or the PKI-ID binding refused a connection: counted and logged with the remote address and the reason.</summary>
+    internal void OnUnauthenticated(TcpConnection connection, string reason)
+    {
+        Interlocked.Increment(ref _counters.ConnectionsUnauthenticated);
+        TransportMetrics.ConnectionsRefused.Add(1, TransportMetrics.Reason("unauthenticated"));
+        if (_tlsLog.TryAcquire(out long suppressed))
+        {
+            TcpLog.TlsRefused(_logger, connection.Direction, connection.RemoteAddress, reason, suppressed);
+        }
     }
 
     public TransportOptions Options { get; }
@@ -85,7 +99,7 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
         }
 
         LocalEndpoint = _listener.LocalEndpoint;
-        _handshake = Handshake.Create(LocalEndpoint);
+        _handshake = Handshake.Create(LocalEndpoint, Options.Security);
         StartSweep();
         TcpLog.Listening(_logger, LocalEndpoint);
         return ValueTask.CompletedTask;
@@ -111,6 +125,7 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
         ConnectionsOpened = Volatile.Read(ref _counters.ConnectionsOpened),
         ConnectionsClosed = Volatile.Read(ref _counters.ConnectionsClosed),
         ConnectionsRefused = Volatile.Read(ref _counters.ConnectionsRefused),
+        ConnectionsUnauthenticated = Volatile.Read(ref _counters.ConnectionsUnauthenticated),
         ConnectFailures = Volatile.Read(ref _counters.ConnectFailures),
         ConnectionsRetired = Volatile.Read(ref _counters.ConnectionsRetired),
     };

@@ -20,6 +20,7 @@ internal sealed class TcpCounters
     public long ConnectionsOpened;
     public long ConnectionsClosed;
     public long ConnectionsRefused;
+    public long ConnectionsUnauthenticated;
     public long ConnectFailures;
     public long ConnectionsRetired;
 }
@@ -69,6 +70,9 @@ internal readonly record struct TcpStats
     public long ConnectionsClosed { get; init; }
 
     public long ConnectionsRefused { get; init; }
+
+    /// <summary>Connections closed by TLS: an untrusted, expired or missing certificate, or a PKI-ID not bound to it.</summary>
+    public long ConnectionsUnauthenticated { get; init; }
 
     public long ConnectFailures { get; init; }
 

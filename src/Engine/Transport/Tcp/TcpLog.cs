@@ -35,6 +35,10 @@ internal static partial class TcpLog
     [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Accept on {Endpoint} failed: {Error}")]
     public static partial void AcceptFailed(ILogger logger, PeerEndpoint endpoint, SocketError error);
 
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning,
+        Message = "Refused {Direction} TLS connection with {Remote}: {Reason} ({Suppressed} similar lines suppressed)")]
+    public static partial void TlsRefused(ILogger logger, string direction, PeerEndpoint remote, string reason, long suppressed);
+
     [LoggerMessage(EventId = 2108, Level = LogLevel.Debug,
         Message = "Peer {Peer} connected to us while we connected to it: keeping the {Kept} connection, retiring the {Retired} one once drained")]
     public static partial void DuplicateConnection(ILogger logger, PeerEndpoint peer, string kept, string retired);

@@ -1,0 +1,419 @@
+using System.Buffers;
+using Engine.Diagnostics;
+using Engine.Protocol;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Engine.Gossip;
+
+/// <summary>Settings of <see cref="LazyRepair"/>.</summary>
+internal sealed class LazyRepairOptions
+{
+    /// <summary>How long an announced message may take to arrive by push before it is asked for (default 20 ms).</summary>
+    public TimeSpan Grace { get; set; } = TimeSpan.FromMilliseconds(20);
+
+
+    /// <summary>Announced messages waiting at most; more are dropped and counted, and left to pull (default 4,096).</summary>
+    public int MaxWaiting { get; set; } = 4096;
+
+    /// <summary>Digests served per Want at most; the rest are ignored and counted (default 32).</summary>
+    public int MaxItemsPerWant { get; set; } = 32;
+
+    /// <summary>The message kinds announced and served.</summary>
+    public LazyKinds Kinds { get; set; } = LazyKinds.AppData;
+
+    public void Validate()
+    {
+        if (Grace <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Lazy push grace must be positive, was {Grace}.", nameof(Grace));
+        }
+
+        if (MaxWaiting <= 0 || MaxItemsPerWant <= 0)
+        {
+            throw new ArgumentException($"Lazy push bounds must be positive (waiting {MaxWaiting}, items per want {MaxItemsPerWant}).", nameof(MaxWaiting));
+        }
+    }
+}
+
+/// <summary>
+/// The receiving side of lazy push (Engine only). An <c>Announce</c> names messages a peer has just pushed elsewhere;
+/// each one this peer does not hold waits <see cref="LazyRepairOptions.Grace"/> for push to bring it, and if it has
+/// not come by then it is asked for with one <c>Want</c> datagram per announcer (a one-shot timer armed for the
+/// earliest due announcement, so nothing runs while nothing waits). A <c>Want</c> is answered with the
+/// messages still held, each in a frame over the framed TCP stream (a connection, not a spoofable datagram reply,
+/// so a forged source address gains an attacker nothing), at most <see cref="LazyRepairOptions.MaxItemsPerWant"/> per
+/// Want and only for <see cref="LazyRepairOptions.Kinds"/>. Answers arrive as ordinary pushed messages: the
+/// <see cref="Disseminator"/> de-duplicates, delivers and forwards them. What a lost Want misses, pull still repairs.
+/// </summary>
+/// <remarks>
+/// Waiting announcements live in a fixed table (no allocation once it has grown to its high-water mark); one lock
+/// guards it, taken per Announce and per tick. Thread-safe.
+/// </remarks>
+internal sealed class LazyRepair : IDisposable
+{
+    private readonly LazyRepairOptions _options;
+    private readonly MessageStore _store;
+    private readonly ITransport _transport;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly LogRateLimiter _dropLog;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ulong, int> _waitingIndex = [];
+    private readonly List<Waiting> _slots = [];
+    private readonly Stack<int> _free = new();
+    private readonly Dictionary<PeerEndpoint, int> _wantIndex = [];
+    private readonly List<WantBuilder> _wants = [];
+    private readonly ArrayBufferWriter<byte> _reply = new(4096);
+    private readonly Lock _replyGate = new();
+    private readonly long _graceTicks;
+    private readonly ulong _hashSeed;
+    private ITimer? _timer;
+    private bool _timerArmed;
+    private PeerEndpoint _self;
+
+    private long _announcedReceived;
+    private long _alreadyHeld;
+    private long _waitingDropped;
+    private long _arrivedInGrace;
+    private long _wanted;
+    private long _wantsSent;
+    private long _served;
+    private long _notHeld;
+    private long _refused;
+    private long _malformed;
+
+    public LazyRepair(LazyRepairOptions options, MessageStore store, ITransport transport, TimeProvider time, Random random, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(random);
+        options.Validate();
+        _options = options;
+        _store = store;
+        _transport = transport;
+        _time = time;
+        _logger = logger ?? NullLogger.Instance;
+        _dropLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
+        _graceTicks = (long)(options.Grace.TotalSeconds * time.TimestampFrequency);
+        _hashSeed = (ulong)random.NextInt64();
+    }
+
+    /// <summary>Announced messages waiting for their grace period to end.</summary>
+    public int WaitingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waitingIndex.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates the (one-shot) timer that sends Wants when announcements fall due; it is armed only while something
+    /// waits, for the earliest due time, so an idle peer pays nothing.
+    /// </summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _self = _transport.LocalEndpoint;
+            _timer ??= _time.CreateTimer(static state => ((LazyRepair)state!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>An Announce's content (<see cref="EnvelopeView.Content"/>) from <paramref name="source"/>.</summary>
+    public void OnAnnounce(PeerEndpoint source, ReadOnlySpan<byte> content)
+    {
+        long due = _time.GetTimestamp() + _graceTicks;
+        var reader = new ProtoSpanReader(content);
+        bool malformed;
+        lock (_gate)
+        {
+            while (DigestListCodec.TryReadNext(ref reader, out var digest, out malformed))
+            {
+                _announcedReceived++;
+                if (!MessageId.TryParseDigest(digest, out var id) || !_options.Kinds.Includes(id.Kind))
+                {
+                    malformed = true;
+                    break;
+                }
+
+                if (_store.Holds(in id))
+                {
+                    _alreadyHeld++;
+                    continue;
+                }
+
+                ulong key = id.IdentityHash(_hashSeed);
+                if (_waitingIndex.ContainsKey(key))
+                {
+                    continue; // announced by another peer too: the first announcer is asked
+                }
+
+                if (_waitingIndex.Count >= _options.MaxWaiting)
+                {
+                    _waitingDropped++;
+                    GossipMetrics.LazyDropped.Add(1, GossipMetrics.Tag("reason", "waiting_full"));
+                    continue;
+                }
+
+                int slot = _free.Count > 0 ? _free.Pop() : AddSlot();
+                var waiting = _slots[slot];
+                waiting.Key = key;
+                waiting.Due = due;
+                waiting.Announcer = source;
+                digest.CopyTo(waiting.Digest);
+                waiting.DigestLength = digest.Length;
+                _waitingIndex[key] = slot;
+            }
+
+            if (!_timerArmed && _waitingIndex.Count > 0 && _timer is { } timer)
+            {
+                _timerArmed = true;
+                timer.Change(_options.Grace, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (malformed)
+        {
+            Refuse(source, ref _malformed, "malformed", "an Announce does not parse, or names a kind lazy push does not carry");
+        }
+    }
+
+    /// <summary>A Want's content from <paramref name="source"/>: the items still held are sent back in frames.</summary>
+    public void OnWant(PeerEndpoint source, ReadOnlySpan<byte> content)
+    {
+        var reader = new ProtoSpanReader(content);
+        int items = 0;
+        bool malformed;
+        lock (_replyGate)
+        {
+            while (DigestListCodec.TryReadNext(ref reader, out var digest, out malformed))
+            {
+                if (++items > _options.MaxItemsPerWant)
+                {
+                    Refuse(source, ref _refused, "too_many", $"a Want names more than {_options.MaxItemsPerWant} messages; the rest were ignored");
+                    return;
+                }
+
+                if (!MessageId.TryParseDigest(digest, out var id) || !_options.Kinds.Includes(id.Kind))
+                {
+                    malformed = true;
+                    break;
+                }
+
+                _reply.ResetWrittenCount();
+                if (!_store.TryCopy(in id, _reply))
+                {
+                    Interlocked.Increment(ref _notHeld);
+                    continue;
+                }
+
+                var status = _transport.SendFrame(source, _reply.WrittenSpan);
+                if (status == SendStatus.Sent)
+                {
+                    Interlocked.Increment(ref _served);
+                    GossipMetrics.LazyServed.Add(1);
+                }
+                else if (_dropLog.TryAcquire(out long suppressed))
+                {
+                    GossipLog.LazySendFailed(_logger, _self, "reply", source, status, suppressed);
+                }
+            }
+        }
+
+        if (malformed)
+        {
+            Refuse(source, ref _malformed, "malformed", "a Want does not parse, or names a kind lazy push does not serve");
+        }
+    }
+
+    public LazyRepairStatistics GetStatistics()
+    {
+        lock (_gate)
+        {
+            return new LazyRepairStatistics(_announcedReceived, _alreadyHeld, _waitingDropped, _arrivedInGrace, _wanted, _wantsSent,
+                Interlocked.Read(ref _served), Interlocked.Read(ref _notHeld), Interlocked.Read(ref _refused), Interlocked.Read(ref _malformed));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+
+    /// <summary>
+    /// Asks the announcers of due, still-missing messages for them (one Want datagram per announcer), then re-arms the
+    /// timer for the earliest announcement still waiting.
+    /// </summary>
+    internal void Tick()
+    {
+        long now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            _timerArmed = false;
+            if (_waitingIndex.Count == 0)
+            {
+                return;
+            }
+
+            long earliest = long.MaxValue;
+            int maxBody = Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.WantContent, _transport.MaxDatagramPayload - 4));
+            for (int slot = 0; slot < _slots.Count; slot++)
+            {
+                var waiting = _slots[slot];
+                if (waiting.DigestLength == 0)
+                {
+                    continue;
+                }
+
+                if (waiting.Due > now)
+                {
+                    earliest = Math.Min(earliest, waiting.Due);
+                    continue;
+                }
+
+                var digest = waiting.Digest.AsSpan(0, waiting.DigestLength);
+                bool held = MessageId.TryParseDigest(digest, out var id) && _store.Holds(in id);
+                if (held)
+                {
+                    _arrivedInGrace++;
+                }
+                else
+                {
+                    AppendWant(waiting.Announcer, digest, maxBody);
+                    _wanted++;
+                }
+
+                _waitingIndex.Remove(waiting.Key);
+                waiting.DigestLength = 0;
+                waiting.Announcer = default;
+                _free.Push(slot);
+            }
+
+            for (int w = 0; w < _wants.Count; w++)
+            {
+                SendWant(_wants[w]);
+            }
+
+            _wantIndex.Clear(); // the builders are reused by the next tick
+            if (earliest != long.MaxValue && _timer is { } timer)
+            {
+                _timerArmed = true;
+                var wait = TimeSpan.FromSeconds((earliest - now) / (double)_time.TimestampFrequency);
+                timer.Change(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private int AddSlot()
+    {
+        _slots.Add(new Waiting());
+        return _slots.Count - 1;
+    }
+
+    private void AppendWant(PeerEndpoint announcer, ReadOnlySpan<byte> digest, int maxBody)
+    {
+        if (!_wantIndex.TryGetValue(announcer, out int index))
+        {
+            index = _wantIndex.Count;
+            if (index == _wants.Count)
+            {
+                _wants.Add(new WantBuilder());
+            }
+
+            _wants[index].Reset(announcer, maxBody);
+            _wantIndex[announcer] = index;
+        }
+
+        var builder = _wants[index];
+        if (builder.Items >= _options.MaxItemsPerWant || !DigestListCodec.AppendDigest(builder.Body, ref builder.Written, digest))
+        {
+            SendWant(builder);
+            builder.Reset(announcer, maxBody);
+            DigestListCodec.AppendDigest(builder.Body, ref builder.Written, digest);
+        }
+
+        builder.Items++;
+    }
+
+    private void SendWant(WantBuilder builder)
+    {
+        if (builder.Written == 0)
+        {
+            return;
+        }
+
+        Span<byte> envelope = stackalloc byte[DigestListCodec.EnvelopeSize(EnvelopeView.WantContent, builder.Written)];
+        DigestListCodec.Write(envelope, EnvelopeView.WantContent, builder.Body.AsSpan(0, builder.Written));
+        int written = 0;
+        EnvelopeBatch.TryAppend(builder.Datagram, ref written, envelope);
+        var status = _transport.SendDatagram(builder.Announcer, builder.Datagram.AsSpan(0, written));
+        builder.Written = 0;
+        builder.Items = 0;
+        if (status == SendStatus.Sent)
+        {
+            _wantsSent++;
+            GossipMetrics.LazyWants.Add(1);
+        }
+        else if (_dropLog.TryAcquire(out long suppressed))
+        {
+            GossipLog.LazySendFailed(_logger, _self, "want", builder.Announcer, status, suppressed);
+        }
+    }
+
+    private void Refuse(PeerEndpoint source, ref long counter, string reason, string detail)
+    {
+        Interlocked.Increment(ref counter);
+        GossipMetrics.LazyDropped.Add(1, GossipMetrics.Tag("reason", reason));
+        if (_dropLog.TryAcquire(out long suppressed))
+        {
+            GossipLog.LazyRefused(_logger, _self, source, detail, suppressed);
+        }
+    }
+
+    private sealed class Waiting
+    {
+        public readonly byte[] Digest = new byte[MessageId.MaxDigestLength];
+        public ulong Key;
+        public long Due;
+        public PeerEndpoint Announcer;
+        public int DigestLength;
+    }
+
+    private sealed class WantBuilder
+    {
+        public PeerEndpoint Announcer;
+        public byte[] Body = [];
+        public byte[] Datagram = [];
+        public int Written;
+        public int Items;
+
+        public void Reset(PeerEndpoint announcer, int maxBody)
+        {
+            Announcer = announcer;
+            Written = 0;
+            Items = 0;
+            if (Body.Length < maxBody)
+            {
+                Body = new byte[maxBody];
+                Datagram = new byte[maxBody + 64];
+            }
+        }
+    }
+}
+
+/// <summary>Counters of a <see cref="LazyRepair"/>.</summary>
+internal sealed record LazyRepairStatistics(
+    long AnnouncedReceived, long AlreadyHeld, long WaitingDropped, long ArrivedInGrace, long Wanted, long WantsSent, long Served, long NotHeld,
+    long Refused, long Malformed);
