@@ -191,8 +191,7 @@ internal sealed partial class DiscoveryService
 
         _syncTicks = 0;
         var scratch = _syncScratch;
-        // A probing strategy asks one peer per round: its changes travel on probes, sync only carries bulk state.
-        int peers = _strategy.SendsHeartbeats ? _settings.SyncPeerNum : 1;
+        int peers = _settings.SyncPeerNum;
         if (scratch is null || scratch.Length < peers)
         {
             _syncScratch = scratch = new Member[peers];

@@ -25,6 +25,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private const int QueueCapacity = 4096;
     private const int DeadProbesPerInterval = 3;
     private const int MaxHealth = 8;
+    private const int WarmUpAcks = 3;
 
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
@@ -63,6 +64,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private long _lastTick;
     private int _health; // 0: healthy; raised by late acks, lowered by acks on time
     private int _ticksToWait;
+    private int _acksOnTime; // a peer judges nobody until its own probes have been answered on time a few times
     private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
@@ -294,7 +296,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             _ticksToWait = _health;
             if (_target is not null && !_acked)
             {
-                if (stalled || _health > 0)
+                if (stalled || _health > 0 || _acksOnTime < WarmUpAcks)
                 {
                     Interlocked.Increment(ref Stalls);
                 }
@@ -508,6 +510,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     {
                         _acked = true;
                         _health = Math.Max(0, _health - 1);
+                        _acksOnTime++;
                     }
                     else if (view.ProbeId != 0 && view.ProbeId < _probeId)
                     {

@@ -15,16 +15,21 @@ internal readonly record struct SwimNewsItem(Member? Member, MemberState State, 
 /// </summary>
 internal sealed class SwimNewsQueue
 {
-    private readonly Entry[] _entries;
+    private const int InitialCapacity = 32;
+
+    private readonly int _capacity;
     private readonly Dictionary<Member, int> _positions;
+    private Entry[] _entries;
     private int _selfPosition = -1;
     private int _count;
     private int _cursor;
 
+    /// <param name="capacity">The most changes held; storage starts small and grows to it (a quiet peer holds few).</param>
     public SwimNewsQueue(int capacity)
     {
-        _entries = new Entry[capacity];
-        _positions = new Dictionary<Member, int>(capacity, ReferenceEqualityComparer.Instance);
+        _capacity = capacity;
+        _entries = new Entry[Math.Min(capacity, InitialCapacity)];
+        _positions = new Dictionary<Member, int>(Math.Min(capacity, InitialCapacity), ReferenceEqualityComparer.Instance);
     }
 
     public int Count => _count;
@@ -38,7 +43,11 @@ internal sealed class SwimNewsQueue
         int position = item.Member is null ? _selfPosition : _positions.GetValueOrDefault(item.Member, -1);
         if (position < 0)
         {
-            if (_count == _entries.Length)
+            if (_count == _entries.Length && _entries.Length < _capacity)
+            {
+                Array.Resize(ref _entries, Math.Min(_capacity, _entries.Length * 2));
+            }
+            else if (_count == _entries.Length)
             {
                 RemoveAt(MostTransmitted());
             }

@@ -201,6 +201,9 @@ internal sealed class MembershipScenario
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
             HeartbeatMode = s.Swim ? HeartbeatMode.Swim : HeartbeatMode.Fabric,
+
+            // No data is published here: a small message store (its stripes are allocated up front, ~20 KB each).
+            MaxStoredMessages = 1024,
             Swim = new SwimOptions { ProbeInterval = s.ProbeInterval, ProbeTimeout = s.ProbeInterval / 2 },
         };
         if (s.Signing)
