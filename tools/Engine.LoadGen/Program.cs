@@ -31,6 +31,8 @@ internal static class Program
             MembershipVerb.Create(),
             GossipVerb.Create(),
             HostileVerb.Create(),
+            FirstNetVerb.Create(),
+            BlocksVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(timeout), ct));
         return root.Parse(args).Invoke();

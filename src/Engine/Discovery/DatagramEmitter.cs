@@ -48,6 +48,49 @@ internal sealed class DatagramEmitter : IDisposable
     /// </summary>
     public int Enqueue(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations)
     {
+        if (Boundary is { } boundary)
+        {
+            foreach (var destination in destinations)
+            {
+                if (!boundary.IsSameOrg(destination.Org))
+                {
+                    return EnqueueAcross(envelope, destinations, boundary);
+                }
+            }
+        }
+
+        return EnqueueCore(envelope, destinations);
+    }
+
+    /// <summary>The org boundary alive messages are filtered at (null: none, everything goes as is).</summary>
+    public OrgBoundary? Boundary { get; init; }
+
+    /// <summary>Some destinations are of another org: they get what the boundary discloses, the others the envelope as is.</summary>
+    private int EnqueueAcross(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations, OrgBoundary boundary)
+    {
+        var same = new Member[destinations.Length]; // only when an org boundary is crossed
+        var disclosed = new byte[envelope.Length];
+        int count = 0, queued = 0;
+        foreach (var destination in destinations)
+        {
+            if (boundary.IsSameOrg(destination.Org))
+            {
+                same[count++] = destination;
+                continue;
+            }
+
+            int length = boundary.Disclose(envelope, destination.Org, disclosed);
+            if (length > 0)
+            {
+                queued += EnqueueCore(disclosed.AsSpan(0, length), [destination]);
+            }
+        }
+
+        return count == 0 ? queued : queued + EnqueueCore(envelope, same.AsSpan(0, count));
+    }
+
+    private int EnqueueCore(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations)
+    {
         if (destinations.IsEmpty || EnvelopeBatch.RecordSize(envelope.Length) > _maxBody)
         {
             return 0;

@@ -70,4 +70,14 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 3015, Level = LogLevel.Error,
         Message = "{Local}: a discovery timer failed; it runs again at its next period")]
     public static partial void TimerFailed(ILogger logger, Exception exception, PeerEndpoint local);
+
+    [LoggerMessage(EventId = 3030, Level = LogLevel.Warning,
+        Message = "Peer {Self}: bootstrap peer {Peer} is of {PeerOrg}, not of this peer's org {Org}: refused (bootstrap peers must be of the peer's own org; other orgs are reached through anchor peers)")]
+    public static partial void BootstrapOtherOrg(ILogger logger, PeerEndpoint self, PeerEndpoint peer, string peerOrg, string org);
+
+    [LoggerMessage(EventId = 3031, Level = LogLevel.Information, Message = "Peer {Self}: contacting anchor peer {Anchor} of {Org}")]
+    public static partial void ContactingAnchor(ILogger logger, PeerEndpoint self, PeerEndpoint anchor, string org);
+
+    [LoggerMessage(EventId = 3032, Level = LogLevel.Information, Message = "Peer {Self}: anchor peer {Anchor} of {Org} answered (attempt {Attempts}): its org's peers are learned through it")]
+    public static partial void AnchorAnswered(ILogger logger, PeerEndpoint self, PeerEndpoint anchor, string org, int attempts);
 }

@@ -6,14 +6,19 @@ namespace Engine.Discovery;
 /// <content>This peer's alive messages: PeerTime (inc_num = start time in ns, seq_num + 1 per message), encoded in place.</content>
 internal sealed partial class DiscoveryService
 {
-    private AliveFields OwnFields(ulong seq) => new()
+    /// <summary>
+    /// This peer's alive message. Without an external endpoint it carries the endpoint (and the peer is never disclosed to
+    /// other orgs); with one, it carries the external endpoint and, for this org only, the internal one in the secret envelope.
+    /// </summary>
+    private AliveFields OwnFields(ulong seq, bool forOtherOrg = false) => new()
     {
         PkiId = _settings.PkiId,
-        Endpoint = _endpointText,
+        Endpoint = _externalText.Length == 0 ? _endpointText : _externalText,
         Metadata = _settings.Metadata,
         IncNum = _incarnation,
         SeqNum = seq,
         Identity = _settings.Security?.AliveIdentity() ?? _identity,
+        InternalEndpoint = _externalText.Length == 0 || forOtherOrg ? default : _endpointText,
     };
 
     /// <summary>
@@ -22,9 +27,12 @@ internal sealed partial class DiscoveryService
     /// certificate, so a peer joining after publishCertPeriod learns its bootstrap peer's identity from the first
     /// exchange, and the identities of the others by identity pull from it.
     /// </summary>
-    private byte[] RentOwnAlive(out int length, bool withCertificate = false)
+    /// <param name="length">The envelope's length.</param>
+    /// <param name="withCertificate">Carry the full certificate (signed nodes).</param>
+    /// <param name="forOtherOrg">For a peer of another org: without the secret envelope (the internal endpoint).</param>
+    private byte[] RentOwnAlive(out int length, bool withCertificate = false, bool forOtherOrg = false)
     {
-        var fields = OwnFields(NextOwnSeq());
+        var fields = OwnFields(NextOwnSeq(), forOtherOrg);
         if (_settings.Security is { } security)
         {
             if (withCertificate)
@@ -33,7 +41,7 @@ internal sealed partial class DiscoveryService
             }
 
             var signed = ArrayPool<byte>.Shared.Rent(AliveCodec.EnvelopeSize(fields, Security.NodeSecurity.SignatureReserve));
-            length = security.SealAlive(fields, signed);
+            length = AliveCodec.WriteSecret(signed, security.SealAlive(fields, signed), fields);
             return signed;
         }
 

@@ -41,7 +41,8 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        if (!TryRecord(source, in fields, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
+        var secret = EnvelopeView.TryParse(envelope, out var envelopeView) ? envelopeView.SecretEnvelope : default;
+        if (!TryRecord(source, in fields, secret, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
         {
             return;
         }
@@ -78,7 +79,7 @@ internal sealed partial class DiscoveryService
     /// Parses an AliveMessage and offers it to the table as <paramref name="state"/>. False when it is malformed, about
     /// this peer, refused, or not trusted enough (<paramref name="hearsay"/>) for what the table holds.
     /// </summary>
-    private bool TryRecord(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, MemberState state, long now, Hearsay hearsay,
+    private bool TryRecord(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, ReadOnlySpan<byte> secretEnvelope, MemberState state, long now, Hearsay hearsay,
         out Member? member, out MembershipChange change)
     {
         if (!AliveCodec.TryParse(aliveContent, out var fields))
@@ -89,11 +90,11 @@ internal sealed partial class DiscoveryService
             return false;
         }
 
-        return TryRecord(source, in fields, state, now, hearsay, out member, out change);
+        return TryRecord(source, in fields, secretEnvelope, state, now, hearsay, out member, out change);
     }
 
     /// <summary>As above, for an AliveMessage already parsed.</summary>
-    private bool TryRecord(PeerEndpoint source, in AliveFields fields, MemberState state, long now, Hearsay hearsay,
+    private bool TryRecord(PeerEndpoint source, in AliveFields fields, ReadOnlySpan<byte> secretEnvelope, MemberState state, long now, Hearsay hearsay,
         out Member? member, out MembershipChange change)
     {
         member = null;
@@ -121,6 +122,12 @@ internal sealed partial class DiscoveryService
             return false;
         }
 
+        if (!AcceptsOrg(org))
+        {
+            Interlocked.Increment(ref _otherOrgRefused);
+            return false; // another org's peer, and no channel in common: other orgs are learned only through anchors
+        }
+
         var time = new PeerTime(fields.IncNum, fields.SeqNum);
         if (hearsay != Hearsay.FirstHand && _table.Find(fields.PkiId) is { } known
             && (hearsay == Hearsay.OnlyIfUnknown || known.State != MemberState.Dead))
@@ -128,7 +135,26 @@ internal sealed partial class DiscoveryService
             return false;
         }
 
-        var announcement = new MemberAnnouncement(time, state, endpoint, default, org, fields.Metadata);
+        // A member of this org is reached at its internal endpoint (the secret envelope) when it has an external one; a
+        // member of another org only ever shows its external endpoint.
+        var external = endpoint;
+        if (_emitter.Boundary!.IsSameOrg(org))
+        {
+            external = default;
+            if (AliveCodec.TryReadInternalEndpoint(secretEnvelope, out var internalText))
+            {
+                if (!EndpointText.TryParse(internalText, out var internalEndpoint))
+                {
+                    BadInput(source, "an alive message", "its internal endpoint is not host:port", "alive");
+                    return false;
+                }
+
+                external = endpoint;
+                endpoint = internalEndpoint;
+            }
+        }
+
+        var announcement = new MemberAnnouncement(time, state, endpoint, default, org, fields.Metadata) { ExternalEndpoint = external };
         change = _table.Update(fields.PkiId, in announcement, now, out member);
         if (change == MembershipChange.Rejected)
         {

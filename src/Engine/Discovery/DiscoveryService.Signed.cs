@@ -59,19 +59,47 @@ internal sealed partial class DiscoveryService
     }
 
     /// <summary>The signed counterpart of SendMembershipResponse: this peer's fresh signed alive, then each member's own envelope.</summary>
-    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security)
+    /// <remarks>
+    /// To a peer of another org (<paramref name="askerOrg"/>) only what the org boundary discloses goes, each envelope
+    /// without its secret envelope (the signature covers the payload only, so it still verifies).
+    /// </remarks>
+    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security, string askerOrg, bool selfOnly)
     {
-        var own = RentOwnAlive(out int ownLength, withCertificate: true);
-        var entries = new List<(byte[] Envelope, bool Dead)>(known.IsEmpty ? _table.Count + 1 : 16) { (own.AsSpan(0, ownLength).ToArray(), false) };
-        ArrayPool<byte>.Shared.Return(own);
+        var boundary = _emitter.Boundary!;
+        bool otherOrg = !boundary.IsSameOrg(askerOrg);
+        var entries = new List<(byte[] Envelope, bool Dead)>(known.IsEmpty ? _table.Count + 1 : 16);
+        if (!otherOrg || _externalText.Length > 0)
+        {
+            var own = RentOwnAlive(out int ownLength, withCertificate: true, forOtherOrg: otherOrg);
+            entries.Add((own.AsSpan(0, ownLength).ToArray(), false));
+            ArrayPool<byte>.Shared.Return(own);
+        }
+
         var dead = new List<(byte[] Envelope, bool Dead)>();
         int omitted = 0;
         foreach (var member in _table)
         {
+            if (selfOnly)
+            {
+                break;
+            }
+
             var state = member.GetState(out var time);
             if (state == MemberState.Purged || !security.TryGetAlive(member.PkiId, out var envelope))
             {
                 continue;
+            }
+
+            if (otherOrg)
+            {
+                var disclosed = new byte[envelope.Length];
+                int length = boundary.Disclose(envelope, askerOrg, disclosed);
+                if (length == 0)
+                {
+                    continue; // not disclosed across the org boundary
+                }
+
+                envelope = disclosed.AsSpan(0, length).ToArray();
             }
 
             if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))

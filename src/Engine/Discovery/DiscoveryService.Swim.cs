@@ -15,6 +15,9 @@ internal sealed partial class DiscoveryService
 {
     internal ITransport Transport => _transport;
 
+    /// <summary>The SWIM-style strategy, when this peer runs it (its counters are read by the load generator).</summary>
+    internal SwimHeartbeatStrategy? Swim => _strategy as SwimHeartbeatStrategy;
+
     internal TimeProvider Time => _time;
 
     /// <summary>This peer's current time (no seq bump).</summary>
@@ -69,13 +72,13 @@ internal sealed partial class DiscoveryService
 
     /// <summary>Records an AliveMessage heard from its member (or piggybacked news of it): newer wins.</summary>
     internal bool RecordAlive(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, long now, out Member? member, out MembershipChange change) =>
-        TryRecord(source, aliveContent, MemberState.Alive, now, Hearsay.FirstHand, out member, out change);
+        TryRecord(source, aliveContent, default, MemberState.Alive, now, Hearsay.FirstHand, out member, out change);
 
     /// <summary>Records a verdict (suspect or dead) about a known member at <paramref name="time"/>: it lands only if not older than what is held.</summary>
     internal MembershipChange RecordVerdict(Member member, PeerTime time, MemberState state, long now)
     {
         var info = Volatile.Read(ref member.Info);
-        var announcement = new MemberAnnouncement(time, state, info.Endpoint, info.InternalEndpoint, member.Org, info.Metadata);
+        var announcement = new MemberAnnouncement(time, state, info.Endpoint, info.InternalEndpoint, member.Org, info.Metadata) { ExternalEndpoint = info.ExternalEndpoint };
         var change = _table.Update(member.PkiId, in announcement, now, out var updated);
         if (updated is not null && change is not (MembershipChange.Stale or MembershipChange.Rejected))
         {

@@ -40,9 +40,17 @@ internal sealed partial class DiscoveryService
     }
 
     /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a whole round of requests).</summary>
-    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter)
+    /// <param name="to">The peer asked.</param>
+    /// <param name="knownFilter">What this peer holds alive.</param>
+    /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
+    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false)
     {
-        var alive = RentOwnAlive(out int aliveLength, withCertificate: true);
+        if (otherOrg && _externalText.Length == 0)
+        {
+            return SendStatus.Unreachable; // without an external endpoint this peer is invisible to other orgs: it does not ask them
+        }
+
+        var alive = RentOwnAlive(out int aliveLength, withCertificate: true, forOtherOrg: otherOrg);
         byte[]? frame = null;
         try
         {
@@ -84,12 +92,20 @@ internal sealed partial class DiscoveryService
             return;
         }
 
+        if (AliveCodec.TryParse(view.Content, out var askerFields) && _orgs.TryRead(askerFields.Identity, out string askerOrg) && !AcceptsOrg(askerOrg))
+        {
+            // A peer of an org this peer shares no channel with: not learned; told who answers (itself, if visible outside its org).
+            Interlocked.Increment(ref _otherOrgRefused);
+            SendMembershipResponse(source, default, askerOrg, selfOnly: true);
+            return;
+        }
+
         if (_settings.Security is { } security && !AcceptSigned(security, source, self))
         {
             return; // a bad signature or an unknown identity (counted and logged by the verifier)
         }
 
-        if (!TryRecord(source, view.Content, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out var change))
+        if (!TryRecord(source, view.Content, view.SecretEnvelope, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out var change))
         {
             return; // malformed or refused (already logged), or sent by this very peer
         }
@@ -105,7 +121,7 @@ internal sealed partial class DiscoveryService
             known = default;
         }
 
-        SendMembershipResponse(source, known);
+        SendMembershipResponse(source, known, asker?.Org ?? string.Empty);
     }
 
     /// <summary>
@@ -122,6 +138,7 @@ internal sealed partial class DiscoveryService
 
         int alive = 0, dead = 0, learned = 0;
         var reader = new MembershipMessages.ResponseReader(content);
+        bool first = true;
         while (reader.TryRead(out var envelope, out bool isDead))
         {
             if (!EnvelopeView.TryParse(envelope, out var view) || view.ContentField != EnvelopeView.AliveContent)
@@ -130,13 +147,19 @@ internal sealed partial class DiscoveryService
                 continue;
             }
 
+            if (first && !RespondentMayTeach(source, view.Content))
+            {
+                return; // a bootstrap peer of another org: refused (logged), nothing learned from it
+            }
+
+            first = false;
             _ = isDead ? dead++ : alive++;
             if (_settings.Security is { } security && !AcceptSigned(security, source, envelope))
             {
                 continue;
             }
 
-            if (TryRecord(source, view.Content, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out var member, out var change)
+            if (TryRecord(source, view.Content, view.SecretEnvelope, isDead ? MemberState.Dead : MemberState.Alive, now, isDead ? Hearsay.OnlyIfUnknown : Hearsay.UnlessAlive, out var member, out var change)
                 && change != MembershipChange.Stale)
             {
                 _settings.Security?.Remember(member!.PkiId, envelope);
@@ -168,17 +191,19 @@ internal sealed partial class DiscoveryService
 
         _syncTicks = 0;
         var scratch = _syncScratch;
-        if (scratch is null || scratch.Length < _settings.SyncPeerNum)
+        // A probing strategy asks one peer per round: its changes travel on probes, sync only carries bulk state.
+        int peers = _strategy.SendsHeartbeats ? _settings.SyncPeerNum : 1;
+        if (scratch is null || scratch.Length < peers)
         {
-            _syncScratch = scratch = new Member[_settings.SyncPeerNum];
+            _syncScratch = scratch = new Member[peers];
         }
 
-        var picked = scratch.AsSpan(0, _settings.SyncPeerNum);
+        var picked = scratch.AsSpan(0, peers);
         int count = _table.Sample(picked);
         var known = count > 0 ? BuildKnownFilter() : [];
         for (int i = 0; i < count; i++)
         {
-            SendMembershipRequest(picked[i].Endpoint, known);
+            SendMembershipRequest(picked[i].Endpoint, known, !_emitter.Boundary!.IsSameOrg(picked[i].Org));
         }
 
         picked.Clear();
@@ -192,12 +217,12 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        List<PeerEndpoint>? dead = null;
+        List<(PeerEndpoint Endpoint, bool OtherOrg)>? dead = null;
         foreach (var member in _table)
         {
             if (member.State == MemberState.Dead)
             {
-                (dead ??= []).Add(member.Endpoint);
+                (dead ??= []).Add((member.Endpoint, !_emitter.Boundary!.IsSameOrg(member.Org)));
             }
         }
 
@@ -208,32 +233,54 @@ internal sealed partial class DiscoveryService
 
         DiscoveryLog.ReprobingDead(_logger, Endpoint, dead.Count);
         var known = BuildKnownFilter();
-        foreach (var endpoint in dead)
+        foreach (var (endpoint, otherOrg) in dead)
         {
-            SendMembershipRequest(endpoint, known);
+            SendMembershipRequest(endpoint, known, otherOrg);
         }
     }
 
     /// <summary>Answers a request: this peer, then the members it sees, except those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
-    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known)
+    /// <remarks>
+    /// To a peer of another org (<paramref name="askerOrg"/>) the response lists only what the org boundary discloses:
+    /// members of this org that have an external endpoint (at that endpoint, no internal one), members of third orgs,
+    /// never the asker's own org; this peer itself only if it has an external endpoint.
+    /// </remarks>
+    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false)
     {
+        var boundary = _emitter.Boundary!;
+        bool otherOrg = !boundary.IsSameOrg(askerOrg);
         if (_settings.Security is { } security)
         {
-            SendSignedMembershipResponse(to, known, security);
+            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly);
             return;
         }
 
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
-        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16) { new(null, null, new PeerTime(_incarnation, NextOwnSeq()), false) };
+        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16);
+        if (!otherOrg || _externalText.Length > 0)
+        {
+            entries.Add(new(null, null, new PeerTime(_incarnation, NextOwnSeq()), false));
+        }
+
         var dead = new List<ResponseEntry>();
         int omitted = 0;
         foreach (var member in _table)
         {
+            if (selfOnly)
+            {
+                break;
+            }
+
             var info = Volatile.Read(ref member.Info);
             var state = member.GetState(out var time);
             if (state == MemberState.Purged)
             {
                 continue;
+            }
+
+            if (otherOrg && !boundary.MayList(member.Org, !info.ExternalEndpoint.IsEmpty, askerOrg))
+            {
+                continue; // not disclosed across the org boundary
             }
 
             if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))
@@ -248,13 +295,13 @@ internal sealed partial class DiscoveryService
         entries.AddRange(dead);
         int budget = _transport.MaxFramePayload - MembershipMessages.ResponseOverhead;
         int frames = 0, skipped = 0, start = 0;
-        Span<byte> endpointText = stackalloc byte[EndpointText.MaxLength];
+        Span<byte> endpointText = stackalloc byte[2 * EndpointText.MaxLength];
         while (start < entries.Count)
         {
             int size = 0, end = start;
             while (end < entries.Count)
             {
-                int entrySize = MembershipMessages.EntrySize(AliveCodec.EnvelopeSize(FieldsOf(entries[end], endpointText), 0));
+                int entrySize = MembershipMessages.EntrySize(AliveCodec.EnvelopeSize(FieldsOf(entries[end], endpointText, otherOrg), 0));
                 if (size + entrySize > budget)
                 {
                     break;
@@ -271,7 +318,7 @@ internal sealed partial class DiscoveryService
                 continue;
             }
 
-            SendResponseFrame(to, entries, start, end, size, endpointText);
+            SendResponseFrame(to, entries, start, end, size, endpointText, otherOrg);
             frames++;
             start = end;
         }
@@ -285,7 +332,7 @@ internal sealed partial class DiscoveryService
         DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
     }
 
-    private void SendResponseFrame(PeerEndpoint to, List<ResponseEntry> entries, int start, int end, int entriesSize, Span<byte> endpointText)
+    private void SendResponseFrame(PeerEndpoint to, List<ResponseEntry> entries, int start, int end, int entriesSize, Span<byte> endpointText, bool otherOrg)
     {
         int total = MembershipMessages.ResponseSize(entriesSize);
         var frame = ArrayPool<byte>.Shared.Rent(total);
@@ -295,7 +342,7 @@ internal sealed partial class DiscoveryService
             int position = MembershipMessages.WriteResponseHeader(span, entriesSize);
             for (int i = start; i < end; i++)
             {
-                var fields = FieldsOf(entries[i], endpointText);
+                var fields = FieldsOf(entries[i], endpointText, otherOrg);
                 int length = AliveCodec.EnvelopeSize(fields, 0);
                 position += MembershipMessages.WriteEntryHeader(span[position..], entries[i].Dead, length);
                 position += AliveCodec.Write(span[position..], fields, default);
@@ -320,20 +367,38 @@ internal sealed partial class DiscoveryService
     }
 
     /// <summary>The alive message of a snapshot entry (the endpoint text is written into <paramref name="endpointText"/>).</summary>
-    private AliveFields FieldsOf(in ResponseEntry entry, Span<byte> endpointText)
+    /// <remarks>
+    /// A member of this org with an external endpoint is written at it, with its internal endpoint in the secret envelope
+    /// for this org's peers (none for another org's); every other member at the endpoint it is reached at.
+    /// </remarks>
+    private AliveFields FieldsOf(in ResponseEntry entry, Span<byte> endpointText, bool otherOrg)
     {
         if (entry.Member is null)
         {
-            return OwnFields(entry.Time.SeqNum) with { IncNum = entry.Time.IncNum };
+            return OwnFields(entry.Time.SeqNum, otherOrg) with { IncNum = entry.Time.IncNum };
         }
 
-        int length = EndpointText.Format(entry.Info!.Endpoint, endpointText);
+        var info = entry.Info!;
+        var external = endpointText[..EndpointText.MaxLength];
+        var secret = endpointText[EndpointText.MaxLength..];
+        ReadOnlySpan<byte> endpoint, internalEndpoint = default;
+        if (!info.ExternalEndpoint.IsEmpty && _emitter.Boundary!.IsSameOrg(entry.Member.Org))
+        {
+            endpoint = external[..EndpointText.Format(info.ExternalEndpoint, external)];
+            internalEndpoint = otherOrg ? default : secret[..EndpointText.Format(info.Endpoint, secret)];
+        }
+        else
+        {
+            endpoint = external[..EndpointText.Format(info.Endpoint, external)];
+        }
+
         string org = entry.Member.Org;
         return new AliveFields
         {
             PkiId = entry.Member.PkiId,
-            Endpoint = endpointText[..length],
-            Metadata = entry.Info.Metadata,
+            Endpoint = endpoint,
+            InternalEndpoint = internalEndpoint,
+            Metadata = info.Metadata,
             IncNum = entry.Time.IncNum,
             SeqNum = entry.Time.SeqNum,
             Identity = org.Length == 0 ? default : _orgs.IdentityOf(org),

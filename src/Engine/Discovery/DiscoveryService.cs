@@ -26,6 +26,7 @@ internal sealed partial class DiscoveryService : IDisposable
     private readonly IHeartbeatStrategy _strategy;
     private readonly OrgIdentity _orgs = new();
     private readonly byte[] _endpointText;
+    private readonly byte[] _externalText;
     private readonly byte[] _identity;
     private readonly ulong _incarnation;
     private readonly LogRateLimiter _badInputLog;
@@ -52,13 +53,17 @@ internal sealed partial class DiscoveryService : IDisposable
         _time = time;
         _logger = logger;
         _endpointText = EndpointText.ToUtf8(settings.Endpoint);
+        _externalText = settings.ExternalEndpoint.IsEmpty ? [] : EndpointText.ToUtf8(settings.ExternalEndpoint);
         _identity = OrgIdentity.Encode(settings.OrgId);
         _incarnation = (ulong)(time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100; // Fabric: start time in ns
         _badInputLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _rejectedLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _bootstrapLog = new LogRateLimiter(time, TimeSpan.FromSeconds(10));
         _filterRandom = new Random(unchecked((int)PeerKey.Hash(settings.PkiId, _incarnation))); // reproducible under virtual time
-        _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum);
+        _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum)
+        {
+            Boundary = new OrgBoundary(settings.OrgId),
+        };
         _strategy = strategy?.Invoke(table, _emitter)
             ?? (settings.Swim is { } swim ? new SwimHeartbeatStrategy(this, swim, logger) : new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum));
         _bootstrap = CreateBootstrapContacts(settings);

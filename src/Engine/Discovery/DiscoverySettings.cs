@@ -18,6 +18,12 @@ internal sealed class DiscoverySettings
     /// <summary>The endpoint announced in this peer's alive messages.</summary>
     public required PeerEndpoint Endpoint { get; init; }
 
+    /// <summary>
+    /// The endpoint peers of other orgs see (Fabric's externalEndpoint); empty: this peer is not visible outside its org.
+    /// When set, alive messages carry it and the internal endpoint travels in the secret envelope, stripped for other orgs.
+    /// </summary>
+    public PeerEndpoint ExternalEndpoint { get; init; }
+
     public byte[] Metadata { get; init; } = [];
 
     public IReadOnlyList<PeerEndpoint> BootstrapPeers { get; init; } = [];

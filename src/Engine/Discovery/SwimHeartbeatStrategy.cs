@@ -24,6 +24,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 {
     private const int QueueCapacity = 4096;
     private const int DeadProbesPerInterval = 3;
+    private const int MaxHealth = 8;
 
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
@@ -60,6 +61,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private ulong _probeId;
     private bool _acked;
     private long _lastTick;
+    private int _health; // 0: healthy; raised by late acks, lowered by acks on time
+    private int _ticksToWait;
     private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
@@ -94,7 +97,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <summary>Probes answered by no ack, direct or relayed: the target was suspected.</summary>
     public long Failed;
 
-    /// <summary>Unanswered probes not held against their target because this peer's own probe period overran (a local stall).</summary>
+    /// <summary>Acks that arrived after their probe period ended (evidence of local slowness).</summary>
+    public long LateAcks;
+
+    /// <summary>
+    /// Unanswered probes not held against their target because this peer is unhealthy: its own probe period overran (a
+    /// stall), or acks reached it late recently.
+    /// </summary>
     public long Stalls;
 
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
@@ -246,6 +255,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         PeerTime failedTime = default;
         Member? target;
         ulong probeId;
+        bool waiting = false, stalled;
         lock (_gate)
         {
             if (_stopped)
@@ -256,11 +266,35 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             // Lifeguard's local health, simplified: a probe period that ran far longer than the interval means this
             // process stalled (a blocking GC, CPU starvation); its unanswered probe says nothing about the target.
             long elapsed = now - _lastTick;
-            bool stalled = _lastTick != 0 && elapsed > _stallTicks;
+            stalled = _lastTick != 0 && elapsed > _stallTicks;
             _lastTick = now;
+
+            // An unhealthy peer (acks reaching it late) stretches its probe period to (1 + health) intervals, as
+            // memberlist does: the probe in flight gets that long to be answered, and the peer adds less load meanwhile.
+            if (_target is not null && !_acked && !stalled && _ticksToWait > 0)
+            {
+                _ticksToWait--;
+                waiting = true;
+            }
+        }
+
+        if (waiting)
+        {
+            ConfirmSuspicions(now);
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _ticksToWait = _health;
             if (_target is not null && !_acked)
             {
-                if (stalled)
+                if (stalled || _health > 0)
                 {
                     Interlocked.Increment(ref Stalls);
                 }
@@ -278,7 +312,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             if (target is not null)
             {
                 target.GetState(out _targetTime);
-                _timeoutTimer?.Change(_settings.ProbeTimeout, Timeout.InfiniteTimeSpan);
+                _timeoutTimer?.Change(_settings.ProbeTimeout * (1 + _health), Timeout.InfiniteTimeSpan);
             }
         }
 
@@ -437,7 +471,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         // News first: an accusation against this peer is refuted before it answers, so the answer carries the newer time.
-        bool accused = ApplyNews(source, view.Body, now);
+        bool accused = ApplyNews(source, view.Body, now, out var correction);
         Member? sender = null;
         if (!view.Sender.IsEmpty)
         {
@@ -455,7 +489,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         {
             case SwimKind.Ping:
                 // Answer to whoever sent it; a relayed ping's ack goes back through the relay (reply_to is echoed).
-                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default);
+                Send(source, sender, SwimKind.Ack, view.ProbeId, default, default, view.ReplyTo, view.ReplyProbeId, default, correction);
                 break;
 
             case SwimKind.Ack when !view.ReplyTo.IsEmpty:
@@ -473,15 +507,23 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                     if (view.ProbeId != 0 && view.ProbeId == _probeId && sender is not null && ReferenceEquals(sender, _target))
                     {
                         _acked = true;
+                        _health = Math.Max(0, _health - 1);
+                    }
+                    else if (view.ProbeId != 0 && view.ProbeId < _probeId)
+                    {
+                        // An ack to an earlier probe: it was answered, this peer just got the answer late. Lifeguard's local
+                        // health: until acks are on time again, this peer's silence verdicts are not to be trusted.
+                        _health = Math.Min(MaxHealth, _health + 2);
+                        Interlocked.Increment(ref LateAcks);
                     }
                 }
 
                 break;
 
             case SwimKind.Gossip:
-                if (accused)
+                if (accused || correction is not null)
                 {
-                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default);
+                    Send(source, sender, SwimKind.Gossip, 0, default, default, default, 0, default, correction);
                 }
 
                 break;
@@ -502,12 +544,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return true;
     }
 
-    /// <summary>Applies the news of a message; true when it accused this peer (the caller answers the sender).</summary>
-    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now)
+    /// <summary>
+    /// Applies the news of a message; true when it accused this peer, and in <paramref name="correction"/> a member the
+    /// sender holds a verdict about that this peer knows is out of date (the caller answers the sender with both).
+    /// </summary>
+    private bool ApplyNews(PeerEndpoint source, ReadOnlySpan<byte> body, long now, out Member? correction)
     {
         var reader = new SwimCodec.NewsReader(body);
         var self = _discovery.PkiId;
         bool accused = false;
+        correction = null;
         while (reader.TryRead(out var news))
         {
             if (news.State == MemberState.Alive)
@@ -548,6 +594,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             var state = member.GetState(out var held);
             if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
             {
+                // The sender still spreads a suspicion or death that the member has refuted since: tell it.
+                if (change == MembershipChange.Stale && state == MemberState.Alive && held > news.Time)
+                {
+                    correction ??= member;
+                }
+
                 continue;
             }
 
@@ -597,7 +649,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// pending changes as fit — news about the recipient itself first.
     /// </summary>
     private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
-        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender)
+        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? correction = null)
     {
         if (to.IsEmpty)
         {
@@ -625,7 +677,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             lock (_gate)
             {
-                AppendNews(span, ref position, recipient);
+                AppendNews(span, ref position, recipient, correction);
             }
 
             // One EnvelopeBatch record: the envelope's length, then the envelope.
@@ -653,9 +705,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     }
 
     /// <summary>Appends the recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).</summary>
-    private void AppendNews(Span<byte> body, ref int position, Member? recipient)
+    private void AppendNews(Span<byte> body, ref int position, Member? recipient, Member? correction)
     {
         Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
+        if (correction is not null)
+        {
+            SwimCodec.TryAppendAlive(body, ref position, AliveNow(correction, endpoint));
+        }
 
         // Lifeguard's buddy rule: a recipient held suspect or dead hears it first, so it can refute at once.
         if (recipient is not null)

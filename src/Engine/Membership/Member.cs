@@ -82,6 +82,9 @@ public sealed class Member
     /// <summary>The endpoint for peers of the member's own organization (empty when none).</summary>
     public PeerEndpoint InternalEndpoint => Volatile.Read(ref Info).InternalEndpoint;
 
+    /// <summary>The endpoint peers of other organizations may see; empty when the member is not visible outside its organization.</summary>
+    public PeerEndpoint ExternalEndpoint => Volatile.Read(ref Info).ExternalEndpoint;
+
     /// <summary>The metadata of the latest accepted message that changed it.</summary>
     public ReadOnlyMemory<byte> Metadata => Volatile.Read(ref Info).Metadata;
 

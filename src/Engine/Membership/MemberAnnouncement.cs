@@ -38,6 +38,12 @@ public readonly ref struct MemberAnnouncement
     /// <summary>The endpoint for peers of the member's own organization (empty when none).</summary>
     public PeerEndpoint InternalEndpoint { get; }
 
+    /// <summary>
+    /// The endpoint peers of other organizations may see (Fabric's external endpoint); empty when the member is not visible
+    /// outside its organization. For a member of another organization it is the endpoint it is reached at.
+    /// </summary>
+    public PeerEndpoint ExternalEndpoint { get; init; }
+
     private readonly string? _org;
 
     /// <summary>The member's organization (MSP id); empty when unknown.</summary>

@@ -13,6 +13,7 @@ internal sealed class MemberInfo
     public readonly PeerTime Stamp;
     public readonly PeerEndpoint Endpoint;
     public readonly PeerEndpoint InternalEndpoint;
+    public readonly PeerEndpoint ExternalEndpoint;
     public readonly byte[] Metadata;
 
     public MemberInfo(in MemberAnnouncement announcement)
@@ -20,11 +21,13 @@ internal sealed class MemberInfo
         Stamp = announcement.Time;
         Endpoint = announcement.Endpoint;
         InternalEndpoint = announcement.InternalEndpoint;
+        ExternalEndpoint = announcement.ExternalEndpoint;
         Metadata = announcement.Metadata.IsEmpty ? NoMetadata : announcement.Metadata.ToArray();
     }
 
     public bool SameAs(in MemberAnnouncement announcement) =>
         Endpoint == announcement.Endpoint
         && InternalEndpoint == announcement.InternalEndpoint
+        && ExternalEndpoint == announcement.ExternalEndpoint
         && announcement.Metadata.SequenceEqual(Metadata);
 }

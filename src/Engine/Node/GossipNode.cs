@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Engine.Channels;
 using Engine.Discovery;
 using Engine.Gossip;
 using Engine.Gossip.Pull;
@@ -16,7 +17,9 @@ namespace Engine.Node;
 /// <summary>
 /// One gossip peer: discovery and membership (alive heartbeats over UDP, bootstrap, membership sync over framed TCP,
 /// expiry) and dissemination of application data (<see cref="Publish"/> and <see cref="MessageReceived"/>: push to
-/// random peers, pull to repair what push missed, de-duplicated by a bounded message store); channels later. Runs over
+/// random peers, pull to repair what push missed, de-duplicated by a bounded message store); and channels
+/// (<see cref="JoinChannel"/>: a ledger per channel, StateInfo, leader election per org, blocks from the orderer to the
+/// org's leader and by push and pull to the rest of the org, anchor peers as the bridge to other orgs). Runs over
 /// any <see cref="ITransport"/>: real sockets, or the in-memory network with a virtual clock for deterministic tests and
 /// simulations.
 /// </summary>
@@ -42,6 +45,8 @@ public sealed class GossipNode : IAsyncDisposable
     private Security.NodeSecurity? _security;
     private Disseminator? _disseminator;
     private CountingTransport? _gossipTransport;
+    private ChannelManager? _channels;
+    private readonly Lock _channelGate = new();
     private string _originHex = "";
     private ulong _incarnation;
     private int _maxDataLength;
@@ -49,6 +54,7 @@ public sealed class GossipNode : IAsyncDisposable
     private long _published;
     private long _deliveredToApplication;
     private int _state; // 0 created, 1 starting/running, 2 stopped
+    private IEnvelopeSigner _signer = UnsignedEnvelopes.Instance;
 
     /// <summary>Creates a node; nothing runs until <see cref="StartAsync"/>.</summary>
     /// <param name="options">The node's settings, validated now.</param>
@@ -239,6 +245,11 @@ public sealed class GossipNode : IAsyncDisposable
         }
 
         _router.Detach();
+        lock (_channelGate)
+        {
+            _channels?.Dispose();
+        }
+
         _discovery?.Dispose();
         _emitter?.Dispose();
         _lazy?.Dispose();
@@ -254,6 +265,103 @@ public sealed class GossipNode : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => StopAsync();
+
+    /// <summary>
+    /// Raised for every block committed to a channel's ledger here, strictly in sequence per channel (block #0 included),
+    /// on a transport or timer thread, under the ledger's lock: handlers must be quick and must not call back into the node.
+    /// A handler that throws is logged; the ledger carries on.
+    /// </summary>
+    public event Action<BlockCommittedEvent>? BlockCommitted;
+
+    /// <summary>
+    /// Joins a channel (Fabric's JoinChannel): creates its ledger from <paramref name="genesisBlock"/> and commits it as
+    /// block #0 (the ledger logs the anchor peers known for each org, or "no anchor peers configured for Org2 in
+    /// mychannel"), publishes this peer's StateInfo, starts block pull, StateInfo pull and the election of this peer's org,
+    /// and contacts the anchor peers the block names. Blocks come from <paramref name="orderer"/> while this peer leads
+    /// its org, else by push and pull from the org's peers.
+    /// </summary>
+    /// <param name="genesisBlock">The channel's config block #0 (as the orderer's CreateChannel returns it).</param>
+    /// <param name="orderer">The orderer's endpoint (framed TCP), for the delivery stream a leader keeps open.</param>
+    /// <returns>The channel id.</returns>
+    /// <exception cref="InvalidOperationException">The node is not running, or already joined the channel.</exception>
+    /// <exception cref="InvalidDataException">The block is not a valid genesis block (the reason is in the message and the log).</exception>
+    public string JoinChannel(ReadOnlySpan<byte> genesisBlock, PeerEndpoint orderer)
+    {
+        if (!IsRunning || _discovery is not { } discovery || _table is not { } table || _gossipTransport is not { } transport)
+        {
+            throw new InvalidOperationException("The node is not running: start it before joining a channel.");
+        }
+
+        ChannelManager channels;
+        lock (_channelGate)
+        {
+            if (_channels is null)
+            {
+                int stream = 10;
+                var signer = _security is { } security && ReferenceEquals(_signer, UnsignedEnvelopes.Instance) ? new NodeSecuritySigner(security) : _signer;
+                _channels = new ChannelManager(_options, transport, table, discovery, _time, () => GossipRandom(Interlocked.Increment(ref stream)),
+                    _loggerFactory, e => BlockCommitted?.Invoke(e))
+                { Signer = signer };
+                if (_security is { } secured)
+                {
+                    secured.ChannelOrgs = _channels.OrgsOf;
+                }
+
+                _router.Attach(_channels);
+            }
+
+            channels = _channels;
+        }
+
+        return channels.Join(genesisBlock, orderer).Id;
+    }
+
+    /// <summary>The channels this node joined.</summary>
+    public IReadOnlyList<string> Channels => _channels?.Channels.Select(c => c.Id).ToArray() ?? [];
+
+    /// <summary>A snapshot of <paramref name="channel"/> as this node sees it: height, leadership, membership view (allocates).</summary>
+    /// <exception cref="ArgumentException">This node did not join <paramref name="channel"/>.</exception>
+    public ChannelView GetChannelView(string channel) => Channel(channel).GetView();
+
+    /// <summary>True while this node leads its org in <paramref name="channel"/> (false for a channel it did not join).</summary>
+    public bool IsLeader(string channel) => _channels?.Find(channel) is { } c && c.IsLeader;
+
+    /// <summary>This node's ledger height in <paramref name="channel"/> (0 for a channel it did not join).</summary>
+    public ulong GetLedgerHeight(string channel) => _channels?.Find(channel)?.Store.Height ?? 0;
+
+    /// <summary>
+    /// Steps aside as leader of this node's org in <paramref name="channel"/> (Fabric's Yield): no proposal from this
+    /// node until a new leader declares itself or six leader alive thresholds pass. False when it is not a dynamically elected leader.
+    /// </summary>
+    public bool YieldLeadership(string channel) => Channel(channel).Yield();
+
+    /// <summary>Block counters of this node in <paramref name="channel"/> (zeros for a channel it did not join).</summary>
+    public ChannelBlockStatistics GetBlockStatistics(string channel) =>
+        _channels?.Find(channel) is { } c
+            ? new ChannelBlockStatistics(c.Deliveries, c.PullRepairs, c.StateTransfers.Sent, c.StateTransfers.Served, c.BelowHeight)
+            : new ChannelBlockStatistics(0, 0, 0, 0, 0);
+
+    /// <summary>
+    /// The seam that signs this node's StateInfo and leadership messages and verifies received ones (unsigned until the
+    /// security layer sets one). Set before joining a channel.
+    /// </summary>
+    internal IEnvelopeSigner EnvelopeSigner
+    {
+        get => _signer;
+        set
+        {
+            _signer = value ?? throw new ArgumentNullException(nameof(value));
+            if (_channels is { } channels)
+            {
+                channels.Signer = value;
+            }
+        }
+    }
+
+    internal ChannelManager? ChannelLayer => _channels;
+
+    private GossipChannel Channel(string channel) =>
+        _channels?.Find(channel) ?? throw new ArgumentException($"This node has not joined channel '{channel}'.", nameof(channel));
 
     /// <summary>How many other peers this node sees alive (cheap: no snapshot; 0 before start).</summary>
     public int AliveCount => _table?.AliveCount ?? 0;
@@ -330,6 +438,7 @@ public sealed class GossipNode : IAsyncDisposable
         PkiId = _pkiId,
         Security = _security,
         Endpoint = _endpoint,
+        ExternalEndpoint = _options.ExternalEndpoint,
         BootstrapPeers = [.. _options.BootstrapPeers],
         AliveInterval = _options.AliveTimeInterval,
         AliveExpirationTimeout = _options.AliveExpirationTimeout,

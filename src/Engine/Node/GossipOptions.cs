@@ -138,6 +138,24 @@ public sealed class GossipOptions
     /// <summary>Timings of <see cref="HeartbeatMode.Swim"/> (ignored in Fabric mode).</summary>
     public SwimOptions Swim { get; set; } = new();
 
+    /// <summary>
+    /// Leader election of this peer's org in each channel it joins (Fabric's <c>useLeaderElection</c>, <c>orgLeader</c>,
+    /// <c>election.*</c>): dynamic by default; both modes on is refused at start.
+    /// </summary>
+    public Election.ElectionOptions Election { get; set; } = new();
+
+    /// <summary>Each channel's ledger: reorder buffer, in-memory window (<c>maxBlockCountToStore</c>, default 10), largest block.</summary>
+    public Ledger.LedgerOptions Ledger { get; set; } = new();
+
+    /// <summary>How often a changed ledger height is published in the channel's StateInfo at most (Fabric's <c>publishStateInfoInterval</c>, 4 s).</summary>
+    public TimeSpan PublishStateInfoInterval { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>How often StateInfo is pulled from random channel peers (Fabric's <c>requestStateInfoInterval</c>, 4 s).</summary>
+    public TimeSpan RequestStateInfoInterval { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>How soon a leader reopens a delivery stream the orderer refused or lost (default 1 s).</summary>
+    public TimeSpan OrdererRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often expiry is checked: a tenth of <see cref="AliveExpirationTimeout"/>, as in Fabric.</summary>
     public TimeSpan AliveExpirationCheckInterval => AliveExpirationTimeout / 10;
 
@@ -193,6 +211,13 @@ public sealed class GossipOptions
         Swim.Validate();
         ArgumentNullException.ThrowIfNull(Transport);
         Transport.Validate();
+        Positive(PublishStateInfoInterval, nameof(PublishStateInfoInterval));
+        Positive(RequestStateInfoInterval, nameof(RequestStateInfoInterval));
+        Positive(OrdererRetryInterval, nameof(OrdererRetryInterval));
+        ArgumentNullException.ThrowIfNull(Election);
+        Election.Validate();
+        ArgumentNullException.ThrowIfNull(Ledger);
+        Ledger.Validate();
     }
 
     private static void Positive(int value, string name) => Require(value > 0, name, $"must be positive, was {value}");

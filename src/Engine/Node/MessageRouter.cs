@@ -18,6 +18,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
     private volatile DiscoveryService? _discovery;
     private volatile Disseminator? _disseminator;
     private volatile PullEngine? _pull;
+    private volatile Channels.ChannelManager? _channels;
     private volatile LazyRepair? _lazy;
     private volatile PullEngine? _identityPull;
     private volatile Security.NodeSecurity? _security;
@@ -35,6 +36,9 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         _disseminator = disseminator;
     }
 
+    /// <summary>Routes channel messages (blocks, StateInfo, leadership, block pull, delivery) to <paramref name="channels"/>.</summary>
+    public void Attach(Channels.ChannelManager channels) => _channels = channels;
+
     /// <summary>Routes identity pull messages (signed nodes only) to <paramref name="identityPull"/>.</summary>
     public void AttachIdentityPull(PullEngine identityPull) => _identityPull = identityPull;
 
@@ -43,6 +47,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
 
     public void Detach()
     {
+        _channels = null;
         _identityPull = null;
         _security = null;
         _discovery = null;
@@ -90,9 +95,13 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             {
                 discovery.HandleSwim(source, view.Content, now);
             }
+            else if (_channels is { } channels && channels.TryHandle(source, envelope, in view))
+            {
+                // a channel message (StateInfo and leadership verified there through the node's signer)
+            }
             else if (view.ContentField is EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent && _security is { } security)
             {
-                // Verified and checked against the channel's orgs; refusals are counted there. No channel layer consumes them yet.
+                // No channel joined: verified and checked against the channel's orgs (refusals are counted there), then unhandled.
                 security.AcceptChannelEnvelope(view, source);
                 discovery.Counters.UnhandledEnvelope();
             }
@@ -136,7 +145,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         }
     }
 
-    public void OnConnectionLost(PeerEndpoint peer, string reason) => _discovery?.OnConnectionLost(peer, reason);
+    public void OnConnectionLost(PeerEndpoint peer, string reason)
+    {
+        _discovery?.OnConnectionLost(peer, reason);
+        _channels?.OnConnectionLost(peer, reason);
+    }
 
     private void Dispatch(DiscoveryService discovery, PeerEndpoint source, ReadOnlySpan<byte> frame)
     {
@@ -161,12 +174,13 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             case EnvelopeView.AppDataContent when _disseminator is { } disseminator:
                 disseminator.Receive(source, frame);
                 break;
-            case EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent when _security is { } security:
+            case EnvelopeView.StateInfoContent or EnvelopeView.LeadershipContent when _channels is null && _security is { } security:
                 security.AcceptChannelEnvelope(view, source);
                 discovery.Counters.UnhandledEnvelope();
                 break;
-            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null:
-                if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false))
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent when _pull is not null || _identityPull is not null || _channels is not null:
+                if (!(_pull?.TryHandle(source, frame) ?? false) && !(_identityPull?.TryHandle(source, frame) ?? false)
+                    && !(_channels is { } pullChannels && pullChannels.TryHandle(source, frame, in view)))
                 {
                     // A broken pull message, or one of a kind or channel this node does not pull.
                     if (!PullMessage.TryParse(frame, out _, out bool malformed) && malformed)
@@ -181,7 +195,11 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
 
                 break;
             default:
-                discovery.Counters.UnhandledEnvelope();
+                if (_channels is not { } channels || !channels.TryHandle(source, frame, in view))
+                {
+                    discovery.Counters.UnhandledEnvelope();
+                }
+
                 break;
         }
     }

@@ -16,6 +16,12 @@ internal readonly ref struct AliveFields
 
     /// <summary>The sender's certificate; Fabric sends it only during publishCertPeriod after start.</summary>
     public ReadOnlySpan<byte> Identity { get; init; }
+
+    /// <summary>
+    /// The member's internal endpoint ("host:port", UTF-8), carried in the envelope's secret envelope (outside the signed
+    /// payload) when the member has an external endpoint; empty: no secret envelope. Never sent to another org.
+    /// </summary>
+    public ReadOnlySpan<byte> InternalEndpoint { get; init; }
 }
 
 /// <summary>
@@ -44,7 +50,92 @@ internal static class AliveCodec
     public static int EnvelopeSize(in AliveFields f, int signatureLength)
     {
         int payload = PayloadSize(f);
-        return ProtoSpanWriter.BytesFieldSize(1, payload) + ProtoSpanWriter.BytesFieldSize(2, signatureLength);
+        return ProtoSpanWriter.BytesFieldSize(1, payload) + ProtoSpanWriter.BytesFieldSize(2, signatureLength) + SecretFieldSize(f.InternalEndpoint);
+    }
+
+    // Envelope.secret_envelope = 3: SecretEnvelope { payload = 1: Secret { internalEndpoint = 1 } } (unsigned in Engine).
+    private static int SecretSize(ReadOnlySpan<byte> endpoint) => ProtoSpanWriter.BytesFieldSize(1, endpoint.Length);
+
+    private static int SecretFieldSize(ReadOnlySpan<byte> endpoint) =>
+        endpoint.IsEmpty ? 0 : ProtoSpanWriter.MessageFieldSize(3, ProtoSpanWriter.MessageFieldSize(1, SecretSize(endpoint)));
+
+    /// <summary>Appends the envelope's secret envelope (the internal endpoint) when there is one; returns the new total length.</summary>
+    public static int WriteSecret(Span<byte> destination, int written, in AliveFields f)
+    {
+        if (f.InternalEndpoint.IsEmpty)
+        {
+            return written;
+        }
+
+        var w = new ProtoSpanWriter(destination[written..]);
+        int secret = SecretSize(f.InternalEndpoint);
+        w.WriteMessageHeader(3, ProtoSpanWriter.MessageFieldSize(1, secret));
+        w.WriteMessageHeader(1, secret);
+        w.WriteBytesField(1, f.InternalEndpoint);
+        return written + w.Position;
+    }
+
+    /// <summary>The internal endpoint text inside an envelope's secret envelope; false when there is none or it is malformed.</summary>
+    public static bool TryReadInternalEndpoint(ReadOnlySpan<byte> secretEnvelope, out ReadOnlySpan<byte> endpoint)
+    {
+        endpoint = default;
+        return TryReadBytesField(secretEnvelope, 1, out var secret) && TryReadBytesField(secret, 1, out endpoint) && !endpoint.IsEmpty;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="envelope"/> without its secret envelope (what may cross an org boundary: the payload and
+    /// signature, byte for byte); returns the length written, or -1 when the envelope is malformed.
+    /// </summary>
+    public static int WriteWithoutSecret(ReadOnlySpan<byte> envelope, Span<byte> destination)
+    {
+        var r = new ProtoSpanReader(envelope);
+        var w = new ProtoSpanWriter(destination);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return -1;
+            }
+
+            if (wt != WireType.LengthDelimited || !r.TryReadBytes(out var value))
+            {
+                return -1;
+            }
+
+            if (field is 1 or 2)
+            {
+                w.WriteBytesField(field, value);
+            }
+        }
+
+        return w.Position;
+    }
+
+    private static bool TryReadBytesField(ReadOnlySpan<byte> message, int wanted, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        var r = new ProtoSpanReader(message);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return false;
+            }
+
+            if (field == wanted && wt == WireType.LengthDelimited)
+            {
+                if (!r.TryReadBytes(out value))
+                {
+                    return false;
+                }
+            }
+            else if (!r.TrySkip(wt))
+            {
+                return false;
+            }
+        }
+
+        return !value.IsEmpty;
     }
 
     /// <summary>
@@ -84,7 +175,7 @@ internal static class AliveCodec
     public static int Write(Span<byte> destination, in AliveFields f, ReadOnlySpan<byte> signature)
     {
         int written = WritePayload(destination, f, out _);
-        return WriteSignature(destination, written, signature);
+        return WriteSecret(destination, WriteSignature(destination, written, signature), f);
     }
 
     /// <summary>Parses the content of an alive GossipMessage (<see cref="EnvelopeView.Content"/>).</summary>

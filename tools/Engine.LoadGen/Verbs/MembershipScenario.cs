@@ -8,6 +8,7 @@ using Engine.Membership;
 using Engine.Node;
 using Engine.Transport;
 using Engine.Transport.Memory;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Engine.LoadGen.Verbs;
@@ -28,6 +29,7 @@ internal sealed class MembershipScenario
     private readonly List<Engine.Security.VerifierCounters> _verifiers = [];
     private Engine.Security.OrgCertificateAuthority? _ca;
     private Engine.Security.TrustStore? _trust;
+    private readonly List<Engine.Discovery.SwimHeartbeatStrategy> _swims = [];
     private volatile string _phase = "starting";
     private long _falseDeaths;
     private int _started;
@@ -199,6 +201,7 @@ internal sealed class MembershipScenario
             AliveExpirationTimeout = s.AliveInterval * 5,
             ReconnectInterval = s.AliveInterval * 5,
             HeartbeatMode = s.Swim ? HeartbeatMode.Swim : HeartbeatMode.Fabric,
+            Swim = new SwimOptions { ProbeInterval = s.ProbeInterval, ProbeTimeout = s.ProbeInterval / 2 },
         };
         if (s.Signing)
         {
@@ -250,7 +253,19 @@ internal sealed class MembershipScenario
         }
 
         var transport = clock.CreateTransport(options, peer.Index, endpoint);
-        var node = new GossipNode(options, transport, new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) });
+        var context = new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) };
+        if (peer.Index < s.LogPeers)
+        {
+            context = new GossipNodeContext
+            {
+                Time = context.Time,
+                Seed = context.Seed,
+                LoggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).AddFilter(l => l >= LogLevel.Information)
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+            };
+        }
+
+        var node = new GossipNode(options, transport, context);
         node.MembershipChanged += e => OnChanged(peer, e);
         await node.StartAsync(cancellationToken);
         if (node.Security is { } security)
@@ -260,6 +275,15 @@ internal sealed class MembershipScenario
                 _verifiers.Add(security.Verifier.Counters);
             }
         }
+
+        if (node.Discovery?.Swim is { } swim)
+        {
+            lock (_swims)
+            {
+                _swims.Add(swim);
+            }
+        }
+
         peer.Node = new NodePeer(node);
         peer.Stopped = false;
     }
@@ -369,6 +393,26 @@ internal sealed class MembershipScenario
                 .Add("verify_cpu_share", "share of the run's CPU time spent verifying", r.CpuSeconds > 0 ? r.VerifySeconds / r.CpuSeconds : double.NaN, "P1");
         }
 
+        if (s.Swim && !s.Processes)
+        {
+            long probes = 0, failed = 0, unhealthy = 0, late = 0;
+            lock (_swims)
+            {
+                foreach (var swim in _swims)
+                {
+                    probes += Interlocked.Read(ref swim.Probes);
+                    failed += Interlocked.Read(ref swim.Failed);
+                    unhealthy += Interlocked.Read(ref swim.Stalls);
+                    late += Interlocked.Read(ref swim.LateAcks);
+                }
+            }
+
+            report.Add("swim_probes", "probes sent (all peers, all runs)", probes)
+                .Add("swim_probes_failed", "probes without any ack: target suspected", failed)
+                .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", unhealthy)
+                .Add("swim_late_acks", "acks that arrived after their probe period", late);
+        }
+
         if (r.TimedOut)
         {
             report.Note("note", "stopped by --timeout before the run completed");
@@ -430,6 +474,12 @@ internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan Al
 {
     /// <summary>SWIM-style probing (<see cref="HeartbeatMode.Swim"/>) instead of Fabric's flooding.</summary>
     public bool Swim { get; init; }
+
+    /// <summary>Swim: the probe period (the direct-ack timeout is half of it).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The first this many peers log to stderr.</summary>
+    public int LogPeers { get; init; }
 
     /// <summary>Network time allowed for convergence before the run reports "not converged".</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

@@ -60,6 +60,24 @@ internal static class MembershipVerb
             DefaultValueFactory = _ => "fabric",
         };
         heartbeat.AcceptOnlyFromAmong("fabric", "swim");
+        var probe = new Option<int>("--probe-interval")
+        {
+            Description = "swim: probe period in ms (the direct-ack timeout is half of it)",
+            DefaultValueFactory = _ => 1000,
+        };
+        probe.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is < 10 or > 60_000)
+            {
+                r.AddError($"--probe-interval must be between 10 and 60000 ms, was {v}");
+            }
+        });
+        var logPeers = new Option<int>("--log-peers")
+        {
+            Description = "write the logs (information and up) of the first N peers to stderr, to follow what they see",
+            DefaultValueFactory = _ => 0,
+        };
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -67,7 +85,7 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, heartbeat, signing, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, signing, probe, logPeers, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -102,6 +120,8 @@ internal static class MembershipVerb
                 TimeSpan.FromMilliseconds(parse.GetValue(alive)), parse.GetValue(kill), parse.GetValue(seed), parse.GetValue(processes), parse.GetValue(signing))
             {
                 Swim = parse.GetValue(heartbeat) == "swim",
+                LogPeers = parse.GetValue(logPeers),
+                ProbeInterval = TimeSpan.FromMilliseconds(parse.GetValue(probe)),
             };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);

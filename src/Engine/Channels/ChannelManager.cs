@@ -1,0 +1,356 @@
+using Engine.Diagnostics;
+using Engine.Discovery;
+using Engine.Election;
+using Engine.Gossip;
+using Engine.Ledger;
+using Engine.Membership;
+using Engine.Node;
+using Engine.Ordering;
+using Engine.Protocol;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Channels;
+
+/// <summary>
+/// The node's channel layer: the channels it joined, and one message store, push emitter and disseminator shared by
+/// their blocks, StateInfo and leadership messages (kept apart from application data so a node without channels runs
+/// exactly as before). Routes every channel message the node receives: blocks (from the orderer to the delivery stream,
+/// pushed ones through the ingress filter), StateInfo and leadership (verified through <see cref="Signer"/>), StateInfo
+/// pull requests and snapshots, block pull messages, delivery statuses. Created by the node's first JoinChannel.
+/// </summary>
+internal sealed class ChannelManager : IDisposable
+{
+    private readonly MessageStore _store;
+    private readonly PushEmitter _emitter;
+    private readonly Action<BlockCommittedEvent> _committed;
+    private readonly Func<Random> _random;
+    private readonly ILogger _logger;
+    private readonly LogRateLimiter _dropLog;
+    private readonly Lock _joinGate = new();
+    private volatile GossipChannel[] _channels = [];
+    private long _dropped;
+
+    public ChannelManager(GossipOptions options, ITransport transport, MembershipTable table, DiscoveryService discovery, TimeProvider time,
+        Func<Random> random, ILoggerFactory loggerFactory, Action<BlockCommittedEvent> committed)
+    {
+        Options = options;
+        Transport = transport;
+        Table = table;
+        Discovery = discovery;
+        Time = time;
+        LoggerFactory = loggerFactory;
+        _random = random;
+        _committed = committed;
+        PkiId = discovery.PkiId.ToArray();
+        Org = options.OrgId;
+        Endpoint = discovery.Endpoint;
+        PeerName = discovery.Endpoint.ToString();
+        Incarnation = discovery.Incarnation;
+        _logger = loggerFactory.CreateLogger("Engine.Channels");
+        _dropLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
+        // De-duplication of recent channel messages only (the ledger's window serves pull; the ingress filter drops blocks
+        // below the height): one stripe of 8 MiB, so a block up to about 8 MiB is pushed; a larger one is committed and
+        // served by pull, not pushed.
+        _store = new MessageStore(
+            new MessageStoreOptions { MaxEntries = 4096, MaxBytes = 8L * 1024 * 1024, TimeToLive = options.DeadMemberRetention, Shards = 1 },
+            time,
+            random());
+        var gossipLogger = loggerFactory.CreateLogger("Engine.Gossip");
+        _emitter = new PushEmitter(PushOptions.From(options), transport, table, time, gossipLogger);
+        Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
+        _emitter.Start();
+        discovery.SharesChannelWith = SharesChannelWith;
+    }
+
+    public GossipOptions Options { get; }
+
+    public ITransport Transport { get; }
+
+    public MembershipTable Table { get; }
+
+    public DiscoveryService Discovery { get; }
+
+    public TimeProvider Time { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public byte[] PkiId { get; }
+
+    public string Org { get; }
+
+    public PeerEndpoint Endpoint { get; }
+
+    public string PeerName { get; }
+
+    public ulong Incarnation { get; }
+
+    public Disseminator Disseminator { get; }
+
+    /// <summary>Signs this peer's StateInfo and leadership messages and verifies received ones (the security layer's seam).</summary>
+    public IEnvelopeSigner Signer { get; set; } = UnsignedEnvelopes.Instance;
+
+    /// <summary>Channel messages dropped: unknown channel, bad signature, malformed.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public IReadOnlyList<GossipChannel> Channels => _channels;
+
+    public Random NewRandom() => _random();
+
+    public GossipChannel Join(ReadOnlySpan<byte> genesisBlock, PeerEndpoint orderer)
+    {
+        lock (_joinGate)
+        {
+            var channel = new GossipChannel(this, genesisBlock, orderer);
+            if (Find(channel.IdBytes) is not null)
+            {
+                channel.Dispose();
+                throw new InvalidOperationException($"This peer already joined channel {channel.Id}.");
+            }
+
+            _channels = [.. _channels, channel];
+            string mode = Options.Election.UseLeaderElection ? "dynamic" : Options.Election.OrgLeader ? "static leader" : "static follower";
+            ChannelLog.Joined(_logger, PeerName, channel.Id, orderer, Org, mode);
+            channel.Start();
+            return channel;
+        }
+    }
+
+    public GossipChannel? Find(ReadOnlySpan<byte> channel)
+    {
+        foreach (var c in _channels)
+        {
+            if (channel.SequenceEqual(c.IdBytes))
+            {
+                return c;
+            }
+        }
+
+        return null;
+    }
+
+    public GossipChannel? Find(string channel) => _channels.FirstOrDefault(c => c.Id == channel);
+
+    /// <summary>The orgs of a joined channel (null for another channel): what the security layer checks senders against.</summary>
+    public IReadOnlyCollection<string>? OrgsOf(ReadOnlySpan<byte> channel) => Find(channel)?.Orgs;
+
+    /// <summary>True when a channel this peer joined has <paramref name="org"/> in its configuration.</summary>
+    public bool SharesChannelWith(string org)
+    {
+        foreach (var channel in _channels)
+        {
+            if (channel.HasOrg(org))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal void RaiseCommitted(in BlockCommittedEvent e)
+    {
+        try
+        {
+            _committed(e);
+        }
+        catch (Exception ex)
+        {
+            ChannelLog.SubscriberFailed(_logger, ex, PeerName, e.Number, e.Channel);
+        }
+    }
+
+    /// <summary>Handles <paramref name="envelope"/> when it is a channel message; false (touching nothing) otherwise.</summary>
+    public bool TryHandle(PeerEndpoint source, ReadOnlySpan<byte> envelope, in EnvelopeView view)
+    {
+        switch (view.ContentField)
+        {
+            case EnvelopeView.DataMessageContent:
+                {
+                    if (Find(view.Channel) is not { } channel)
+                    {
+                        return Drop(source, "a block", "this peer is not in its channel");
+                    }
+
+                    if (source == channel.Orderer && channel.Delivery.TryHandle(source, envelope))
+                    {
+                        return true;
+                    }
+
+                    if (BlockCodec.TryRead(envelope, out var block) is { } error)
+                    {
+                        return Drop(source, "a block", error);
+                    }
+
+                    if (channel.AcceptsPushed(block.Sequence) && Disseminator.Receive(source, envelope) == ReceiveOutcome.Rejected)
+                    {
+                        channel.OnBlock(envelope, source); // too large for the message store: committed here, not pushed on
+                    }
+
+                    return true;
+                }
+
+            case EnvelopeView.StateInfoContent:
+                if (!ChannelMessages.TryParseStateInfo(view.Content, out var state))
+                {
+                    return Drop(source, "a StateInfo", "malformed");
+                }
+
+                if (!Signer.Verify(in view, source))
+                {
+                    return true; // refused by the security layer (counted and logged there)
+                }
+
+                Disseminator.Receive(source, envelope);
+                return true;
+
+            case EnvelopeView.LeadershipContent:
+                if (!LeadershipCodec.TryParse(view.Content, out var leadership))
+                {
+                    return Drop(source, "a leadership message", "malformed");
+                }
+
+                if (Find(view.Channel) is null)
+                {
+                    return Drop(source, "a leadership message", "this peer is not in its channel");
+                }
+
+                if (!Signer.Verify(in view, source))
+                {
+                    return true; // refused by the security layer (counted and logged there)
+                }
+
+                Disseminator.Receive(source, envelope);
+                return true;
+
+            case ChannelMessages.StateInfoPullRequestContent:
+                if (Find(view.Channel) is { } requested)
+                {
+                    Transport.SendFrame(source, ChannelMessages.Snapshot(requested.IdBytes, requested.StateEnvelopes()));
+                }
+
+                return true;
+
+            case ChannelMessages.SnapshotContent:
+                return HandleSnapshot(source, view.Content);
+
+            case ChannelMessages.StateRequestContent:
+                if (Find(view.Channel) is not { } asked)
+                {
+                    return Drop(source, "a state request", "this peer is not in its channel");
+                }
+
+                if (!ChannelMessages.TryReadStateRequest(view.Content, out ulong start, out ulong end))
+                {
+                    return Drop(source, "a state request", "malformed or an empty range");
+                }
+
+                asked.ServeState(source, start, end);
+                return true;
+
+            case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent:
+                return Find(view.Channel) is { } pulled && pulled.Pull.TryHandle(source, envelope);
+
+            case DeliveryCodec.RequestContent or DeliveryCodec.StopContent or DeliveryCodec.StatusContent:
+                return Find(view.Channel) is { } delivered && delivered.Delivery.TryHandle(source, envelope);
+
+            default:
+                return false;
+        }
+    }
+
+    private bool HandleSnapshot(PeerEndpoint source, ReadOnlySpan<byte> content)
+    {
+        var elements = new List<byte[]>();
+        if (!ChannelMessages.TryReadSnapshot(content, elements))
+        {
+            return Drop(source, "a StateInfo snapshot", "malformed");
+        }
+
+        foreach (var element in elements)
+        {
+            if (!EnvelopeView.TryParse(element, out var view) || view.ContentField != EnvelopeView.StateInfoContent
+                || !ChannelMessages.TryParseStateInfo(view.Content, out var state))
+            {
+                Drop(source, "a StateInfo snapshot element", "not a StateInfo");
+                continue;
+            }
+
+            if (!Signer.Verify(in view, source))
+            {
+                continue; // refused by the security layer (counted and logged there)
+            }
+
+            Disseminator.AcceptPulled(source, element);
+        }
+
+        return true;
+    }
+
+    public void OnConnectionLost(PeerEndpoint peer, string reason)
+    {
+        foreach (var channel in _channels)
+        {
+            channel.Delivery.OnConnectionLost(peer, reason);
+        }
+    }
+
+    private bool Drop(PeerEndpoint source, string what, string reason)
+    {
+        Interlocked.Increment(ref _dropped);
+        if (_dropLog.TryAcquire(out long suppressed))
+        {
+            ChannelLog.Dropped(_logger, PeerName, what, source, reason, suppressed);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Where each channel message goes: blocks to pushPeerNum peers of this org with state in the channel, leadership
+    /// messages to every peer of this org, StateInfo to peers of the channel's orgs (Fabric's CHAN_OR_ORG).
+    /// </summary>
+    private GossipRoute Route(in MessageId id, ReadOnlySpan<byte> envelope)
+    {
+        var channel = Find(id.Channel);
+        return id.Kind switch
+        {
+            MessageKind.Block => new GossipRoute { Org = Org, Predicate = channel },
+            MessageKind.Leadership => new GossipRoute { Org = Org, Fanout = PushOptions.From(Options).MaxFanout },
+            MessageKind.StateInfo => new GossipRoute { Predicate = channel?.InChannelOrgs },
+            _ => default,
+        };
+    }
+
+    private void OnDelivered(in MessageId id, ReadOnlySpan<byte> envelope, PeerEndpoint source)
+    {
+        var channel = Find(id.Channel);
+        if (channel is null || !EnvelopeView.TryParse(envelope, out var view))
+        {
+            return;
+        }
+
+        switch (id.Kind)
+        {
+            case MessageKind.Block:
+                channel.OnBlock(envelope, source);
+                break;
+            case MessageKind.StateInfo when ChannelMessages.TryParseStateInfo(view.Content, out var state):
+                channel.OnStateInfo(envelope, in state);
+                break;
+            case MessageKind.Leadership when !source.IsEmpty && LeadershipCodec.TryParse(view.Content, out var leadership):
+                channel.OnLeadership(in leadership);
+                break;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        _emitter.Dispose();
+    }
+}

@@ -1,0 +1,588 @@
+using System.Buffers.Binary;
+using System.Text;
+using Engine.Election;
+using Engine.Gossip;
+using Engine.Gossip.Pull;
+using Engine.Ledger;
+using Engine.Membership;
+using Engine.Ordering;
+using Engine.Protocol;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Member = Engine.Membership.Member;
+using PeerTime = Engine.Membership.PeerTime;
+
+namespace Engine.Channels;
+
+/// <summary>
+/// One channel at one peer: its ledger (<see cref="BlockStore"/>), the StateInfo of its members (the channel's
+/// membership view), the election of this peer's org (<see cref="LeaderElectionService"/>, this class being its
+/// adapter), the delivery stream to the orderer (open only while this peer leads) and block pull within the window.
+/// Blocks, StateInfo and leadership messages travel through the node's channel disseminator (<see cref="ChannelManager"/>).
+/// </summary>
+/// <remarks>
+/// Lock order: the election's lock may be held when this class's lock is taken (the adapter), never the reverse; the
+/// ledger's lock may be held when this class's lock is taken (the commit callback), never the reverse.
+/// </remarks>
+internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, IDisposable
+{
+    private readonly ChannelManager _host;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<byte[], StateEntry> _states = new(PkiIdComparer.Instance);
+    private readonly Dictionary<byte[], StateEntry>.AlternateLookup<ReadOnlySpan<byte>> _stateLookup;
+    private readonly Dictionary<byte[], long> _declarations = new(PkiIdComparer.Instance);
+    private readonly List<ITimer> _timers = [];
+    private readonly LeaderElectionService _election;
+    private readonly DeliveryClient _delivery;
+    private readonly BlockPullSource _pullSource;
+    private readonly PullEngine _pull;
+    private readonly OrgsPredicate _orgs = new();
+    private byte[]? _ownState;
+    private ulong _stateSeq;
+    private ulong _publishedHeight;
+    private long _lastPublished;
+    private long _deliveries;
+    private long _belowHeight;
+    private long _stateRequests;
+    private long _stateServed;
+    private ulong _requestedFrom = ulong.MaxValue;
+    private long _requestedAt;
+    private bool _disposed;
+
+    public GossipChannel(ChannelManager host, ReadOnlySpan<byte> genesisBlock, PeerEndpoint orderer)
+    {
+        _host = host;
+        _logger = host.LoggerFactory.CreateLogger("Engine.Channels");
+        _stateLookup = _states.GetAlternateLookup<ReadOnlySpan<byte>>();
+        var options = host.Options;
+        Store = BlockStore.Join(genesisBlock, options.Ledger, host.Time, host.LoggerFactory.CreateLogger("Engine.Ledger"), host.PeerName, OnCommitted);
+        Id = Store.ChannelId;
+        IdBytes = Encoding.UTF8.GetBytes(Id);
+        _orgs.Update(Store.Config);
+        Orderer = orderer;
+        _pullSource = new BlockPullSource(Store, options.Ledger);
+        var route = new GossipRoute { Org = host.Org, Predicate = this };
+        _pull = new PullEngine(PullOptions.From(options), _pullSource, host.Transport, host.Table, route, host.Time, host.NewRandom(), host.LoggerFactory.CreateLogger("Engine.Gossip"));
+        _delivery = new DeliveryClient(host.Transport, orderer, Id, host.Org, host.PeerName, () => Store.Height, OnDelivered, host.Time,
+            options.OrdererRetryInterval, host.LoggerFactory.CreateLogger("Engine.Ordering"));
+        _election = new LeaderElectionService(host.PkiId, host.PeerName, host.Org, Id, options.Election, this, host.Time,
+            host.LoggerFactory.CreateLogger("Engine.Election"), OnLeadershipChanged);
+    }
+
+    public string Id { get; }
+
+    public byte[] IdBytes { get; }
+
+    public BlockStore Store { get; }
+
+    public PeerEndpoint Orderer { get; }
+
+    public DeliveryClient Delivery => _delivery;
+
+    public PullEngine Pull => _pull;
+
+    public bool IsLeader => _election.IsLeader;
+
+    /// <summary>Peers of an org that belongs to the channel (StateInfo's route, Fabric's CHAN_OR_ORG).</summary>
+    public IMemberPredicate InChannelOrgs => _orgs;
+
+    /// <summary>The orgs of the channel's current configuration.</summary>
+    public IReadOnlyCollection<string> Orgs => _orgs.All;
+
+    /// <summary>True when <paramref name="org"/> is in the channel's current configuration.</summary>
+    public bool HasOrg(string org) => _orgs.Contains(org);
+
+    /// <summary>Blocks the orderer delivered to this peer.</summary>
+    public long Deliveries => Interlocked.Read(ref _deliveries);
+
+    /// <summary>Blocks pull brought that push had missed.</summary>
+    public long PullRepairs => _pullSource.Repaired;
+
+    /// <summary>Pushed blocks dropped because they were below the ledger height.</summary>
+    public long BelowHeight => Interlocked.Read(ref _belowHeight);
+
+    /// <summary>Publishes this peer's state, starts block pull, the StateInfo timers and the election; contacts the anchors of block #0.</summary>
+    public void Start()
+    {
+        var options = _host.Options;
+        PublishState();
+        _pull.Start();
+        lock (_timers)
+        {
+            _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).OnPublishTick(), this, options.PublishStateInfoInterval, options.PublishStateInfoInterval));
+            _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).RequestStates(), this, TimeSpan.Zero, options.RequestStateInfoInterval));
+        }
+
+        ConnectToAnchors(Store.Config);
+        _election.Start();
+    }
+
+    /// <summary>Steps aside as leader (Fabric's Yield); false when this peer is not a dynamically elected leader.</summary>
+    public bool Yield() => _election.Yield();
+
+    // ---- the membership view (StateInfo) ----
+
+    /// <summary>A StateInfo of this channel was accepted by the disseminator (new, or newer than the one held).</summary>
+    public void OnStateInfo(ReadOnlySpan<byte> envelope, in StateInfoFields fields)
+    {
+        if (fields.PkiId.SequenceEqual(_host.PkiId))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var time = new PeerTime(fields.IncNum, fields.SeqNum);
+            if (_stateLookup.TryGetValue(fields.PkiId, out var held) && held.Time >= time)
+            {
+                return;
+            }
+
+            bool added = held is null;
+            var entry = new StateEntry(fields.PkiId.ToArray(), time, fields.LedgerHeight, envelope.ToArray());
+            _states[entry.PkiId] = entry;
+            if (added && _logger.IsEnabled(LogLevel.Information))
+            {
+                var member = _host.Table.Find(fields.PkiId);
+                ChannelLog.MemberJoined(_logger, _host.PeerName, Id, member?.Endpoint ?? default, member?.Org ?? "?", fields.LedgerHeight);
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="member"/> is alive and has published its state in the channel (block routes).</summary>
+    public bool Matches(Member member)
+    {
+        lock (_gate)
+        {
+            return _stateLookup.ContainsKey(member.PkiId);
+        }
+    }
+
+    /// <summary>The StateInfo envelopes held (this peer's included), for a StateInfoSnapshot.</summary>
+    public List<byte[]> StateEnvelopes()
+    {
+        lock (_gate)
+        {
+            var list = new List<byte[]>(_states.Count + 1);
+            list.AddRange(_states.Values.Select(s => s.Envelope));
+            if (_ownState is not null)
+            {
+                list.Add(_ownState);
+            }
+
+            return list;
+        }
+    }
+
+    public ChannelView GetView()
+    {
+        ulong height = Store.Height;
+        bool leader = _election.IsLeader;
+        var members = new List<ChannelMember>();
+        var leaders = new List<ChannelMember>();
+        long now = _host.Time.GetTimestamp();
+        long threshold = (long)(_host.Options.Election.LeaderAliveThreshold.TotalSeconds * _host.Time.TimestampFrequency);
+        lock (_gate)
+        {
+            foreach (var state in _states.Values)
+            {
+                if (_host.Table.Find(state.PkiId) is { } member && IsAliveState(member.State))
+                {
+                    members.Add(new ChannelMember(Convert.ToHexStringLower(state.PkiId), member.Endpoint, member.Org, state.Height));
+                }
+            }
+
+            foreach (var (pki, heard) in _declarations)
+            {
+                if (now - heard <= threshold && _host.Table.Find(pki) is { } member && IsAliveState(member.State))
+                {
+                    ulong h = _stateLookup.TryGetValue(pki, out var s) ? s.Height : 0;
+                    leaders.Add(new ChannelMember(Convert.ToHexStringLower(pki), member.Endpoint, member.Org, h));
+                }
+            }
+        }
+
+        if (leader)
+        {
+            leaders.Add(new ChannelMember(Convert.ToHexStringLower(_host.PkiId), _host.Endpoint, _host.Org, height));
+        }
+
+        members.Sort(static (a, b) => a.Endpoint.CompareTo(b.Endpoint));
+        leaders.Sort(static (a, b) => a.Endpoint.CompareTo(b.Endpoint));
+        return new ChannelView(Id, height, leader, leaders, members);
+    }
+
+    private static bool IsAliveState(MemberState state) => state is MemberState.Alive or MemberState.Suspect;
+
+    private void OnPublishTick()
+    {
+        if (Store.Height != Volatile.Read(ref _publishedHeight))
+        {
+            PublishState();
+        }
+    }
+
+    /// <summary>Publishes this peer's StateInfo (ledger height) through the channel disseminator, signed through the seam.</summary>
+    private void PublishState()
+    {
+        byte[] envelope;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            ulong height = Store.Height;
+            var payload = ChannelMessages.StateInfoPayload(IdBytes, _host.PkiId, _host.Incarnation, ++_stateSeq, height);
+            envelope = ChannelMessages.Seal(payload, _host.Signer.Sign(payload));
+            _ownState = envelope;
+            Volatile.Write(ref _publishedHeight, height);
+            _lastPublished = _host.Time.GetTimestamp();
+        }
+
+        _host.Disseminator.Publish(envelope);
+    }
+
+    /// <summary>Asks up to pullPeerNum random peers of the channel's orgs for the StateInfo they hold.</summary>
+    private void RequestStates()
+    {
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var picked = new Member[_host.Options.PullPeerNum];
+            int count = _host.Table.Sample(picked, new PredicateFilter(_orgs));
+            if (count == 0)
+            {
+                return;
+            }
+
+            var request = ChannelMessages.PullRequest(IdBytes, _host.PkiId);
+            for (int i = 0; i < count; i++)
+            {
+                _host.Transport.SendFrame(picked[i].Endpoint, request);
+            }
+        }
+        catch (Exception e)
+        {
+            ChannelLog.TimerFailed(_logger, e, _host.PeerName, Id);
+        }
+    }
+
+    // ---- election (ILeaderElectionAdapter) ----
+
+    public void Gossip(in LeadershipFields message)
+    {
+        int size = LeadershipCodec.EnvelopeSize(IdBytes, message, 0);
+        var unsigned = new byte[size];
+        LeadershipCodec.WritePayload(unsigned, IdBytes, message, out var range);
+        var payload = unsigned.AsSpan(range);
+        _host.Disseminator.Publish(ChannelMessages.Seal(payload, _host.Signer.Sign(payload)));
+    }
+
+    public int PeerCount
+    {
+        get
+        {
+            int count = 0;
+            lock (_gate)
+            {
+                foreach (var state in _states.Values)
+                {
+                    if (IsOrgPeer(state.PkiId))
+                    {
+                        count++;
+                    }
+                }
+            }
+
+            return count;
+        }
+    }
+
+    public bool IsAlive(ReadOnlySpan<byte> pkiId)
+    {
+        lock (_gate)
+        {
+            return _stateLookup.ContainsKey(pkiId) && IsOrgPeer(pkiId);
+        }
+    }
+
+    private bool IsOrgPeer(ReadOnlySpan<byte> pkiId) =>
+        _host.Table.Find(pkiId) is { } member && IsAliveState(member.State) && string.Equals(member.Org, _host.Org, StringComparison.Ordinal);
+
+    /// <summary>A leadership message of this channel was accepted by the disseminator: for the election when it is of this org.</summary>
+    public void OnLeadership(in LeadershipFields fields)
+    {
+        if (fields.PkiId.SequenceEqual(_host.PkiId) || _host.Table.Find(fields.PkiId) is not { } member
+            || !string.Equals(member.Org, _host.Org, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (fields.IsDeclaration)
+        {
+            lock (_gate)
+            {
+                _declarations[fields.PkiId.ToArray()] = _host.Time.GetTimestamp();
+            }
+        }
+
+        _election.HandleMessage(in fields);
+    }
+
+    private void OnLeadershipChanged(bool leader)
+    {
+        if (leader)
+        {
+            ChannelLog.OpeningDelivery(_logger, _host.PeerName, Id, Orderer, Store.Height);
+            _delivery.Open();
+        }
+        else
+        {
+            ChannelLog.ClosingDelivery(_logger, _host.PeerName, Id, Orderer);
+            _delivery.Close();
+        }
+    }
+
+    // ---- blocks ----
+
+    /// <summary>A block from the orderer (this peer leads): pushed to the org through the disseminator, which commits it here.</summary>
+    private void OnDelivered(ReadOnlySpan<byte> envelope, PeerEndpoint orderer)
+    {
+        Interlocked.Increment(ref _deliveries);
+        if (BlockCodec.TryRead(envelope, out var block) is null && block.Sequence < Store.Height)
+        {
+            Interlocked.Increment(ref _belowHeight);
+            return;
+        }
+
+        if (_host.Disseminator.Publish(envelope) != ReceiveOutcome.Accepted)
+        {
+            Store.Offer(envelope, orderer); // already held by the store of messages (pushed earlier): still offer it to the ledger
+        }
+    }
+
+    /// <summary>Ingress filter of pushed blocks: false (dropped, counted) for a block below the ledger height.</summary>
+    public bool AcceptsPushed(ulong sequence)
+    {
+        if (sequence < Store.Height)
+        {
+            Interlocked.Increment(ref _belowHeight);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A block accepted by the disseminator (pushed, or published here after delivery): offered to the ledger. A block
+    /// that lands beyond a gap (buffered, or too far ahead) asks for the missing ones at once (<see cref="RequestMissing"/>).
+    /// </summary>
+    public void OnBlock(ReadOnlySpan<byte> envelope, PeerEndpoint source)
+    {
+        var result = Store.Offer(envelope, source.IsEmpty ? Orderer : source);
+        if (result is OfferResult.Buffered or OfferResult.TooFarAhead && !source.IsEmpty && BlockCodec.TryRead(envelope, out var block) is null)
+        {
+            RequestMissing(source, block.Sequence);
+        }
+    }
+
+    /// <summary>
+    /// Fabric's state transfer, served from the window: block <paramref name="received"/> arrived while blocks from the
+    /// ledger height on are missing; ask this org's leader (it committed them from the orderer moments ago), else the peer
+    /// that pushed it, for at most <see cref="MaxStateRequest"/> of them. At most one request per gap start every
+    /// <see cref="StateRequestSpacing"/>; what the answer misses, the next block beyond the gap asks again, and pull repairs too.
+    /// </summary>
+    private void RequestMissing(PeerEndpoint source, ulong received)
+    {
+        ulong height = Store.Height;
+        if (received <= height)
+        {
+            return;
+        }
+
+        long now = _host.Time.GetTimestamp();
+        long spacing = (long)(StateRequestSpacing.TotalSeconds * _host.Time.TimestampFrequency);
+        lock (_gate)
+        {
+            if (_requestedFrom == height && now - _requestedAt < spacing)
+            {
+                return;
+            }
+
+            _requestedFrom = height;
+            _requestedAt = now;
+        }
+
+        ulong end = Math.Min(received - 1, height + MaxStateRequest - 1);
+        var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
+        Interlocked.Increment(ref _stateRequests);
+        _host.Transport.SendFrame(target, ChannelMessages.StateRequest(IdBytes, height, end));
+    }
+
+    /// <summary>Blocks asked for per state request at most.</summary>
+    public const int MaxStateRequest = 32;
+
+    /// <summary>How long a state request for the same gap is not repeated.</summary>
+    public static readonly TimeSpan StateRequestSpacing = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>State requests this peer sent (gaps it asked to fill), and blocks it served to others' requests.</summary>
+    public (long Sent, long Served) StateTransfers => (Interlocked.Read(ref _stateRequests), Interlocked.Read(ref _stateServed));
+
+    /// <summary>Answers a state request: each asked block still in the window, as a block frame (received like a pushed block).</summary>
+    public void ServeState(PeerEndpoint requester, ulong start, ulong end)
+    {
+        end = Math.Min(end, start + MaxStateRequest - 1);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        for (ulong number = start; number <= end; number++)
+        {
+            buffer.ResetWrittenCount();
+            if (Store.TryCopyBlock(number, buffer) && _host.Transport.SendFrame(requester, buffer.WrittenSpan) == SendStatus.Sent)
+            {
+                Interlocked.Increment(ref _stateServed);
+            }
+        }
+    }
+
+    /// <summary>The leader of this org this peer heard declare most recently (within the leader alive threshold), if any.</summary>
+    private PeerEndpoint? CurrentLeader()
+    {
+        long now = _host.Time.GetTimestamp();
+        long threshold = (long)(_host.Options.Election.LeaderAliveThreshold.TotalSeconds * _host.Time.TimestampFrequency);
+        byte[]? best = null;
+        long bestHeard = long.MinValue;
+        lock (_gate)
+        {
+            foreach (var (pki, heard) in _declarations)
+            {
+                if (now - heard <= threshold && heard > bestHeard)
+                {
+                    (best, bestHeard) = (pki, heard);
+                }
+            }
+        }
+
+        return best is not null && _host.Table.Find(best) is { } member && IsAliveState(member.State) ? member.Endpoint : null;
+    }
+
+    private void OnCommitted(in CommittedBlock block)
+    {
+        DateTimeOffset? cutAt = null;
+        if (block.Kind == BlockContentKind.Transactions && block.Content.Length >= 8)
+        {
+            long ticks = BinaryPrimitives.ReadInt64BigEndian(block.Content);
+            if (ticks > DateTimeOffset.UnixEpoch.UtcTicks && ticks < DateTimeOffset.MaxValue.UtcTicks)
+            {
+                cutAt = new DateTimeOffset(ticks, TimeSpan.Zero);
+            }
+        }
+
+        bool isConfig = block.Kind == BlockContentKind.Config;
+        _host.RaiseCommitted(new BlockCommittedEvent(block.ChannelId, block.Number, isConfig, _host.Time.GetUtcNow(), cutAt));
+        if (block.Number == 0)
+        {
+            return; // block #0 during Join: Start does the rest
+        }
+
+        if (isConfig && block.Config is { } config)
+        {
+            _orgs.Update(config);
+            ConnectToAnchors(config);
+        }
+
+        // StateInfo carries the new height at once when the last one is older than the publish interval, else at the next tick.
+        long interval = (long)(_host.Options.PublishStateInfoInterval.TotalSeconds * _host.Time.TimestampFrequency);
+        if (_host.Time.GetTimestamp() - Volatile.Read(ref _lastPublished) >= interval)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.PublishState(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Contacts every anchor peer of the config (other orgs' anchors are the only bridge to their peers).</summary>
+    private void ConnectToAnchors(ChannelConfiguration config)
+    {
+        foreach (var org in config.Orgs)
+        {
+            foreach (var anchor in org.AnchorPeers)
+            {
+                _host.Discovery.ConnectToAnchor(anchor, org.OrgId);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        lock (_timers)
+        {
+            foreach (var timer in _timers)
+            {
+                timer.Dispose();
+            }
+
+            _timers.Clear();
+        }
+
+        _election.Dispose();
+        _delivery.Dispose();
+        _pull.Dispose();
+        Store.Dispose();
+    }
+
+    private sealed record StateEntry(byte[] PkiId, PeerTime Time, ulong Height, byte[] Envelope);
+
+    /// <summary>Members whose org is in the channel's configuration.</summary>
+    private sealed class OrgsPredicate : IMemberPredicate
+    {
+        private volatile HashSet<string> _orgs = new(StringComparer.Ordinal);
+
+        public void Update(ChannelConfiguration config) => _orgs = new HashSet<string>(config.Orgs.Select(o => o.OrgId), StringComparer.Ordinal);
+
+        public bool Matches(Member member) => _orgs.Contains(member.Org);
+
+        public bool Contains(string org) => _orgs.Contains(org);
+
+        public IReadOnlyCollection<string> All => _orgs;
+    }
+
+    private readonly struct PredicateFilter(IMemberPredicate predicate) : IPeerFilter
+    {
+        public bool Matches(Member member) => predicate.Matches(member);
+    }
+}
+
+/// <summary>Compares PKI-IDs by content, with span lookups.</summary>
+internal sealed class PkiIdComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+{
+    public static readonly PkiIdComparer Instance = new();
+
+    public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+    public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+    public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+    public int GetHashCode(ReadOnlySpan<byte> alternate)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(alternate);
+        return hash.ToHashCode();
+    }
+
+    public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+}

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Engine.LoadGen.Output;
+using Spectre.Console;
+
+namespace Engine.LoadGen.Verbs;
+
+/// <summary>The <c>blocks</c> verb: an orderer streams B blocks to O orgs x P peers; commit latency, completeness, order, deliveries per block.</summary>
+internal static class BlocksVerb
+{
+    public static Command Create()
+    {
+        var orgs = Int("--orgs", "organisations (each with its own leader and delivery stream)", 2, 1, 64);
+        var peersPerOrg = Int("--peers-per-org", "peers per organisation", 50, 1, 1000);
+        var blocks = Int("--blocks", "blocks the orderer cuts", 1000, 1, 1_000_000);
+        var blockSize = Int("--block-size", "bytes of transactions per block (the first 8 are the cut time)", 65536, 8, 8 * 1024 * 1024);
+        var rate = new Option<double>("--rate") { Description = "blocks cut per second", DefaultValueFactory = _ => 100 };
+        rate.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is <= 0 or > 100_000)
+            {
+                r.AddError($"--rate must be above 0 and at most 100000, was {v}");
+            }
+        });
+        var loss = new Option<double>("--loss") { Description = "datagram drop probability of the in-memory network (memory only)", DefaultValueFactory = _ => 0 };
+        loss.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is < 0 or >= 1)
+            {
+                r.AddError($"--loss must be at least 0 and below 1, was {v}");
+            }
+        });
+        var network = new Option<string>("--network")
+        {
+            Description = "udp: real sockets on loopback (UDP heartbeats, framed TCP for blocks); memory: the in-memory network in virtual time",
+            DefaultValueFactory = _ => "udp",
+        };
+        network.AcceptOnlyFromAmong("udp", "memory");
+        var window = Int("--max-block-count-to-store", "blocks each peer keeps in memory to serve pull (Fabric's maxBlockCountToStore)", 10, 1, 100_000);
+        var pullInterval = Int("--pull-interval", "block pull period in ms (digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
+        var json = CommonOptions.Json();
+        var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
+        var command = new Command("blocks", "Sustained blocks: an orderer and O orgs x P peers in one channel; B blocks of BYTES at RATE per second, delivered to "
+            + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
+            + "orderer deliveries per block and blocks repaired by pull.")
+        {
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, seed, json, timeout,
+        };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(loss) > 0 && r.GetValue(network) != "memory")
+            {
+                r.AddError("--loss needs --network memory: loss is injected by the in-memory network");
+            }
+        });
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
+                parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)));
+            using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
+            var report = await new BlocksScenario(settings).RunAsync(AnsiConsole.Console, cts.Token);
+            report.Print(AnsiConsole.Console);
+            var result = report.ToJson();
+            if (parse.GetValue(json) is { } path)
+            {
+                RunReport.WriteJson(path, result);
+            }
+
+            return (bool)result["complete"]! && (bool)result["in_order"]! ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Option<int> Int(string name, string description, int defaultValue, int min, int max)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v < min || v > max)
+            {
+                r.AddError($"{name} must be between {min} and {max}, was {v}");
+            }
+        });
+        return option;
+    }
+}

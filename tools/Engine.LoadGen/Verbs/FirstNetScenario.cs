@@ -1,0 +1,409 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Engine.Channels;
+using Engine.Ledger;
+using Engine.Node;
+using Engine.Ordering;
+using Engine.Transport;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace Engine.LoadGen.Verbs;
+
+/// <summary>One step of the replay as the peers reported it.</summary>
+/// <param name="Name">What the step did.</param>
+/// <param name="Settled">True when the state the step waits for was reached in time.</param>
+/// <param name="Reachable">Per peer: the peers it sees alive (names).</param>
+/// <param name="Leaders">Per org: the peers that lead it in the channel, by their own state.</param>
+/// <param name="Views">Per peer that joined the channel: the peers in its channel membership view.</param>
+internal sealed record FirstNetStep(string Name, bool Settled, IReadOnlyDictionary<string, string[]> Reachable,
+    IReadOnlyDictionary<string, string[]> Leaders, IReadOnlyDictionary<string, string[]> Views);
+
+/// <summary>A block of the replay: who the orderer sent it to and when each peer committed it (ms after the cut).</summary>
+internal sealed record FirstNetBlock(ulong Seq, string[] Deliveries, IReadOnlyDictionary<string, double> Commits);
+
+/// <summary>The replay's outcome.</summary>
+internal sealed record FirstNetResult(IReadOnlyList<FirstNetStep> Steps, IReadOnlyList<FirstNetBlock> Blocks, bool EndStateReached)
+{
+    public JsonObject ToJson()
+    {
+        var steps = new JsonArray();
+        foreach (var step in Steps)
+        {
+            steps.Add(new JsonObject
+            {
+                ["name"] = step.Name,
+                ["leaders"] = Map(step.Leaders),
+                ["views"] = Map(step.Views),
+            });
+        }
+
+        var blocks = new JsonArray();
+        foreach (var block in Blocks)
+        {
+            var commits = new JsonObject();
+            foreach (var (peer, ms) in block.Commits.OrderBy(c => c.Value))
+            {
+                commits[peer] = Math.Round(ms, 3);
+            }
+
+            blocks.Add(new JsonObject
+            {
+                ["seq"] = block.Seq,
+                ["deliveries"] = new JsonArray([.. block.Deliveries.Select(d => (JsonNode)d)]),
+                ["commits"] = commits,
+            });
+        }
+
+        return new JsonObject { ["steps"] = steps, ["blocks"] = blocks, ["end_state_reached"] = EndStateReached };
+    }
+
+    private static JsonObject Map(IReadOnlyDictionary<string, string[]> map)
+    {
+        var json = new JsonObject();
+        foreach (var (key, values) in map)
+        {
+            json[key] = new JsonArray([.. values.Select(v => (JsonNode)v)]);
+        }
+
+        return json;
+    }
+}
+
+/// <summary>
+/// The seed's first network, replayed with Engine's own processes' worth of nodes over real sockets on 127.0.0.1: an
+/// orderer, Org1 and Org2 with peer0 and peer1 each, channel mychannel, step by step in the seed's order, with Fabric's
+/// timings divided by <see cref="Scale"/>. After each step it reads from the peers' own state who is reachable, who
+/// leads which org and each peer's channel membership view; for each block, whom the orderer delivered it to and when
+/// each peer committed it.
+/// </summary>
+internal sealed class FirstNetScenario(bool noBootstrap)
+{
+    /// <summary>Fabric's timings are divided by this.</summary>
+    public const int Scale = 10;
+
+    public const string Channel = "mychannel";
+
+    private static readonly TimeSpan StepLimit = TimeSpan.FromSeconds(15);
+    private static readonly string[] PeerNames = ["peer0.org1", "peer1.org1", "peer0.org2", "peer1.org2"];
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Dictionary<string, PeerEndpoint> _endpoints = [];
+    private readonly Dictionary<PeerEndpoint, string> _names = [];
+    private readonly Dictionary<string, GossipNode> _nodes = [];
+    private readonly List<FirstNetStep> _steps = [];
+    private readonly ConcurrentDictionary<ulong, double> _cuts = new();
+    private readonly ConcurrentDictionary<ulong, ConcurrentQueue<string>> _deliveries = new();
+    private readonly ConcurrentDictionary<ulong, ConcurrentDictionary<string, double>> _commits = new();
+    private readonly ConcurrentQueue<string> _logLines = new();
+    private PeerEndpoint _ordererEndpoint;
+
+    /// <summary>The timings each peer runs with (Fabric's defaults divided by <see cref="Scale"/>).</summary>
+    public static GossipOptions Timings(GossipOptions options)
+    {
+        options.AliveTimeInterval = TimeSpan.FromSeconds(5) / Scale;
+        options.AliveExpirationTimeout = TimeSpan.FromSeconds(25) / Scale;
+        options.ReconnectInterval = TimeSpan.FromSeconds(25) / Scale;
+        options.PullInterval = TimeSpan.FromSeconds(4) / Scale;
+        options.DigestWaitTime = TimeSpan.FromSeconds(1) / Scale;
+        options.RequestWaitTime = TimeSpan.FromSeconds(1.5) / Scale;
+        options.ResponseWaitTime = TimeSpan.FromSeconds(2) / Scale;
+        options.PublishStateInfoInterval = TimeSpan.FromSeconds(4) / Scale;
+        options.RequestStateInfoInterval = TimeSpan.FromSeconds(4) / Scale;
+        options.OrdererRetryInterval = TimeSpan.FromSeconds(1) / Scale;
+        options.Election.StartupGracePeriod = TimeSpan.FromSeconds(15) / Scale;
+        options.Election.MembershipSampleInterval = TimeSpan.FromSeconds(1) / Scale;
+        options.Election.LeaderAliveThreshold = TimeSpan.FromSeconds(10) / Scale;
+        options.Election.LeaderElectionDuration = TimeSpan.FromSeconds(5) / Scale;
+        return options;
+    }
+
+    public async Task<FirstNetResult> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var sample = Timings(new GossipOptions());
+        console.MarkupLine($"[bold]firstnet[/]: the seed's first network on 127.0.0.1, {(noBootstrap ? "[yellow]without bootstrap peers[/]" : "each peer bootstrapping to the other peer of its org")}");
+        console.MarkupLine($"Timings are Fabric's defaults divided by {Scale}: alive every {Ms(sample.AliveTimeInterval)}, dead after {Ms(sample.AliveExpirationTimeout)}, " +
+            $"bootstrap retry {Ms(sample.ReconnectInterval)}, pull every {Ms(sample.PullInterval)}, StateInfo every {Ms(sample.PublishStateInfoInterval)}; election: " +
+            $"grace {Ms(sample.Election.StartupGracePeriod)}, sample {Ms(sample.Election.MembershipSampleInterval)}, leader alive threshold {Ms(sample.Election.LeaderAliveThreshold)}, " +
+            $"election {Ms(sample.Election.LeaderElectionDuration)}.");
+
+        using var loggers = new StepLoggerFactory(this);
+        foreach (string name in PeerNames.Append("orderer"))
+        {
+            var endpoint = PeerEndpoint.Loopback(BlocksScenario.FreePort());
+            _endpoints[name] = endpoint;
+            _names[endpoint] = name;
+        }
+
+        _ordererEndpoint = _endpoints["orderer"];
+        Orderer? orderer = null;
+        byte[]? genesis = null;
+        try
+        {
+            // 1. The orderer.
+            orderer = new Orderer(SocketTransport.Create(new TransportOptions { ListenEndpoint = _ordererEndpoint }), new OrdererOptions(), TimeProvider.System,
+                loggers.CreateLogger("Engine.Ordering"))
+            {
+                BlockCut = (_, seq, _) => _cuts[seq] = _clock.Elapsed.TotalMilliseconds,
+                BlockDelivered = (_, seq, peer) => _deliveries.GetOrAdd(seq, _ => new()).Enqueue(NameOf(peer)),
+            };
+            await orderer.StartAsync(cancellationToken);
+            Record(console, "start the orderer", true);
+
+            // 2. peer0.org1 alone: its bootstrap peer is not up yet.
+            await StartPeerAsync("peer0.org1", loggers, cancellationToken);
+            await Task.Delay(noBootstrap ? sample.AliveTimeInterval : sample.ReconnectInterval * 2, cancellationToken);
+            Record(console, noBootstrap ? "start peer0.org1 (no bootstrap peers)" : "start peer0.org1 (its bootstrap peer1.org1 is not up)", true);
+
+            // 3. peer1.org1: the two find each other.
+            await StartPeerAsync("peer1.org1", loggers, cancellationToken);
+            bool settled = noBootstrap || await WaitAsync(() => Sees("peer0.org1", "peer1.org1") && Sees("peer1.org1", "peer0.org1"), cancellationToken);
+            Record(console, "start peer1.org1", settled);
+
+            // 4. Org2.
+            await StartPeerAsync("peer0.org2", loggers, cancellationToken);
+            await StartPeerAsync("peer1.org2", loggers, cancellationToken);
+            settled = noBootstrap || await WaitAsync(() => Sees("peer0.org2", "peer1.org2") && Sees("peer1.org2", "peer0.org2"), cancellationToken);
+            Record(console, "start peer0.org2 and peer1.org2", settled);
+
+            // 5. The channel: its genesis block, no anchors yet.
+            genesis = orderer.CreateChannel(new ChannelConfiguration(Channel, [new OrgAnchors("Org1", []), new OrgAnchors("Org2", [])]));
+            Record(console, $"create channel {Channel} (genesis block #0, no anchor peers)", true);
+
+            // 6. Join the four peers, one after the other: the first of each org becomes its leader.
+            foreach (string name in PeerNames)
+            {
+                _nodes[name].JoinChannel(genesis, _ordererEndpoint);
+                await Task.Delay(sample.Election.LeaderElectionDuration, cancellationToken);
+            }
+
+            settled = await WaitAsync(
+                () => noBootstrap
+                    ? PeerNames.All(p => _nodes[p].IsLeader(Channel))
+                    : Leaders("Org1").Length == 1 && Leaders("Org2").Length == 1 && PeerNames.All(p => View(p).Length == 1),
+                cancellationToken);
+            Record(console, "join peer0.org1, peer1.org1, peer0.org2, peer1.org2 to the channel", settled);
+
+            // 7. Org1's anchor: config block #1 (the seed's block #1), delivered to the leaders only.
+            ulong org1Anchor = orderer.UpdateAnchors(Channel, "Org1", [_endpoints["peer0.org1"]]);
+            settled = await WaitAsync(() => AllCommitted(org1Anchor) && (noBootstrap || ViewsComplete()), cancellationToken);
+            if (noBootstrap)
+            {
+                await WaitAsync(ViewsComplete, cancellationToken, TimeSpan.FromSeconds(2)); // a look at how far gossip got (not required of this step)
+            }
+            Record(console, $"update Org1's anchor peer to peer0.org1 (config block #{org1Anchor})", settled);
+
+            // 8. Org2's anchor: block #2; after it every peer sees the three others and one leader per org remains.
+            ulong org2Anchor = orderer.UpdateAnchors(Channel, "Org2", [_endpoints["peer0.org2"]]);
+            settled = await WaitAsync(() => AllCommitted(org2Anchor) && ViewsComplete() && Leaders("Org1").Length == 1 && Leaders("Org2").Length == 1, cancellationToken);
+            Record(console, $"update Org2's anchor peer to peer0.org2 (config block #{org2Anchor})", settled);
+
+            // 9. Beyond the seed: one data block shows the end state's delivery (one stream per org).
+            ulong data = orderer.CutBlock(Channel, BitConverter.GetBytes(DateTime.UtcNow.Ticks));
+            settled = await WaitAsync(() => AllCommitted(data), cancellationToken);
+            Record(console, $"cut data block #{data} (after the seed's steps: the end state's delivery)", settled);
+
+            var blocks = Blocks();
+            PrintBlocks(console, blocks);
+            // With bootstrap the first peer of each org to join (peer0) leads for good; without, every peer first leads and the
+            // lowest PKI-ID of each org remains (PKI-IDs hash the endpoint, so which one depends on the ports).
+            string[] leaders = [.. Leaders("Org1"), .. Leaders("Org2")];
+            bool endState = _steps.All(s => s.Settled)
+                && Leaders("Org1").Length == 1 && Leaders("Org2").Length == 1
+                && (noBootstrap || leaders.SequenceEqual(["peer0.org1", "peer0.org2"]))
+                && ViewsComplete()
+                && blocks.Single(b => b.Seq == data).Deliveries.SequenceEqual(leaders.Order(StringComparer.Ordinal));
+            console.MarkupLine(endState
+                ? $"[green]End state reached[/]: one leader per org ({string.Join(", ", leaders)}), every peer sees the three others, the orderer delivers each block to the two leaders."
+                : "[red]End state NOT reached[/] (see the steps above).");
+            return new FirstNetResult(_steps, blocks, endState);
+        }
+        finally
+        {
+            foreach (var node in _nodes.Values)
+            {
+                await node.StopAsync();
+            }
+
+            if (orderer is not null)
+            {
+                await orderer.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task StartPeerAsync(string name, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        string org = name.EndsWith("org1", StringComparison.Ordinal) ? "Org1" : "Org2";
+        var endpoint = _endpoints[name];
+        var options = Timings(new GossipOptions { OrgId = org, Endpoint = endpoint, ExternalEndpoint = endpoint });
+        options.Transport.ListenEndpoint = endpoint;
+        options.Transport.UdpReceiveThread = false;
+        if (!noBootstrap)
+        {
+            string other = name.StartsWith("peer0", StringComparison.Ordinal) ? name.Replace("peer0", "peer1", StringComparison.Ordinal) : name.Replace("peer1", "peer0", StringComparison.Ordinal);
+            options.BootstrapPeers.Add(_endpoints[other]);
+        }
+
+        var node = new GossipNode(options, SocketTransport.Create(options.Transport), new GossipNodeContext { LoggerFactory = loggers });
+        node.BlockCommitted += e =>
+        {
+            if (e.Channel == Channel)
+            {
+                _commits.GetOrAdd(e.Number, _ => new())[name] = _clock.Elapsed.TotalMilliseconds;
+            }
+        };
+        await node.StartAsync(cancellationToken);
+        _nodes[name] = node;
+    }
+
+    private async Task<bool> WaitAsync(Func<bool> condition, CancellationToken cancellationToken, TimeSpan? limit = null)
+    {
+        var deadline = _clock.Elapsed + (limit ?? StepLimit);
+        while (!condition())
+        {
+            if (_clock.Elapsed >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
+        return true;
+    }
+
+    private bool Sees(string peer, string other) => _nodes.TryGetValue(peer, out var node) && node.GetMembership().Alive.Any(m => m.Endpoint == _endpoints[other]);
+
+    private string[] Leaders(string org) =>
+        [.. PeerNames.Where(p => p.EndsWith(org.ToLowerInvariant(), StringComparison.Ordinal) && _nodes.TryGetValue(p, out var n) && n.IsLeader(Channel))];
+
+    private string[] View(string peer) =>
+        _nodes.TryGetValue(peer, out var node) && node.Channels.Contains(Channel)
+            ? [.. node.GetChannelView(Channel).Members.Select(m => NameOf(m.Endpoint)).Order(StringComparer.Ordinal)]
+            : [];
+
+    private bool ViewsComplete() => PeerNames.All(p => View(p).Length == 3);
+
+    private bool AllCommitted(ulong seq) => _commits.TryGetValue(seq, out var commits) && PeerNames.All(commits.ContainsKey);
+
+    private string NameOf(PeerEndpoint endpoint) => _names.TryGetValue(endpoint, out var name) ? name : endpoint.ToString();
+
+    private void Record(IAnsiConsole console, string name, bool settled)
+    {
+        var reachable = new SortedDictionary<string, string[]>(StringComparer.Ordinal);
+        var views = new SortedDictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (peer, node) in _nodes.OrderBy(n => n.Key, StringComparer.Ordinal))
+        {
+            reachable[peer] = [.. node.GetMembership().Alive.Select(m => NameOf(m.Endpoint)).Order(StringComparer.Ordinal)];
+            if (node.Channels.Contains(Channel))
+            {
+                views[peer] = View(peer);
+            }
+        }
+
+        var leaders = new SortedDictionary<string, string[]>(StringComparer.Ordinal);
+        if (views.Count > 0)
+        {
+            leaders["Org1"] = Leaders("Org1");
+            leaders["Org2"] = Leaders("Org2");
+        }
+
+        var step = new FirstNetStep(name, settled, reachable, leaders, views);
+        _steps.Add(step);
+        console.WriteLine();
+        console.MarkupLine($"[bold]{_steps.Count}. {Markup.Escape(name)}[/] at {_clock.Elapsed.TotalSeconds:F2} s{(settled ? "" : " [red](did not settle in time)[/]")}");
+        var lines = new List<string>();
+        while (_logLines.TryDequeue(out var line))
+        {
+            lines.Add(line);
+        }
+
+        foreach (var group in lines.GroupBy(l => l, StringComparer.Ordinal))
+        {
+            string times = group.Count() > 1 ? $" (x{group.Count()})" : "";
+            console.MarkupLine($"   [grey]log:[/] {Markup.Escape(group.Key)}{times}");
+        }
+
+        foreach (var (peer, seen) in reachable)
+        {
+            string view = views.TryGetValue(peer, out var v) ? $"; channel view: [{string.Join(", ", v)}]" : "";
+            console.WriteLine($"   {peer}: reaches [{string.Join(", ", seen)}]{view}");
+        }
+
+        foreach (var (org, peers) in leaders)
+        {
+            console.WriteLine($"   leader of {org}: {(peers.Length == 0 ? "none" : string.Join(", ", peers))}");
+        }
+    }
+
+    private List<FirstNetBlock> Blocks()
+    {
+        var blocks = new List<FirstNetBlock>();
+        foreach (var (seq, cut) in _cuts.OrderBy(c => c.Key))
+        {
+            var deliveries = _deliveries.TryGetValue(seq, out var d) ? d.Order(StringComparer.Ordinal).ToArray() : [];
+            var commits = _commits.TryGetValue(seq, out var c) ? c.ToDictionary(x => x.Key, x => x.Value - cut) : [];
+            blocks.Add(new FirstNetBlock(seq, deliveries, commits));
+        }
+
+        return blocks;
+    }
+
+    private static void PrintBlocks(IAnsiConsole console, List<FirstNetBlock> blocks)
+    {
+        console.WriteLine();
+        var table = new Table().Title("blocks: deliveries by the orderer and commit time at each peer (ms after the cut)")
+            .AddColumn("block").AddColumn("delivered to").AddColumns([.. PeerNames.Select(p => new TableColumn(p).RightAligned())]);
+        foreach (var block in blocks)
+        {
+            table.AddRow([$"#{block.Seq}", $"{block.Deliveries.Length}: {string.Join(", ", block.Deliveries)}",
+                .. PeerNames.Select(p => block.Commits.TryGetValue(p, out double ms) ? $"{ms:F1}" : "-")]);
+        }
+
+        console.Write(table);
+    }
+
+    private static string Ms(TimeSpan span) => $"{span.TotalMilliseconds:F0} ms";
+
+    /// <summary>Keeps the log lines the seed's logs showed (bootstrap failures and successes, leaders, anchors), with peer names for endpoints.</summary>
+    private sealed class StepLoggerFactory(FirstNetScenario owner) : ILoggerFactory
+    {
+        private static readonly HashSet<int> Shown = [3005, 3006, 3030, 3031, 3032, 6001, 6002, 6104, 6105, 6302, 6303];
+
+        public ILogger CreateLogger(string categoryName) => new StepLogger(owner);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class StepLogger(FirstNetScenario owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (!Shown.Contains(eventId.Id))
+                {
+                    return;
+                }
+
+                string text = formatter(state, exception);
+                foreach (var (endpoint, name) in owner._names)
+                {
+                    text = text.Replace(endpoint.ToString(), name, StringComparison.Ordinal);
+                }
+
+                owner._logLines.Enqueue(text);
+            }
+        }
+    }
+}
