@@ -11,7 +11,7 @@ using Google.Protobuf;
 namespace Engine.LoadGen.Verbs;
 
 /// <summary>
-/// The connection attacks, on real sockets on loopback: the same 10 peers with mutual TLS on every TCP connection and
+/// The connection attacks, on real sockets on loopback: 10 peers of Org1 with mutual TLS on every TCP connection and
 /// signed messages, and an attacker dialling peer 0: certificates of an untrusted CA, of an unknown org, expired ones, a
 /// handshake claiming another PKI-ID, plain TCP; then, as an insider with a valid certificate, a 2 GiB length prefix, an
 /// LZ4 body claiming 4 GiB, a frame of an unknown type, a slow drip that never finishes a frame; 64 KiB datagrams; and a
@@ -39,9 +39,9 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
     public async Task<bool> StartAsync(CancellationToken cancellationToken)
     {
         var trust = _material.Trust(TimeProvider.System);
-        for (int i = 0; i < _material.Members.Count; i++)
+        for (int i = 0; i < _material.SocketMembers.Count; i++)
         {
-            var credential = _material.Members[i];
+            var credential = _material.SocketMembers[i];
             var options = new GossipOptions
             {
                 OrgId = credential.OrgId,
@@ -67,7 +67,6 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             var transport = SocketTransport.Create(options.Transport);
             var node = new GossipNode(options, transport);
             await node.StartAsync(cancellationToken);
-            node.Security!.ChannelOrgs = static channel => channel.SequenceEqual(HostileMessages.Channel) ? ["Org1"] : null;
             _transports.Add(transport);
             _nodes.Add(node);
         }
@@ -96,7 +95,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             await TlsAttack("tls_unknown_org", "TLS with a certificate of an org no peer trusts (Org3)", rounds, m.UnknownOrg, null, cancellationToken),
             await TlsAttack("tls_expired", "TLS with an expired certificate of Org1's own CA", rounds, m.Expired, null, cancellationToken),
             await TlsAttack("tls_pki_id_mismatch", "valid TLS, then a ConnEstablish claiming an honest peer's PKI-ID", rounds, m.Insider,
-                Handshake(m.Members[1].PkiId.ToArray(), m.Members[1].Identity), cancellationToken),
+                Handshake(m.SocketMembers[1].PkiId.ToArray(), m.SocketMembers[1].Identity), cancellationToken),
             await Counted("plain_tcp", "plain TCP (no TLS) to a peer that requires mutual TLS", rounds, s => s.ConnectionsUnauthenticated, async ct =>
             {
                 using var socket = await ConnectAsync(ct);
@@ -195,7 +194,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             try
             {
                 await ssl.WriteAsync(Frame(FrameType.Handshake, handshake ?? Handshake(credential.PkiId.ToArray(), credential.Identity)), ct);
-                await ssl.WriteAsync(Frame(FrameType.Message, HostileMessages.Leadership(credential, 1)), ct);
+                await ssl.WriteAsync(Frame(FrameType.Message, HostileMessages.Leadership(credential, HostileMessages.SharedChannel, 1)), ct);
                 await WaitForCloseAsync(ssl, ct);
             }
             catch (IOException)
