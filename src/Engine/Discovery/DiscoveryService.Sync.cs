@@ -92,17 +92,17 @@ internal sealed partial class DiscoveryService
             return;
         }
 
+        if (_settings.Security is { } security && !AcceptSigned(security, source, self))
+        {
+            return; // a bad signature or an untrusted or unknown identity (counted and logged by the verifier): no answer at all
+        }
+
         if (AliveCodec.TryParse(view.Content, out var askerFields) && _orgs.TryRead(askerFields.Identity, out string askerOrg) && !AcceptsOrg(askerOrg))
         {
             // A peer of an org this peer shares no channel with: not learned; told who answers (itself, if visible outside its org).
             Interlocked.Increment(ref _otherOrgRefused);
             SendMembershipResponse(source, default, askerOrg, selfOnly: true);
             return;
-        }
-
-        if (_settings.Security is { } security && !AcceptSigned(security, source, self))
-        {
-            return; // a bad signature or an unknown identity (counted and logged by the verifier)
         }
 
         if (!TryRecord(source, view.Content, view.SecretEnvelope, MemberState.Alive, now, Hearsay.FirstHand, out var asker, out var change))

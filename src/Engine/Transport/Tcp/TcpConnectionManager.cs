@@ -51,6 +51,13 @@ internal sealed partial class TcpConnectionManager : IAsyncDisposable
     internal void OnUnauthenticated(TcpConnection connection, string reason)
     {
         Interlocked.Increment(ref _counters.ConnectionsUnauthenticated);
+        if (!connection.IsInbound)
+        {
+            // A peer whose TLS we refuse (or that refuses ours) is retried with the unreachable peers' backoff, not on every send.
+            _backoff.GetOrAdd(connection.Peer, static _ => new ReconnectBackoff())
+                .Fail(Time.GetTimestamp(), Time, Options.ReconnectBackoffInitial, Options.ReconnectBackoffMax);
+        }
+
         TransportMetrics.ConnectionsRefused.Add(1, TransportMetrics.Reason("unauthenticated"));
         if (_tlsLog.TryAcquire(out long suppressed))
         {
