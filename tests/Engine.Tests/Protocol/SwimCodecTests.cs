@@ -1,5 +1,6 @@
 using Engine.Discovery;
 using Engine.Protocol;
+using Google.Protobuf;
 using MemberState = Engine.Membership.MemberState;
 using PeerTime = Engine.Membership.PeerTime;
 
@@ -51,6 +52,32 @@ public sealed class SwimCodecTests
         Assert.That((third.State, third.Time), Is.EqualTo((MemberState.Dead, new PeerTime(5, 0))));
         Assert.That(reader.TryRead(out _), Is.False);
         Assert.That(reader.Malformed, Is.False);
+    }
+
+    [Test]
+    public void TheHandWrittenEncoding_IsTheSwimMessageOfGossipProto()
+    {
+        var body = new byte[1388];
+        var sender = Alive(1, 0);
+        var senderBytes = new byte[AliveCodec.MessageSize(sender)];
+        AliveCodec.WriteMessage(senderBytes, sender);
+        int position = SwimCodec.WriteHead(body, SwimKind.PingReq, 77, senderBytes, Enumerable.Repeat((byte)9, 32).ToArray(), "10.0.0.9:7051"u8, "10.0.0.3:7051"u8, 5);
+        Assert.That(SwimCodec.TryAppendVerdict(body, ref position, Enumerable.Repeat((byte)2, 32).ToArray(), MemberState.Suspect, new PeerTime(3, 4)), Is.True);
+        Assert.That(SwimCodec.TryAppendAlive(body, ref position, Alive(3, 6)), Is.True);
+        var envelope = new byte[SwimCodec.EnvelopeSize(position)];
+        SwimCodec.WriteEnvelope(envelope, body.AsSpan(0, position));
+
+        var decoded = GossipMessage.Parser.ParseFrom(Envelope.Parser.ParseFrom(envelope).Payload);
+        Assert.That(decoded.ContentCase, Is.EqualTo(GossipMessage.ContentOneofCase.Swim));
+        var swim = decoded.Swim;
+        Assert.That((swim.Kind, swim.ProbeId, swim.TargetEndpoint, swim.ReplyTo, swim.ReplyProbeId),
+            Is.EqualTo((SwimMessage.Types.Kind.PingReq, 77UL, "10.0.0.9:7051", "10.0.0.3:7051", 5UL)));
+        Assert.That(swim.Sender.Timestamp.IncNum, Is.EqualTo(1_700_000_000_000_000_000UL));
+        Assert.That(swim.TargetPkiId.ToByteArray(), Is.EqualTo(Enumerable.Repeat((byte)9, 32).ToArray()));
+        Assert.That(swim.News, Has.Count.EqualTo(2));
+        Assert.That((swim.News[0].State, swim.News[0].PkiId[0], swim.News[0].Timestamp.IncNum, swim.News[0].Timestamp.SeqNum), Is.EqualTo((1u, (byte)2, 3UL, 4UL)));
+        Assert.That((swim.News[1].State, swim.News[1].Alive.Timestamp.SeqNum, swim.News[1].Alive.Membership.PkiId[0]), Is.EqualTo((0u, 6UL, (byte)3)));
+        Assert.That(decoded.ToByteArray(), Is.EqualTo(Envelope.Parser.ParseFrom(envelope).Payload.ToByteArray()), "Google.Protobuf re-encodes the same bytes");
     }
 
     [Test]
