@@ -60,7 +60,10 @@ internal sealed class ChannelManager : IDisposable
         _emitter = new PushEmitter(PushOptions.From(options), transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
         _emitter.Start();
-        discovery.SharesChannelWith = SharesChannelWith;
+        if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
+        {
+            discovery.SharesChannelWith = SharesChannelWith;
+        }
     }
 
     public GossipOptions Options { get; }

@@ -62,7 +62,7 @@ internal sealed partial class DiscoveryService : IDisposable
         _filterRandom = new Random(unchecked((int)PeerKey.Hash(settings.PkiId, _incarnation))); // reproducible under virtual time
         _emitter = new DatagramEmitter(transport, Counters, time, settings.MaxPropagationBurstSize, settings.MaxPropagationBurstLatency, settings.PropagatePeerNum)
         {
-            Boundary = new OrgBoundary(settings.OrgId),
+            Boundary = new OrgBoundary(settings.OrgId, settings.AnyOrg),
         };
         _strategy = strategy?.Invoke(table, _emitter)
             ?? (settings.Swim is { } swim ? new SwimHeartbeatStrategy(this, swim, logger) : new FloodingHeartbeatStrategy(table, _emitter, settings.PropagatePeerNum));

@@ -24,6 +24,9 @@ internal sealed class DiscoverySettings
     /// </summary>
     public PeerEndpoint ExternalEndpoint { get; init; }
 
+    /// <summary>No org boundary: peers of every org are accepted and treated as this org's (Engine only, channel-less multi-org networks).</summary>
+    public bool AnyOrg { get; init; }
+
     public byte[] Metadata { get; init; } = [];
 
     public IReadOnlyList<PeerEndpoint> BootstrapPeers { get; init; } = [];

@@ -9,13 +9,15 @@ namespace Engine.Discovery;
 /// secret envelope (the internal endpoint); an alive message of a third org as received (it carries that org's external
 /// endpoint); never an alive message of the destination's own org (its peers learn each other inside their org).
 /// </summary>
-internal sealed class OrgBoundary(string selfOrg)
+/// <param name="selfOrg">This peer's org.</param>
+/// <param name="open">No boundary (Engine only, <c>CrossOrgMembership.AnyOrg</c>): every org is treated as this peer's own.</param>
+internal sealed class OrgBoundary(string selfOrg, bool open = false)
 {
     private readonly byte[] _selfUtf8 = Encoding.UTF8.GetBytes(selfOrg);
 
     public string SelfOrg { get; } = selfOrg;
 
-    public bool IsSameOrg(string org) => string.Equals(org, SelfOrg, StringComparison.Ordinal);
+    public bool IsSameOrg(string org) => open || string.Equals(org, SelfOrg, StringComparison.Ordinal);
 
     /// <summary>
     /// Writes into <paramref name="destination"/> (at least as long as <paramref name="envelope"/>) the form of an alive

@@ -439,6 +439,7 @@ public sealed class GossipNode : IAsyncDisposable
         Security = _security,
         Endpoint = _endpoint,
         ExternalEndpoint = _options.ExternalEndpoint,
+        AnyOrg = _options.CrossOrgMembership == CrossOrgMembership.AnyOrg,
         BootstrapPeers = [.. _options.BootstrapPeers],
         AliveInterval = _options.AliveTimeInterval,
         AliveExpirationTimeout = _options.AliveExpirationTimeout,

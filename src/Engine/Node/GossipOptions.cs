@@ -153,6 +153,14 @@ public sealed class GossipOptions
     /// <summary>How often StateInfo is pulled from random channel peers (Fabric's <c>requestStateInfoInterval</c>, 4 s).</summary>
     public TimeSpan RequestStateInfoInterval { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// Which other orgs' peers discovery accepts: by default only those of orgs a joined channel names (so other orgs are
+    /// learned through the channels' anchors, never through a bootstrap peer), behind the org boundary (internal endpoints
+    /// stay in the org); <see cref="CrossOrgMembership.AnyOrg"/> removes the boundary: every org's peers are accepted and
+    /// treated as this org's (Engine only: channel-less multi-org test networks; internal endpoints are not protected).
+    /// </summary>
+    public CrossOrgMembership CrossOrgMembership { get; set; } = CrossOrgMembership.ChannelOrgsOnly;
+
     /// <summary>How soon a leader reopens a delivery stream the orderer refused or lost (default 1 s).</summary>
     public TimeSpan OrdererRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -293,4 +301,14 @@ public sealed class SwimOptions
         GossipOptions.Require(RetransmitMultiplier is >= 1 and <= 100, prefix + nameof(RetransmitMultiplier), $"must be between 1 and 100, was {RetransmitMultiplier}");
         GossipOptions.Require(MaxPiggyback is >= 1 and <= 256, prefix + nameof(MaxPiggyback), $"must be between 1 and 256, was {MaxPiggyback}");
     }
+}
+
+/// <summary>Which other orgs' peers a node accepts into its membership.</summary>
+public enum CrossOrgMembership
+{
+    /// <summary>Only peers of orgs named by a channel the node joined (Fabric's model: other orgs come through anchors).</summary>
+    ChannelOrgsOnly = 0,
+
+    /// <summary>Peers of any org, no org boundary (Engine only, for channel-less multi-org networks).</summary>
+    AnyOrg = 1,
 }
