@@ -60,6 +60,8 @@ public sealed class LoadGenProcessTests
             var membership = result["membership"]!;
             Assert.That((long)membership["peers"]!, Is.EqualTo(50));
             Assert.That((bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!, Is.True, output);
+            Assert.That((bool)result["firstnet"]!["end_state_reached"]!, Is.True, output);
+            Assert.That((bool)result["blocks"]!["complete"]! && (bool)result["blocks"]!["in_order"]!, Is.True, output);
         }
         finally
         {

@@ -168,4 +168,16 @@ public sealed class AdminPortTests
         Assert.That(output, Does.Match(@"dead\s+127\.0\.0\.1:7053\s+Org2\s+ef56"));
         Assert.That(output, Does.Match(@"aliveSent\s+42"));
     }
+
+    [Test]
+    public void StatusPrinter_ShowsEachChannelsHeightAndLeaders()
+    {
+        var text = new StringWriter();
+        StatusPrinter.Print(SampleStatus(3) with { Channels = [new ChannelStatus("mychannel", 4, false, ["127.0.0.1:7052"], 3)] }, text);
+        Assert.That(text.ToString(), Does.Contain("mychannel: ledger height 4, follower, leader(s) of the org: 127.0.0.1:7052, 3 member(s) in view"));
+
+        var none = new StringWriter();
+        StatusPrinter.Print(SampleStatus(3), none);
+        Assert.That(none.ToString(), Does.Contain("Channels: none joined"));
+    }
 }

@@ -47,7 +47,7 @@ public sealed class PeerCommandLineTests
         Assert.That(output, Does.Match(@"gossip\.pullInterval\s+7s\s+# --set"));
         Assert.That(output, Does.Match(@"gossip\.aliveTimeInterval\s+5s\s+# default"));
         Assert.That(output, Does.Match(@"log\.format\s+json\s+# --set"));
-        Assert.That(output, Does.Match(@"gossip\.orgLeader\s+false\s+# default; no effect yet: leader election is not built yet"));
+        Assert.That(output, Does.Match(@"gossip\.orgLeader\s+false\s+# default; no effect yet: applied to GossipOptions\.Election, which takes effect in the channels the node joins; Engine\.Peer joins no channel yet"));
     }
 
     [Test]

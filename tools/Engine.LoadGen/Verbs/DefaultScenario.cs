@@ -7,7 +7,8 @@ namespace Engine.LoadGen.Verbs;
 /// <summary>
 /// What the load generator runs with no arguments: a short tour of Engine on loopback that finishes by itself and prints
 /// one summary table. It grows with the engine: today, the transport at the three sizes the targets name, then 50 gossip
-/// peers on loopback sockets that discover each other, lose 5 of their number, and see them come back after a restart.
+/// peers on loopback sockets that discover each other, lose 5 of their number, and see them come back after a restart,
+/// then two orgs in a channel: the seed's first network replayed, and 200 blocks streamed to 2 orgs x 5 peers.
 /// </summary>
 internal static class DefaultScenario
 {
@@ -16,7 +17,7 @@ internal static class DefaultScenario
     public static async Task<int> RunAsync(string? jsonPath, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
-        console.MarkupLine("[bold]Engine default scenario[/] — transport over loopback: UDP 200 B datagrams, TCP 256 B and 64 KiB frames (3 s each); then membership: 50 peers on loopback, 5 killed and restarted");
+        console.MarkupLine("[bold]Engine default scenario[/] — transport over loopback: UDP 200 B datagrams, TCP 256 B and 64 KiB frames (3 s each); then membership: 50 peers on loopback, 5 killed and restarted; then channels: the first network, and 200 blocks to 2 orgs x 5 peers");
         using var cts = CommonOptions.Bound(timeout, cancellationToken);
         var table = new Table().Title("Engine on this machine").AddColumn("run").AddColumn(new TableColumn("messages/s").RightAligned())
             .AddColumn(new TableColumn("MB/s").RightAligned()).AddColumn(new TableColumn("alloc B/msg").RightAligned());
@@ -48,9 +49,27 @@ internal static class DefaultScenario
             healthy = (bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!;
         }
 
+        JsonObject? firstnet = null, blocks = null;
+        if (!cts.IsCancellationRequested)
+        {
+            var replay = await new FirstNetScenario(noBootstrap: false).RunAsync(console, cts.Token);
+            firstnet = replay.ToJson();
+            healthy &= replay.EndStateReached;
+        }
+
+        if (!cts.IsCancellationRequested)
+        {
+            var settings = new BlocksRunSettings(Orgs: 2, PeersPerOrg: 5, Blocks: 200, BlockSize: 4096, Rate: 50, Loss: 0, Memory: false, Seed: 1,
+                Window: 10, PullInterval: TimeSpan.FromSeconds(4));
+            var report = await new BlocksScenario(settings).RunAsync(console, cts.Token);
+            report.Print(console);
+            blocks = report.ToJson();
+            healthy &= (bool)blocks["complete"]! && (bool)blocks["in_order"]!;
+        }
+
         if (jsonPath is not null)
         {
-            RunReport.WriteJson(jsonPath, new JsonObject { ["transport"] = results, ["membership"] = membership });
+            RunReport.WriteJson(jsonPath, new JsonObject { ["transport"] = results, ["membership"] = membership, ["firstnet"] = firstnet, ["blocks"] = blocks });
         }
 
         return healthy ? 0 : 1;

@@ -16,6 +16,7 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
 {
     private static readonly PeerEndpoint AttackerEndpoint = PeerEndpoint.Loopback(9_001);
     private static readonly PeerEndpoint FakeBootstrapEndpoint = PeerEndpoint.Loopback(9_002);
+    private static readonly PeerEndpoint OrdererEndpoint = PeerEndpoint.Loopback(9_003);
 
     private readonly HostileMaterial _material;
     private readonly VirtualTimeProvider _time = new(DateTimeOffset.UtcNow);
@@ -23,6 +24,7 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
     private readonly List<GossipNode> _nodes = [];
     private MemoryTransport? _attacker;
     private MemoryTransport? _fakeBootstrap;
+    private Engine.Ordering.Orderer? _orderer;
 
     public HostileMemoryAttacks(HostileMaterial material)
     {
@@ -34,10 +36,18 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
 
     public IReadOnlyList<GossipNode> Nodes => _nodes;
 
-    /// <summary>Starts the peers (peer 0 also lists the attacker's fake bootstrap endpoint) and waits until every view is complete.</summary>
+    /// <summary>
+    /// Starts the orderer and the peers (each bootstraps to the first peer of its org; peer 0 lists the attacker's fake
+    /// bootstrap endpoint), joins them to the channels (<see cref="HostileChannels"/>: the orgs meet through ch0's
+    /// anchors) and waits until every view is complete.
+    /// </summary>
     public async Task<bool> StartAsync(CancellationToken cancellationToken)
     {
         var trust = _material.Trust(_time);
+        _orderer = new Engine.Ordering.Orderer(_network.CreateTransport(OrdererEndpoint), new Engine.Ordering.OrdererOptions(), _time);
+        await _orderer.StartAsync(cancellationToken);
+        var channels = new HostileChannels(_orderer, OrdererEndpoint, [.. Enumerable.Range(0, _material.Members.Count).Select(EndpointOf)],
+            [.. _material.Members.Select(m => m.OrgId)]);
         for (int i = 0; i < _material.Members.Count; i++)
         {
             var credential = _material.Members[i];
@@ -53,11 +63,20 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
                 BootstrapRetryInterval = TimeSpan.FromSeconds(1),
                 PullInterval = TimeSpan.FromSeconds(2),
             };
-            options.BootstrapPeers.Add(i == 0 ? FakeBootstrapEndpoint : EndpointOf(0));
+            channels.Configure(options, i);
+            if (i == 0)
+            {
+                options.BootstrapPeers.Add(FakeBootstrapEndpoint);
+            }
+
             var node = new GossipNode(options, _network.CreateTransport(EndpointOf(i)), new GossipNodeContext { Time = _time, Seed = 600 + i });
             await node.StartAsync(cancellationToken);
-            node.Security!.ChannelOrgs = static channel => channel.SequenceEqual(HostileMessages.Channel) ? ["Org1"] : null;
             _nodes.Add(node);
+        }
+
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            channels.Join(_nodes[i], i);
         }
 
         _attacker = _network.CreateTransport(AttackerEndpoint);
@@ -153,6 +172,11 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         {
             await _fakeBootstrap.DisposeAsync();
         }
+
+        if (_orderer is not null)
+        {
+            await _orderer.DisposeAsync();
+        }
     }
 
     private Engine.Membership.PeerTime Held(int at, int about)
@@ -185,7 +209,11 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         return new AttackResult(name, "memory", attempts, Refusals() - refusedBefore, changed, how);
     }
 
-    /// <summary>Every refusal the peers counted: signatures and identities, channel membership, foreign bootstrap, stale (replayed) alive messages.</summary>
+    /// <summary>
+    /// Every refusal the peers counted: signatures and identities, channel membership, foreign bootstrap, stale (replayed)
+    /// alive messages, peers of an org that shares no channel with the receiver (refused by discovery before any
+    /// signature is checked), and channel messages for a channel the receiver is not in (dropped by the channel layer).
+    /// </summary>
     private long Refusals()
     {
         long total = 0;
@@ -193,7 +221,8 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         {
             var security = node.Security!;
             total += security.Verifier.Counters.Refused + Volatile.Read(ref security.Counters.NotMember) + Volatile.Read(ref security.Counters.OrgMismatch)
-                + Volatile.Read(ref security.Counters.ForeignBootstrap) + node.GetStatistics().AliveStale;
+                + Volatile.Read(ref security.Counters.ForeignBootstrap) + node.GetStatistics().AliveStale + node.Discovery!.OtherOrgRefused
+                + (node.ChannelLayer?.Dropped ?? 0);
         }
 
         return total;

@@ -39,6 +39,7 @@ internal sealed class HostileMaterial : IDisposable
 
         Insider = Load("network", "Org1", 8);
         OtherOrg = Load("network", "Org2", 2);
+        Orderer = Load("network", "Org2", 3);
         UnknownOrg = Load("untrusted", "Org3", 0);
         RogueCa = Load("rogue", "Org1", 0);
         using var ca = CryptoMaterial.LoadCertificateAuthority(Path.Combine(root, "network"), "Org1");
@@ -54,6 +55,9 @@ internal sealed class HostileMaterial : IDisposable
 
     public PeerCredential OtherOrg { get; }
 
+    /// <summary>The orderer's TLS identity on sockets (the peers require mutual TLS on every connection).</summary>
+    public PeerCredential Orderer { get; }
+
     public PeerCredential UnknownOrg { get; }
 
     public PeerCredential RogueCa { get; }
@@ -67,7 +71,7 @@ internal sealed class HostileMaterial : IDisposable
 
     public void Dispose()
     {
-        foreach (var credential in Members.Append(Insider).Append(OtherOrg).Append(UnknownOrg).Append(RogueCa).Append(Expired))
+        foreach (var credential in Members.Append(Insider).Append(OtherOrg).Append(Orderer).Append(UnknownOrg).Append(RogueCa).Append(Expired))
         {
             credential.Dispose();
         }

@@ -29,6 +29,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
     private readonly HostileMaterial _material;
     private readonly List<GossipNode> _nodes = [];
     private readonly List<SocketTransport> _transports = [];
+    private Engine.Ordering.Orderer? _orderer;
 
     public HostileSocketAttacks(HostileMaterial material) => _material = material;
 
@@ -39,6 +40,17 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
     public async Task<bool> StartAsync(CancellationToken cancellationToken)
     {
         var trust = _material.Trust(TimeProvider.System);
+        var endpoints = _material.Members.Select(_ => PeerEndpoint.Loopback(LoopbackPorts.Free())).ToArray();
+        var ordererEndpoint = PeerEndpoint.Loopback(LoopbackPorts.Free());
+        _orderer = new Engine.Ordering.Orderer(SocketTransport.Create(new TransportOptions
+        {
+            ListenEndpoint = ordererEndpoint,
+            UdpReceiveThread = false,
+            Security = new TransportSecurity(_material.Orderer, trust),
+        }),
+            new Engine.Ordering.OrdererOptions());
+        await _orderer.StartAsync(cancellationToken);
+        var channels = new HostileChannels(_orderer, ordererEndpoint, endpoints, [.. _material.Members.Select(m => m.OrgId)]);
         for (int i = 0; i < _material.Members.Count; i++)
         {
             var credential = _material.Members[i];
@@ -53,23 +65,24 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
                 BootstrapRetryInterval = TimeSpan.FromSeconds(1),
                 PullInterval = TimeSpan.FromSeconds(2),
             };
-            options.Transport.ListenEndpoint = PeerEndpoint.Loopback(0);
+            options.Transport.ListenEndpoint = endpoints[i];
             options.Transport.UdpReceiveThread = false;
             options.Transport.FrameReadTimeout = FrameReadTimeout;
             options.Transport.MaxInboundConnections = i == 0 ? InboundCap : 64;
             options.Transport.Security = new TransportSecurity(credential, trust);
-            options.Endpoint = PeerEndpoint.Loopback(0);
-            if (i > 0)
-            {
-                options.BootstrapPeers.Add(_nodes[0].Endpoint);
-            }
+            options.Endpoint = endpoints[i];
+            channels.Configure(options, i);
 
             var transport = SocketTransport.Create(options.Transport);
             var node = new GossipNode(options, transport);
             await node.StartAsync(cancellationToken);
-            node.Security!.ChannelOrgs = static channel => channel.SequenceEqual(HostileMessages.Channel) ? ["Org1"] : null;
             _transports.Add(transport);
             _nodes.Add(node);
+        }
+
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            channels.Join(_nodes[i], i);
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -121,6 +134,11 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
         foreach (var node in _nodes)
         {
             await node.StopAsync();
+        }
+
+        if (_orderer is not null)
+        {
+            await _orderer.DisposeAsync();
         }
     }
 

@@ -35,6 +35,15 @@ internal static class StatusPrinter
         }
 
         output.WriteLine();
+        var channels = status.Channels ?? [];
+        output.WriteLine(channels.Count == 0 ? "Channels: none joined" : "Channels");
+        foreach (var channel in channels)
+        {
+            string leaders = channel.Leaders.Count == 0 ? "none seen" : string.Join(", ", channel.Leaders);
+            output.WriteLine($"  {channel.Channel}: ledger height {channel.Height}, {(channel.IsLeader ? "this peer leads its org" : "follower")}, leader(s) of the org: {leaders}, {channel.Members} member(s) in view");
+        }
+
+        output.WriteLine();
         output.WriteLine("Counters");
         int nameWidth = status.Counters.Count == 0 ? 0 : status.Counters.Max(c => c.Name.Length);
         foreach (var counter in status.Counters)

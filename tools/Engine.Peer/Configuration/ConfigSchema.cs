@@ -11,8 +11,7 @@ namespace Engine.Peer.Configuration;
 /// </summary>
 internal static class ConfigSchema
 {
-    private const string ElectionNotBuilt = "leader election is not built yet";
-    private const string CrossOrgNotBuilt = "cross-org membership (anchor peers) is not built yet";
+    private const string ElectionNotBuilt = "applied to GossipOptions.Election, which takes effect in the channels the node joins; Engine.Peer joins no channel yet";
 
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
@@ -85,7 +84,7 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.Endpoint = v, s => s.Gossip.Endpoint, optionName: "Endpoint", bind: true),
         Endpoint("gossip.externalEndpoint", "", allowEmpty: true,
             "The endpoint peers of other orgs see; empty: this peer is not visible to other orgs.",
-            (s, v) => s.Gossip.ExternalEndpoint = v, s => s.Gossip.ExternalEndpoint, optionName: "ExternalEndpoint", notInEffect: CrossOrgNotBuilt),
+            (s, v) => s.Gossip.ExternalEndpoint = v, s => s.Gossip.ExternalEndpoint, optionName: "ExternalEndpoint"),
         Bool("gossip.useLeaderElection", "true", "Elect the org's leader dynamically. Exclusive with orgLeader.",
             (s, v) => s.UseLeaderElection = v, s => s.UseLeaderElection, notInEffect: ElectionNotBuilt),
         Bool("gossip.orgLeader", "false", "This peer is its org's static leader. Exclusive with useLeaderElection.",

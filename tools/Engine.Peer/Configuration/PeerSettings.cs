@@ -29,19 +29,19 @@ internal sealed class PeerSettings
 
     public GossipOptions Gossip { get; } = new();
 
-    /// <summary>Fabric's <c>orgLeader</c>: this peer is its org's static leader (leader election not built yet).</summary>
-    public bool OrgLeader { get; set; }
+    /// <summary>Fabric's <c>orgLeader</c>: this peer is its org's static leader (in the channels the node joins).</summary>
+    public bool OrgLeader { get => Gossip.Election.OrgLeader; set => Gossip.Election.OrgLeader = value; }
 
-    /// <summary>Fabric's <c>useLeaderElection</c> (leader election not built yet).</summary>
-    public bool UseLeaderElection { get; set; } = true;
+    /// <summary>Fabric's <c>useLeaderElection</c> (in the channels the node joins).</summary>
+    public bool UseLeaderElection { get => Gossip.Election.UseLeaderElection; set => Gossip.Election.UseLeaderElection = value; }
 
-    public TimeSpan ElectionStartupGracePeriod { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan ElectionStartupGracePeriod { get => Gossip.Election.StartupGracePeriod; set => Gossip.Election.StartupGracePeriod = value; }
 
-    public TimeSpan ElectionMembershipSampleInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ElectionMembershipSampleInterval { get => Gossip.Election.MembershipSampleInterval; set => Gossip.Election.MembershipSampleInterval = value; }
 
-    public TimeSpan ElectionLeaderAliveThreshold { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ElectionLeaderAliveThreshold { get => Gossip.Election.LeaderAliveThreshold; set => Gossip.Election.LeaderAliveThreshold = value; }
 
-    public TimeSpan ElectionLeaderElectionDuration { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ElectionLeaderElectionDuration { get => Gossip.Election.LeaderElectionDuration; set => Gossip.Election.LeaderElectionDuration = value; }
 
     /// <summary>The peer's certificate directory (cert.pem, key.pem); empty: unsigned.</summary>
     public string MspConfigPath { get; set; } = "";

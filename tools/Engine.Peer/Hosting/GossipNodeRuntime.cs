@@ -56,7 +56,14 @@ internal sealed class GossipNodeRuntime : IPeerRuntime
             new("signedMessagesRefused", s.SignedMessagesRefused),
             new("unknownIdentity", s.UnknownIdentity),
         ];
-        return new RuntimeSnapshot(_node.OrgId, _node.Endpoint.ToString(), Convert.ToHexStringLower(_node.PkiId.Span), _node.IsRunning, members, counters);
+        var channels = new List<ChannelStatus>();
+        foreach (string channel in _node.Channels)
+        {
+            var c = _node.GetChannelView(channel);
+            channels.Add(new ChannelStatus(channel, c.Height, c.IsLeader, [.. c.Leaders.Select(l => l.Endpoint.ToString())], c.Members.Count));
+        }
+
+        return new RuntimeSnapshot(_node.OrgId, _node.Endpoint.ToString(), Convert.ToHexStringLower(_node.PkiId.Span), _node.IsRunning, members, counters, channels);
     }
 
     private static string StateName(MemberState state) => state switch

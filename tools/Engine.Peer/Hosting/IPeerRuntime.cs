@@ -24,4 +24,5 @@ internal sealed record RuntimeSnapshot(
     string PkiId,
     bool Running,
     IReadOnlyList<MemberStatus> Members,
-    IReadOnlyList<CounterStatus> Counters);
+    IReadOnlyList<CounterStatus> Counters,
+    IReadOnlyList<ChannelStatus>? Channels = null);

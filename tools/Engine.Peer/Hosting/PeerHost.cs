@@ -109,7 +109,7 @@ internal sealed class PeerHost : IAsyncDisposable
     {
         var snapshot = _runtime.GetSnapshot();
         return new PeerStatus(_settings.PeerId, snapshot.Org, snapshot.Endpoint, snapshot.PkiId, snapshot.Running,
-            Math.Round(Uptime.TotalSeconds, 3), snapshot.Members, WithAdminCounters(snapshot.Counters));
+            Math.Round(Uptime.TotalSeconds, 3), snapshot.Members, WithAdminCounters(snapshot.Counters), snapshot.Channels ?? []);
     }
 
     private IReadOnlyList<CounterStatus> WithAdminCounters(IReadOnlyList<CounterStatus> counters) =>

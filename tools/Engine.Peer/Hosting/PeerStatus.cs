@@ -9,7 +9,11 @@ internal sealed record PeerStatus(
     bool Running,
     double UptimeSeconds,
     IReadOnlyList<MemberStatus> Members,
-    IReadOnlyList<CounterStatus> Counters);
+    IReadOnlyList<CounterStatus> Counters,
+    IReadOnlyList<ChannelStatus>? Channels = null);
+
+/// <summary>A channel the peer joined: its ledger height, whether it leads its org, who it sees lead, how many members it sees.</summary>
+internal sealed record ChannelStatus(string Channel, ulong Height, bool IsLeader, IReadOnlyList<string> Leaders, int Members);
 
 /// <summary>One member of the view as this peer sees it. State is "alive" or "dead".</summary>
 internal sealed record MemberStatus(string PkiId, string Endpoint, string Org, string State, ulong Incarnation, ulong Sequence);
