@@ -204,6 +204,8 @@ public sealed class GossipOptions
         Require(MaxStoredMessages is >= 1 and <= 1 << 26, nameof(MaxStoredMessages), $"must be between 1 and {1 << 26}, was {MaxStoredMessages}");
         Require(MaxStoredBytes is >= 64 * 1024 and <= 1L << 40, nameof(MaxStoredBytes), $"must be between 65536 and {1L << 40}, was {MaxStoredBytes}");
         Require(Credential is null || TrustStore is not null, nameof(TrustStore), "must be set when a Credential is");
+        Require(Credential is null || HeartbeatMode == HeartbeatMode.Fabric, nameof(HeartbeatMode),
+            "must be Fabric when a Credential is set: Swim mode's probes and piggybacked alive messages are not signed yet, so a signed network would accept them unverified");
         Require(Credential is null || Credential.OrgId == OrgId, nameof(OrgId), $"must be the credential's org '{Credential?.OrgId}', was '{OrgId}'");
         Require(Credential is null || PkiId is null || Credential.PkiId.ToArray().AsSpan().SequenceEqual(PkiId), nameof(PkiId),
             "must be left unset (or equal the credential's PKI-ID) when a Credential is set");

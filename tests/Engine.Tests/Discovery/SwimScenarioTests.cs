@@ -127,4 +127,24 @@ public sealed class SwimScenarioTests
             Assert.That(h.Changes.Count(c => c.Change.Endpoint == DiscoveryHarness.EndpointOf(3) && c.Change.Resurrected), Is.EqualTo(survivors.Length));
         });
     }
+
+    [Test]
+    public void SwimWithSigning_IsRefusedAtStart_NamingTheOption()
+    {
+        var time = new VirtualTimeProvider();
+        var ca = Engine.Security.OrgCertificateAuthority.Create("Org1", time);
+        var trust = new Engine.Security.TrustStore(time);
+        trust.Add("Org1", ca.Certificate);
+        var options = new GossipOptions
+        {
+            OrgId = "Org1",
+            HeartbeatMode = HeartbeatMode.Swim,
+            Credential = ca.IssuePeer("peer0.Org1", time),
+            TrustStore = trust,
+        };
+
+        var e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.That(e!.ParamName, Is.EqualTo(nameof(GossipOptions.HeartbeatMode)));
+        Assert.That(e.Message, Does.Contain("not signed yet"));
+    }
 }
