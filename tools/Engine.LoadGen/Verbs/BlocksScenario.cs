@@ -194,36 +194,6 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 
-    private static readonly HashSet<int> HandedOut = [];
-
     /// <summary>A loopback port free for both TCP and UDP right now, and not handed out before by this process.</summary>
-    internal static ushort FreePort()
-    {
-        for (int attempt = 0; attempt < 1000; attempt++)
-        {
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
-            lock (HandedOut)
-            {
-                if (!HandedOut.Add(port))
-                {
-                    continue;
-                }
-            }
-
-            try
-            {
-                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return (ushort)port;
-            }
-            catch (SocketException)
-            {
-                // taken for UDP: try another
-            }
-        }
-
-        throw new InvalidOperationException("No loopback port free for both TCP and UDP.");
-    }
+    internal static ushort FreePort() => LoopbackPorts.Free();
 }

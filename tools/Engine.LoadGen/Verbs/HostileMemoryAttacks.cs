@@ -7,17 +7,16 @@ using Engine.Transport.Memory;
 namespace Engine.LoadGen.Verbs;
 
 /// <summary>
-/// The message attacks, on the in-memory network in virtual time: 10 signed peers (8 of Org1, 2 of Org2) and an orderer;
-/// every peer joins channel <c>ch1</c> (both orgs), the Org1 peers also <c>ch2</c> (Org1 alone); each org elects its
-/// leader per channel. An attacker sends from endpoints of its own. Each attack's messages are delivered with the clock
-/// held still (no heartbeat or timer of an honest peer runs meanwhile), so the counters that move and any change of a
-/// view, a leader or a ledger are the attack's alone.
+/// The message attacks, on the in-memory network in virtual time: 10 signed peers (8 of Org1, 2 of Org2; channel
+/// <c>ch1</c> is Org1's) and an attacker on endpoints of its own. Each attack's messages are delivered with the clock held
+/// still (no heartbeat or timer of an honest peer runs meanwhile), so the counters that move and any change of a view are
+/// the attack's alone.
 /// </summary>
 internal sealed class HostileMemoryAttacks : IAsyncDisposable
 {
     private static readonly PeerEndpoint AttackerEndpoint = PeerEndpoint.Loopback(9_001);
     private static readonly PeerEndpoint FakeBootstrapEndpoint = PeerEndpoint.Loopback(9_002);
-    private static readonly PeerEndpoint OrdererEndpoint = PeerEndpoint.Loopback(7_050);
+    private static readonly PeerEndpoint OrdererEndpoint = PeerEndpoint.Loopback(9_003);
 
     private readonly HostileMaterial _material;
     private readonly VirtualTimeProvider _time = new(DateTimeOffset.UtcNow);
@@ -37,16 +36,18 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
 
     public IReadOnlyList<GossipNode> Nodes => _nodes;
 
-    /// <summary>Starts the peers (peer 0 also lists the attacker's fake bootstrap endpoint) and waits until every view is complete.</summary>
+    /// <summary>
+    /// Starts the orderer and the peers (each bootstraps to the first peer of its org; peer 0 lists the attacker's fake
+    /// bootstrap endpoint), joins them to the channels (<see cref="HostileChannels"/>: the orgs meet through ch0's
+    /// anchors) and waits until every view is complete.
+    /// </summary>
     public async Task<bool> StartAsync(CancellationToken cancellationToken)
     {
         var trust = _material.Trust(_time);
         _orderer = new Engine.Ordering.Orderer(_network.CreateTransport(OrdererEndpoint), new Engine.Ordering.OrdererOptions(), _time);
         await _orderer.StartAsync(cancellationToken);
-        byte[] shared = _orderer.CreateChannel(new Engine.Ledger.ChannelConfiguration(HostileMessages.SharedChannel,
-            [new Engine.Ledger.OrgAnchors("Org1", [EndpointOf(0)]), new Engine.Ledger.OrgAnchors("Org2", [EndpointOf(HostileMaterial.Org1Members)])]));
-        byte[] org1Only = _orderer.CreateChannel(new Engine.Ledger.ChannelConfiguration(HostileMessages.Org1Channel,
-            [new Engine.Ledger.OrgAnchors("Org1", [EndpointOf(0)])]));
+        var channels = new HostileChannels(_orderer, OrdererEndpoint, [.. Enumerable.Range(0, _material.Members.Count).Select(EndpointOf)],
+            [.. _material.Members.Select(m => m.OrgId)]);
         for (int i = 0; i < _material.Members.Count; i++)
         {
             var credential = _material.Members[i];
@@ -54,7 +55,6 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
             {
                 OrgId = credential.OrgId,
                 Endpoint = EndpointOf(i),
-                ExternalEndpoint = EndpointOf(i),
                 Credential = credential,
                 TrustStore = trust,
                 AliveTimeInterval = TimeSpan.FromSeconds(1),
@@ -62,25 +62,21 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
                 ReconnectInterval = TimeSpan.FromSeconds(5),
                 BootstrapRetryInterval = TimeSpan.FromSeconds(1),
                 PullInterval = TimeSpan.FromSeconds(2),
-                PublishStateInfoInterval = TimeSpan.FromMilliseconds(500),
-                RequestStateInfoInterval = TimeSpan.FromMilliseconds(500),
-                OrdererRetryInterval = TimeSpan.FromMilliseconds(200),
             };
-            options.Election.StartupGracePeriod = TimeSpan.FromSeconds(3);
-            options.Election.MembershipSampleInterval = TimeSpan.FromMilliseconds(250);
-            options.Election.LeaderAliveThreshold = TimeSpan.FromSeconds(2);
-            options.Election.LeaderElectionDuration = TimeSpan.FromSeconds(1);
-            bool org1 = i < HostileMaterial.Org1Members;
-            options.BootstrapPeers.Add(i == 0 ? FakeBootstrapEndpoint : EndpointOf(org1 ? 0 : HostileMaterial.Org1Members));
-            var node = new GossipNode(options, _network.CreateTransport(EndpointOf(i)), new GossipNodeContext { Time = _time, Seed = 600 + i });
-            await node.StartAsync(cancellationToken);
-            node.JoinChannel(shared, OrdererEndpoint);
-            if (org1)
+            channels.Configure(options, i);
+            if (i == 0)
             {
-                node.JoinChannel(org1Only, OrdererEndpoint);
+                options.BootstrapPeers.Add(FakeBootstrapEndpoint);
             }
 
+            var node = new GossipNode(options, _network.CreateTransport(EndpointOf(i)), new GossipNodeContext { Time = _time, Seed = 600 + i });
+            await node.StartAsync(cancellationToken);
             _nodes.Add(node);
+        }
+
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            channels.Join(_nodes[i], i);
         }
 
         _attacker = _network.CreateTransport(AttackerEndpoint);
@@ -88,7 +84,7 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         await _attacker.StartAsync(new Sink(), cancellationToken);
         await _fakeBootstrap.StartAsync(new Sink(), cancellationToken);
         var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(60);
-        while (_nodes.Any(n => n.AliveCount != _nodes.Count - 1) || !LeadersSettled())
+        while (_nodes.Any(n => n.AliveCount != _nodes.Count - 1))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (_time.GetUtcNow() >= deadline)
@@ -101,16 +97,6 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
 
         _time.Advance(TimeSpan.FromSeconds(3)); // settle: every identity known, every envelope kept
         return true;
-    }
-
-    /// <summary>One leader per org in ch1 and one in ch2, and every peer knows its org's leader of each channel it joined.</summary>
-    private bool LeadersSettled()
-    {
-        int Leaders(string channel, int from, int to) => _nodes.Skip(from).Take(to - from).Count(n => n.IsLeader(channel));
-        int org1 = HostileMaterial.Org1Members, all = _nodes.Count;
-        return Leaders(HostileMessages.SharedChannel, 0, org1) == 1 && Leaders(HostileMessages.SharedChannel, org1, all) == 1
-            && Leaders(HostileMessages.Org1Channel, 0, org1) == 1
-            && _nodes.All(n => n.Channels.All(c => n.GetChannelView(c).Leaders.Count > 0));
     }
 
     /// <summary>Runs every message attack; each returns its counts.</summary>
@@ -154,27 +140,19 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
                 var replay = HostileMessages.Alive(m.Members[victim], _nodes[victim].PkiId.Span, _nodes[victim].Endpoint, held.IncNum, held.SeqNum - (ulong)(round % 2), withIdentity: false);
                 return [Datagram(to, replay)];
             }),
-            Attack("leadership_non_member", "leadership declarations in ch1 and ch2 signed by a member of the other org (each org elects among its own peers)", rounds, (to, round) =>
-            {
-                // To an Org1 peer: signed by an Org2 member; to an Org2 peer: by an Org1 member. Neither may lead the receiver's org.
-                var signer = to < HostileMaterial.Org1Members ? m.Members[HostileMaterial.Org1Members + (round % 2)] : m.Members[round % HostileMaterial.Org1Members];
-                return [Frame(to, HostileMessages.Leadership(signer, HostileMessages.SharedChannel, ulong.MaxValue - (ulong)round)),
-                        Datagram(to, HostileMessages.Leadership(signer, HostileMessages.Org1Channel, ulong.MaxValue - (ulong)round))];
-            }),
-            Attack("state_info_foreign_channel", "state info for ch2 (Org1's channel) signed by an Org2 member, which is not in it", rounds, (to, round) =>
-            {
-                var signer = m.Members[HostileMaterial.Org1Members + (round % 2)];
-                return [Frame(to, HostileMessages.StateInfo(signer, HostileMessages.Org1Channel, (ulong)round + 1000)),
-                        Datagram(to, HostileMessages.StateInfo(signer, HostileMessages.Org1Channel, (ulong)round + 1000))];
-            }),
+            Attack("leadership_non_member", "leadership declarations for channel ch1 signed by an Org2 member (leadership is decided among Org1's peers)", rounds, (to, round) =>
+                [Frame(to, HostileMessages.Leadership(m.Members[HostileMaterial.Org1Members], (ulong)round + 1)),
+                 Datagram(to, HostileMessages.Leadership(m.Members[HostileMaterial.Org1Members + 1], (ulong)round + 1))]),
+            Attack("state_info_foreign_channel", "state info for channel ch1 (Org1's) signed by an Org2 member, which is not in it", rounds, (to, round) =>
+                [Frame(to, HostileMessages.StateInfo(m.Members[HostileMaterial.Org1Members], (ulong)round + 1)),
+                 Datagram(to, HostileMessages.StateInfo(m.Members[HostileMaterial.Org1Members + 1], (ulong)round + 1))]),
         };
 
         // Afterwards the network runs on: the attacks leave nothing behind that a later heartbeat or sync would act on.
         string before = ViewSnapshot.Of(_nodes, withTime: false);
         _time.Advance(TimeSpan.FromSeconds(10));
         bool changed = ViewSnapshot.Of(_nodes, withTime: false) != before || _nodes.Any(n => n.AliveCount != _nodes.Count - 1);
-        results.Add(new AttackResult("aftermath", "memory", 0, 0, changed,
-            "10 s of network time after the attacks: every view still exactly the 10 honest peers, the same leaders and heights"));
+        results.Add(new AttackResult("aftermath", "memory", 0, 0, changed, "10 s of network time after the attacks: every view still exactly the 10 honest peers"));
         return results;
     }
 
@@ -233,7 +211,8 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
 
     /// <summary>
     /// Every refusal the peers counted: signatures and identities, channel membership, foreign bootstrap, stale (replayed)
-    /// alive messages, peers of an org no joined channel names, channel messages for a channel the peer is not in.
+    /// alive messages, peers of an org that shares no channel with the receiver (refused by discovery before any
+    /// signature is checked), and channel messages for a channel the receiver is not in (dropped by the channel layer).
     /// </summary>
     private long Refusals()
     {
@@ -242,8 +221,8 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         {
             var security = node.Security!;
             total += security.Verifier.Counters.Refused + Volatile.Read(ref security.Counters.NotMember) + Volatile.Read(ref security.Counters.OrgMismatch)
-                + Volatile.Read(ref security.Counters.ForeignBootstrap) + node.GetStatistics().AliveStale
-                + node.Discovery!.OtherOrgRefused + (node.ChannelLayer?.Dropped ?? 0);
+                + Volatile.Read(ref security.Counters.ForeignBootstrap) + node.GetStatistics().AliveStale + node.Discovery!.OtherOrgRefused
+                + (node.ChannelLayer?.Dropped ?? 0);
         }
 
         return total;

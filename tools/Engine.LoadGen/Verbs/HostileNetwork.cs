@@ -11,9 +11,9 @@ internal sealed record AttackResult(string Name, string Network, long Attempts, 
 
 /// <summary>
 /// The crypto material of a hostile run, made by the real cryptogen path (<see cref="CryptoMaterial.Generate"/>, backdated
-/// 30 days so an expired certificate can be issued): Org1 and Org2 with 11 peers each (the in-memory network is
-/// peer0-7.Org1 and peer0-1.Org2, the socket network peer0-9.Org1; peer10.Org1 is an insider key, peer10.Org2 a key of the
-/// other org), plus an untrusted org (Org3) and a rogue CA that claims to be Org1, generated apart and trusted by nobody.
+/// 30 days so an expired certificate can be issued): Org1 and Org2 with 9 peers each (the network is peer0-7.Org1 and
+/// peer0-1.Org2; peer8.Org1 is an insider key, peer2.Org2 a key of the other org), plus an untrusted org (Org3) and a
+/// rogue CA that claims to be Org1, generated apart and trusted by nobody.
 /// </summary>
 internal sealed class HostileMaterial : IDisposable
 {
@@ -24,7 +24,7 @@ internal sealed class HostileMaterial : IDisposable
     {
         Root = root;
         var backdated = new FixedTime(DateTimeOffset.UtcNow.AddDays(-30));
-        CryptoMaterial.Generate(Path.Combine(root, "network"), ["Org1", "Org2"], peersPerOrg: 11, backdated);
+        CryptoMaterial.Generate(Path.Combine(root, "network"), ["Org1", "Org2"], peersPerOrg: 9, backdated);
         CryptoMaterial.Generate(Path.Combine(root, "untrusted"), ["Org3"], peersPerOrg: 1, backdated);
         CryptoMaterial.Generate(Path.Combine(root, "rogue"), ["Org1"], peersPerOrg: 1, backdated);
         for (int i = 0; i < Org1Members; i++)
@@ -37,13 +37,9 @@ internal sealed class HostileMaterial : IDisposable
             Members.Add(Load("network", "Org2", i));
         }
 
-        for (int i = 0; i < 10; i++)
-        {
-            SocketMembers.Add(i < Org1Members ? Members[i] : Load("network", "Org1", i));
-        }
-
-        Insider = Load("network", "Org1", 10);
-        OtherOrg = Load("network", "Org2", 10);
+        Insider = Load("network", "Org1", 8);
+        OtherOrg = Load("network", "Org2", 2);
+        Orderer = Load("network", "Org2", 3);
         UnknownOrg = Load("untrusted", "Org3", 0);
         RogueCa = Load("rogue", "Org1", 0);
         using var ca = CryptoMaterial.LoadCertificateAuthority(Path.Combine(root, "network"), "Org1");
@@ -52,15 +48,15 @@ internal sealed class HostileMaterial : IDisposable
 
     public string Root { get; }
 
-    /// <summary>The in-memory network's peers: Org1 first, then Org2.</summary>
+    /// <summary>The network's peers: Org1 first, then Org2.</summary>
     public List<PeerCredential> Members { get; } = [];
-
-    /// <summary>The socket network's peers: peer0-9 of Org1 (the first 8 shared with <see cref="Members"/>).</summary>
-    public List<PeerCredential> SocketMembers { get; } = [];
 
     public PeerCredential Insider { get; }
 
     public PeerCredential OtherOrg { get; }
+
+    /// <summary>The orderer's TLS identity on sockets (the peers require mutual TLS on every connection).</summary>
+    public PeerCredential Orderer { get; }
 
     public PeerCredential UnknownOrg { get; }
 
@@ -75,7 +71,7 @@ internal sealed class HostileMaterial : IDisposable
 
     public void Dispose()
     {
-        foreach (var credential in Members.Concat(SocketMembers.Skip(Org1Members)).Append(Insider).Append(OtherOrg).Append(UnknownOrg).Append(RogueCa).Append(Expired))
+        foreach (var credential in Members.Append(Insider).Append(OtherOrg).Append(Orderer).Append(UnknownOrg).Append(RogueCa).Append(Expired))
         {
             credential.Dispose();
         }
@@ -101,11 +97,7 @@ internal sealed class HostileMaterial : IDisposable
 /// <summary>What the attacks build: signed envelopes of every kind, as an attacker holding the given keys would.</summary>
 internal static class HostileMessages
 {
-    /// <summary>The channel of both orgs.</summary>
-    public const string SharedChannel = "ch1";
-
-    /// <summary>The channel of Org1 alone.</summary>
-    public const string Org1Channel = "ch2";
+    public static readonly byte[] Channel = "ch1"u8.ToArray();
 
     /// <summary>An alive envelope about <paramref name="about"/> (PKI-ID), signed with <paramref name="signer"/>'s key.</summary>
     public static byte[] Alive(PeerCredential signer, ReadOnlySpan<byte> about, PeerEndpoint endpoint, ulong inc, ulong seq, bool withIdentity)
@@ -123,11 +115,11 @@ internal static class HostileMessages
         return buffer[..messageSigner.SealAlive(fields, buffer)];
     }
 
-    /// <summary>A leadership declaration for <paramref name="channel"/> signed by <paramref name="signer"/>.</summary>
-    public static byte[] Leadership(PeerCredential signer, string channel, ulong seq) => Seal(signer, new GossipMessage
+    /// <summary>A leadership declaration for <see cref="Channel"/> signed by <paramref name="signer"/>.</summary>
+    public static byte[] Leadership(PeerCredential signer, ulong seq) => Seal(signer, new GossipMessage
     {
         Tag = GossipMessage.Types.Tag.ChanAndOrg,
-        Channel = Google.Protobuf.ByteString.CopyFromUtf8(channel),
+        Channel = Google.Protobuf.ByteString.CopyFrom(Channel),
         LeadershipMsg = new LeadershipMessage
         {
             PkiId = Google.Protobuf.ByteString.CopyFrom(signer.PkiId.ToArray()),
@@ -136,11 +128,11 @@ internal static class HostileMessages
         },
     });
 
-    /// <summary>A state info for <paramref name="channel"/> signed by <paramref name="signer"/>.</summary>
-    public static byte[] StateInfo(PeerCredential signer, string channel, ulong seq) => Seal(signer, new GossipMessage
+    /// <summary>A state info for <see cref="Channel"/> signed by <paramref name="signer"/>.</summary>
+    public static byte[] StateInfo(PeerCredential signer, ulong seq) => Seal(signer, new GossipMessage
     {
         Tag = GossipMessage.Types.Tag.ChanOrOrg,
-        Channel = Google.Protobuf.ByteString.CopyFromUtf8(channel),
+        Channel = Google.Protobuf.ByteString.CopyFrom(Channel),
         StateInfo = new StateInfo
         {
             PkiId = Google.Protobuf.ByteString.CopyFrom(signer.PkiId.ToArray()),
@@ -190,10 +182,7 @@ internal static class HostileMessages
     }
 }
 
-/// <summary>
-/// Every peer's state as comparable text: its membership view (PKI-ID, endpoint, state, and PeerTime when asked) and, in
-/// each channel it joined, its leader, the leaders it knows and its ledger height.
-/// </summary>
+/// <summary>Every peer's membership view as comparable text: PKI-ID, endpoint, state (and PeerTime when asked).</summary>
 internal static class ViewSnapshot
 {
     public static string Of(IEnumerable<GossipNode> nodes, bool withTime)
@@ -202,13 +191,6 @@ internal static class ViewSnapshot
         foreach (var node in nodes)
         {
             text.Append(node.Endpoint).Append(':');
-            foreach (string channel in node.Channels)
-            {
-                var channelView = node.GetChannelView(channel);
-                text.Append(" [").Append(channel).Append(" height ").Append(channelView.Height).Append(channelView.IsLeader ? " leader" : "")
-                    .Append(" leaders ").AppendJoin(',', channelView.Leaders.Select(l => l.PkiId[..12])).Append(']');
-            }
-
             var view = node.GetMembership();
             foreach (var peer in view.Alive.Concat(view.Dead))
             {

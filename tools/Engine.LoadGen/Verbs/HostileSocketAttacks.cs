@@ -11,7 +11,7 @@ using Google.Protobuf;
 namespace Engine.LoadGen.Verbs;
 
 /// <summary>
-/// The connection attacks, on real sockets on loopback: 10 peers of Org1 with mutual TLS on every TCP connection and
+/// The connection attacks, on real sockets on loopback: the same 10 peers with mutual TLS on every TCP connection and
 /// signed messages, and an attacker dialling peer 0: certificates of an untrusted CA, of an unknown org, expired ones, a
 /// handshake claiming another PKI-ID, plain TCP; then, as an insider with a valid certificate, a 2 GiB length prefix, an
 /// LZ4 body claiming 4 GiB, a frame of an unknown type, a slow drip that never finishes a frame; 64 KiB datagrams; and a
@@ -29,6 +29,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
     private readonly HostileMaterial _material;
     private readonly List<GossipNode> _nodes = [];
     private readonly List<SocketTransport> _transports = [];
+    private Engine.Ordering.Orderer? _orderer;
 
     public HostileSocketAttacks(HostileMaterial material) => _material = material;
 
@@ -39,9 +40,20 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
     public async Task<bool> StartAsync(CancellationToken cancellationToken)
     {
         var trust = _material.Trust(TimeProvider.System);
-        for (int i = 0; i < _material.SocketMembers.Count; i++)
+        var endpoints = _material.Members.Select(_ => PeerEndpoint.Loopback(LoopbackPorts.Free())).ToArray();
+        var ordererEndpoint = PeerEndpoint.Loopback(LoopbackPorts.Free());
+        _orderer = new Engine.Ordering.Orderer(SocketTransport.Create(new TransportOptions
         {
-            var credential = _material.SocketMembers[i];
+            ListenEndpoint = ordererEndpoint,
+            UdpReceiveThread = false,
+            Security = new TransportSecurity(_material.Orderer, trust),
+        }),
+            new Engine.Ordering.OrdererOptions());
+        await _orderer.StartAsync(cancellationToken);
+        var channels = new HostileChannels(_orderer, ordererEndpoint, endpoints, [.. _material.Members.Select(m => m.OrgId)]);
+        for (int i = 0; i < _material.Members.Count; i++)
+        {
+            var credential = _material.Members[i];
             var options = new GossipOptions
             {
                 OrgId = credential.OrgId,
@@ -53,22 +65,24 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
                 BootstrapRetryInterval = TimeSpan.FromSeconds(1),
                 PullInterval = TimeSpan.FromSeconds(2),
             };
-            options.Transport.ListenEndpoint = PeerEndpoint.Loopback(0);
+            options.Transport.ListenEndpoint = endpoints[i];
             options.Transport.UdpReceiveThread = false;
             options.Transport.FrameReadTimeout = FrameReadTimeout;
             options.Transport.MaxInboundConnections = i == 0 ? InboundCap : 64;
             options.Transport.Security = new TransportSecurity(credential, trust);
-            options.Endpoint = PeerEndpoint.Loopback(0);
-            if (i > 0)
-            {
-                options.BootstrapPeers.Add(_nodes[0].Endpoint);
-            }
+            options.Endpoint = endpoints[i];
+            channels.Configure(options, i);
 
             var transport = SocketTransport.Create(options.Transport);
             var node = new GossipNode(options, transport);
             await node.StartAsync(cancellationToken);
             _transports.Add(transport);
             _nodes.Add(node);
+        }
+
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            channels.Join(_nodes[i], i);
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -95,7 +109,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             await TlsAttack("tls_unknown_org", "TLS with a certificate of an org no peer trusts (Org3)", rounds, m.UnknownOrg, null, cancellationToken),
             await TlsAttack("tls_expired", "TLS with an expired certificate of Org1's own CA", rounds, m.Expired, null, cancellationToken),
             await TlsAttack("tls_pki_id_mismatch", "valid TLS, then a ConnEstablish claiming an honest peer's PKI-ID", rounds, m.Insider,
-                Handshake(m.SocketMembers[1].PkiId.ToArray(), m.SocketMembers[1].Identity), cancellationToken),
+                Handshake(m.Members[1].PkiId.ToArray(), m.Members[1].Identity), cancellationToken),
             await Counted("plain_tcp", "plain TCP (no TLS) to a peer that requires mutual TLS", rounds, s => s.ConnectionsUnauthenticated, async ct =>
             {
                 using var socket = await ConnectAsync(ct);
@@ -120,6 +134,11 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
         foreach (var node in _nodes)
         {
             await node.StopAsync();
+        }
+
+        if (_orderer is not null)
+        {
+            await _orderer.DisposeAsync();
         }
     }
 
@@ -194,7 +213,7 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             try
             {
                 await ssl.WriteAsync(Frame(FrameType.Handshake, handshake ?? Handshake(credential.PkiId.ToArray(), credential.Identity)), ct);
-                await ssl.WriteAsync(Frame(FrameType.Message, HostileMessages.Leadership(credential, HostileMessages.SharedChannel, 1)), ct);
+                await ssl.WriteAsync(Frame(FrameType.Message, HostileMessages.Leadership(credential, 1)), ct);
                 await WaitForCloseAsync(ssl, ct);
             }
             catch (IOException)
