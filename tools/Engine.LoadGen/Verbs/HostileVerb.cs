@@ -47,9 +47,8 @@ internal static class HostileVerb
     /// <summary>Runs both phases; false when a network did not converge, an attack was not fully refused, or any state changed.</summary>
     public static async Task<(List<AttackResult> Results, double MemoryGrowthMb, bool Ok)> RunAsync(IAnsiConsole console, int rounds, CancellationToken cancellationToken)
     {
-        console.MarkupLine("[bold]hostile[/]: crypto material generated for the run, signed messages; message attacks on the in-memory network (virtual time) "
-            + "against 10 peers (8 of Org1, 2 of Org2; channel ch1 of both orgs, ch2 of Org1; a leader per org and channel), "
-            + "connection attacks on loopback sockets against 10 peers of Org1 with mutual TLS");
+        console.MarkupLine("[bold]hostile[/]: 10 peers (8 of Org1, 2 of Org2; channel ch1 is Org1's) with crypto material generated for the run, signed messages; "
+            + "message attacks on the in-memory network (virtual time), connection attacks on loopback sockets with mutual TLS");
         using var material = HostileMaterial.Create();
         var results = new List<AttackResult>();
         bool converged;
