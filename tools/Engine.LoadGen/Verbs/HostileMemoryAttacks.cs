@@ -53,7 +53,6 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
             var credential = _material.Members[i];
             var options = new GossipOptions
             {
-                CrossOrgMembership = CrossOrgMembership.AnyOrg, // Org2 peers join through Org1 here, with no channel
                 OrgId = credential.OrgId,
                 Endpoint = EndpointOf(i),
                 Credential = credential,

@@ -56,7 +56,6 @@ internal sealed class HostileSocketAttacks : IAsyncDisposable
             var credential = _material.Members[i];
             var options = new GossipOptions
             {
-                CrossOrgMembership = CrossOrgMembership.AnyOrg, // Org2 peers join through Org1 here, with no channel
                 OrgId = credential.OrgId,
                 Credential = credential,
                 TrustStore = trust,
