@@ -182,7 +182,11 @@ internal static class HostileMessages
     }
 }
 
-/// <summary>Every peer's membership view as comparable text: PKI-ID, endpoint, state (and PeerTime when asked).</summary>
+/// <summary>
+/// What an attack must not change, as text to compare before and after: every peer's membership view (PKI-ID, endpoint,
+/// state, and in memory the PeerTime) and, per channel it joined, its ledger height and (in memory) its leaders and
+/// channel view.
+/// </summary>
 internal static class ViewSnapshot
 {
     public static string Of(IEnumerable<GossipNode> nodes, bool withTime)
@@ -199,6 +203,30 @@ internal static class ViewSnapshot
                 {
                     text.Append('/').Append(peer.Time.IncNum).Append('.').Append(peer.Time.SeqNum);
                 }
+            }
+
+            // Channels: the ledger height always (no block is cut during the attacks); leaders and the channel views only in
+            // memory, where the clock is held still during an attack (on sockets a loaded machine may move them by itself).
+            foreach (string channel in node.Channels)
+            {
+                var channelView = node.GetChannelView(channel);
+                text.Append(" [").Append(channel).Append(" height ").Append(channelView.Height);
+                if (withTime)
+                {
+                    text.Append(channelView.IsLeader ? " leads" : " follows").Append(" leaders");
+                    foreach (var leader in channelView.Leaders)
+                    {
+                        text.Append(' ').Append(leader.PkiId.AsSpan(0, 12));
+                    }
+
+                    text.Append(" members");
+                    foreach (var member in channelView.Members)
+                    {
+                        text.Append(' ').Append(member.PkiId.AsSpan(0, 12)).Append('@').Append(member.Height);
+                    }
+                }
+
+                text.Append(']');
             }
 
             text.Append('\n');
