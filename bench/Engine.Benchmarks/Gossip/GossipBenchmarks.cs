@@ -129,16 +129,9 @@ public class PushBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _table = new MembershipTable(new MembershipOptions { InitialCapacity = 1024 }, TimeProvider.System, new Random(1));
-        var key = new byte[32];
-        for (int i = 0; i < 1000; i++)
-        {
-            BitConverter.TryWriteBytes(key, i);
-            _table.Update(key, new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, PeerEndpoint.FromIPv4(0x0A000000u | (uint)i, 7051), org: "Org1MSP"), 0, out _);
-        }
-
-        _route = GossipRoute.Except(PeerEndpoint.FromIPv4(0x0A000001u, 7051)) with { Org = "Org1MSP" };
-        _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1) }, new SinkTransport(), _table, TimeProvider.System);
+        _table = PushFixture.Members();
+        _route = PushFixture.Route();
+        _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1) }, new PushFixture.SinkTransport(), _table, TimeProvider.System);
         _emitter.Start();
         FlushFullBatch();
     }
@@ -161,23 +154,5 @@ public class PushBenchmarks : IDisposable
         {
             _emitter.Add(_envelope, in _route);
         }
-    }
-
-    /// <summary>A transport that accepts every send and drops it: measures the emitter, not a network.</summary>
-    private sealed class SinkTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A000002u, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 16 << 20;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -30,16 +30,9 @@ public class LazyPushBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _table = new MembershipTable(new MembershipOptions { InitialCapacity = 1024 }, TimeProvider.System, new Random(1));
-        var key = new byte[32];
-        for (int i = 0; i < 1000; i++)
-        {
-            BitConverter.TryWriteBytes(key, i);
-            _table.Update(key, new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, PeerEndpoint.FromIPv4(0x0A000000u | (uint)i, 7051), org: "Org1MSP"), 0, out _);
-        }
-
-        _route = GossipRoute.Except(PeerEndpoint.FromIPv4(0x0A000001u, 7051)) with { Org = "Org1MSP" };
-        var sink = new SinkTransport();
+        _table = PushFixture.Members();
+        _route = PushFixture.Route();
+        var sink = new PushFixture.SinkTransport();
         _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1), LazyPeerNum = 3 }, sink, _table, TimeProvider.System);
         _emitter.Start();
 
@@ -95,22 +88,5 @@ public class LazyPushBenchmarks : IDisposable
         _repair.OnAnnounce(PeerEndpoint.FromIPv4(0x0A000005u, 7051), _announceMissing.AsSpan(0, _missingLength));
         _time.Advance(TimeSpan.FromMilliseconds(25));
         _repair.Tick();
-    }
-
-    private sealed class SinkTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A000002u, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 16 << 20;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
