@@ -101,28 +101,4 @@ public class HeartbeatReceiveBenchmarks : IDisposable
 
     [Benchmark(OperationsPerInvoke = PerDatagram)]
     public void Stale() => _router.OnDatagram(Sender, _datagram.AsSpan(0, _length));
-
-    /// <summary>Takes every datagram and drops it: the benchmark measures the node, not a network.</summary>
-    private sealed class DiscardTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0001, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 16 * 1024 * 1024;
-
-        public long Datagrams { get; private set; }
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload)
-        {
-            Datagrams++;
-            return SendStatus.Sent;
-        }
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

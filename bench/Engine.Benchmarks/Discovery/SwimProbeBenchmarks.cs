@@ -131,28 +131,4 @@ public class SwimProbeBenchmarks : IDisposable
         _next = (_next + 2) % (Members - 2);
         _router.OnDatagram(Sender, _datagram.AsSpan(0, _length));
     }
-
-    /// <summary>Takes every datagram and drops it.</summary>
-    private sealed class DiscardTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0001, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 16 * 1024 * 1024;
-
-        public long Datagrams { get; private set; }
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload)
-        {
-            Datagrams++;
-            return SendStatus.Sent;
-        }
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

@@ -131,7 +131,7 @@ public class PushBenchmarks : IDisposable
     {
         _table = PushFixture.Members();
         _route = PushFixture.Route();
-        _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1) }, new PushFixture.SinkTransport(), _table, TimeProvider.System);
+        _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1) }, PushFixture.Sink(), _table, TimeProvider.System);
         _emitter.Start();
         FlushFullBatch();
     }

@@ -32,7 +32,7 @@ public class LazyPushBenchmarks : IDisposable
     {
         _table = PushFixture.Members();
         _route = PushFixture.Route();
-        var sink = new PushFixture.SinkTransport();
+        var sink = PushFixture.Sink();
         _emitter = new PushEmitter(new PushOptions { BurstLatency = TimeSpan.FromHours(1), LazyPeerNum = 3 }, sink, _table, TimeProvider.System);
         _emitter.Start();
 

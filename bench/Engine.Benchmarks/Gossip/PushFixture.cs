@@ -4,7 +4,7 @@ using Engine.Transport;
 
 namespace Engine.Benchmarks.Gossip;
 
-/// <summary>What the push benchmarks share: 1,000 alive members of Org1MSP, a route to them, and a transport that drops every send.</summary>
+/// <summary>What the push benchmarks share: 1,000 alive members of Org1MSP, a route to them, and a transport that drops every send (<see cref="Sink"/>).</summary>
 internal static class PushFixture
 {
     /// <summary>A membership table of 1,000 alive members of Org1MSP (endpoints 10.0.x.x:7051).</summary>
@@ -21,24 +21,9 @@ internal static class PushFixture
         return table;
     }
 
+    /// <summary>A discarding transport on 10.0.0.2: this peer, a member other than the route's excluded sender.</summary>
+    public static DiscardTransport Sink() => new(PeerEndpoint.FromIPv4(0x0A000002u, 7051));
+
     /// <summary>Members of Org1MSP, never the sender 10.0.0.1.</summary>
     public static GossipRoute Route() => GossipRoute.Except(PeerEndpoint.FromIPv4(0x0A000001u, 7051)) with { Org = "Org1MSP" };
-
-    /// <summary>A transport that accepts every send and drops it: measures the emitter, not a network.</summary>
-    internal sealed class SinkTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A000002u, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 16 << 20;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

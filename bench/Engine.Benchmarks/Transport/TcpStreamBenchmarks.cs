@@ -17,8 +17,8 @@ public class TcpStreamBenchmarks : IDisposable
 {
     private const int FramesPerInvoke = 1000;
 
-    private readonly CountingHandler _receiver = new();
-    private readonly CountingHandler _sender = new();
+    private readonly FrameCountingHandler _receiver = new();
+    private readonly FrameCountingHandler _sender = new();
     private TcpConnectionManager? _from;
     private TcpConnectionManager? _to;
     private byte[] _body = [];
@@ -84,34 +84,4 @@ public class TcpStreamBenchmarks : IDisposable
     /// <summary>The gate's reference: the same bytes (bodies and frame headers) through a plain socket pair in 64 KiB writes.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = FramesPerInvoke)]
     public void RawSocketReference() => _raw!.Transfer((long)FramesPerInvoke * (Size + FrameHeader.Size));
-
-    private sealed class CountingHandler : ITransportHandler, IDisposable
-    {
-        private readonly ManualResetEventSlim _done = new();
-        private long _remaining;
-
-        public void Expect(int frames)
-        {
-            _done.Reset();
-            Volatile.Write(ref _remaining, frames);
-        }
-
-        public bool Wait(TimeSpan timeout) => _done.Wait(timeout);
-
-        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
-        {
-        }
-
-        public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
-        {
-            if (Interlocked.Decrement(ref _remaining) == 0)
-            {
-                _done.Set();
-            }
-        }
-
-        public void OnConnectionLost(PeerEndpoint peer, string reason) => throw new InvalidOperationException($"connection to {peer} lost: {reason}");
-
-        public void Dispose() => _done.Dispose();
-    }
 }

@@ -16,8 +16,8 @@ public class TlsStreamBenchmarks : IDisposable
 {
     private const int FramesPerInvoke = 1000;
 
-    private readonly CountingHandler _receiver = new();
-    private readonly CountingHandler _sender = new();
+    private readonly FrameCountingHandler _receiver = new();
+    private readonly FrameCountingHandler _sender = new();
     private OrgCertificateAuthority? _org1;
     private OrgCertificateAuthority? _org2;
     private PeerCredential? _peer1;
@@ -86,35 +86,5 @@ public class TlsStreamBenchmarks : IDisposable
         {
             throw new InvalidOperationException("frames did not arrive");
         }
-    }
-
-    private sealed class CountingHandler : ITransportHandler, IDisposable
-    {
-        private readonly ManualResetEventSlim _done = new();
-        private long _remaining;
-
-        public void Expect(int frames)
-        {
-            _done.Reset();
-            Volatile.Write(ref _remaining, frames);
-        }
-
-        public bool Wait(TimeSpan timeout) => _done.Wait(timeout);
-
-        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload)
-        {
-        }
-
-        public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
-        {
-            if (Interlocked.Decrement(ref _remaining) == 0)
-            {
-                _done.Set();
-            }
-        }
-
-        public void OnConnectionLost(PeerEndpoint peer, string reason) => throw new InvalidOperationException($"connection to {peer} lost: {reason}");
-
-        public void Dispose() => _done.Dispose();
     }
 }
