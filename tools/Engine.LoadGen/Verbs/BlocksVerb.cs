@@ -9,10 +9,10 @@ internal static class BlocksVerb
 {
     public static Command Create()
     {
-        var orgs = Int("--orgs", "organisations (each with its own leader and delivery stream)", 2, 1, 64);
-        var peersPerOrg = Int("--peers-per-org", "peers per organisation", 50, 1, 1000);
-        var blocks = Int("--blocks", "blocks the orderer cuts", 1000, 1, 1_000_000);
-        var blockSize = Int("--block-size", "bytes of transactions per block (the first 8 are the cut time)", 65536, 8, 8 * 1024 * 1024);
+        var orgs = CommonOptions.Int("--orgs", "organisations (each with its own leader and delivery stream)", 2, 1, 64);
+        var peersPerOrg = CommonOptions.Int("--peers-per-org", "peers per organisation", 50, 1, 1000);
+        var blocks = CommonOptions.Int("--blocks", "blocks the orderer cuts", 1000, 1, 1_000_000);
+        var blockSize = CommonOptions.Int("--block-size", "bytes of transactions per block (the first 8 are the cut time)", 65536, 8, 8 * 1024 * 1024);
         var rate = new Option<double>("--rate") { Description = "blocks cut per second", DefaultValueFactory = _ => 100 };
         rate.Validators.Add(r =>
         {
@@ -22,23 +22,15 @@ internal static class BlocksVerb
                 r.AddError($"--rate must be above 0 and at most 100000, was {v}");
             }
         });
-        var loss = new Option<double>("--loss") { Description = "datagram drop probability of the in-memory network (memory only)", DefaultValueFactory = _ => 0 };
-        loss.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (v is < 0 or >= 1)
-            {
-                r.AddError($"--loss must be at least 0 and below 1, was {v}");
-            }
-        });
+        var loss = CommonOptions.Loss();
         var network = new Option<string>("--network")
         {
             Description = "udp: real sockets on loopback (UDP heartbeats, framed TCP for blocks); memory: the in-memory network in virtual time",
             DefaultValueFactory = _ => "udp",
         };
         network.AcceptOnlyFromAmong("udp", "memory");
-        var window = Int("--max-block-count-to-store", "blocks each peer keeps in memory to serve pull (Fabric's maxBlockCountToStore)", 10, 1, 100_000);
-        var pullInterval = Int("--pull-interval", "block pull period in ms (digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var window = CommonOptions.Int("--max-block-count-to-store", "blocks each peer keeps in memory to serve pull (Fabric's maxBlockCountToStore)", 10, 1, 100_000);
+        var pullInterval = CommonOptions.Int("--pull-interval", "block pull period in ms (digest, request and response waits scale with it)", 4000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
@@ -72,19 +64,5 @@ internal static class BlocksVerb
             return (bool)result["complete"]! && (bool)result["in_order"]! ? 0 : 1;
         });
         return command;
-    }
-
-    private static Option<int> Int(string name, string description, int defaultValue, int min, int max)
-    {
-        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < min || v > max)
-            {
-                r.AddError($"{name} must be between {min} and {max}, was {v}");
-            }
-        });
-        return option;
     }
 }

@@ -9,32 +9,24 @@ internal static class GossipVerb
 {
     public static Command Create()
     {
-        var peers = Int("--peers", "how many peers to run in this process", 100, 2, 10_000);
-        var messages = Int("--messages", "how many messages to publish, each from a random peer", 1000, 1, 1_000_000);
-        var size = Int("--size", "bytes of application data per message (above about 1,300 they travel in frames, not datagrams)", 1024, 4, 1 << 20);
+        var peers = CommonOptions.Int("--peers", "how many peers to run in this process", 100, 2, 10_000);
+        var messages = CommonOptions.Int("--messages", "how many messages to publish, each from a random peer", 1000, 1, 1_000_000);
+        var size = CommonOptions.Int("--size", "bytes of application data per message (above about 1,300 they travel in frames, not datagrams)", 1024, 4, 1 << 20);
         var mode = new Option<string>("--mode") { Description = "push, pull or both (Fabric: both)", DefaultValueFactory = _ => "both" };
         mode.AcceptOnlyFromAmong("push", "pull", "both");
-        var loss = new Option<double>("--loss") { Description = "datagram drop probability of the in-memory network (memory only)", DefaultValueFactory = _ => 0 };
-        loss.Validators.Add(r =>
-        {
-            double v = r.GetValueOrDefault<double>();
-            if (v is < 0 or >= 1)
-            {
-                r.AddError($"--loss must be at least 0 and below 1, was {v}");
-            }
-        });
+        var loss = CommonOptions.Loss();
         var network = new Option<string>("--network")
         {
             Description = "udp: real sockets on loopback, one port pair per peer; memory: the in-memory network in virtual time",
             DefaultValueFactory = _ => "udp",
         };
         network.AcceptOnlyFromAmong("udp", "memory");
-        var rate = Int("--rate", "messages published per second of network time", 1000, 1, 1_000_000);
-        var pullInterval = Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
-        var fanout = Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
-        var lazy = Int("--lazy", "peers each new message's digest is also announced to (Engine's lazy push; 0 = Fabric's push alone)", 3, 0, 256);
-        var lazyGrace = Int("--lazy-grace", "ms a peer waits for push to bring an announced message before asking for it", 20, 1, 60_000);
-        var alive = Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
+        var rate = CommonOptions.Int("--rate", "messages published per second of network time", 1000, 1, 1_000_000);
+        var pullInterval = CommonOptions.Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var fanout = CommonOptions.Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
+        var lazy = CommonOptions.Int("--lazy", "peers each new message's digest is also announced to (Engine's lazy push; 0 = Fabric's push alone)", 3, 0, 256);
+        var lazyGrace = CommonOptions.Int("--lazy-grace", "ms a peer waits for push to bring an announced message before asking for it", 20, 1, 60_000);
+        var alive = CommonOptions.Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot();
@@ -75,19 +67,5 @@ internal static class GossipVerb
             return (bool)result["complete"]! && (long)result["delivered_twice"]! == 0 ? 0 : 1;
         });
         return command;
-    }
-
-    private static Option<int> Int(string name, string description, int defaultValue, int min, int max)
-    {
-        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < min || v > max)
-            {
-                r.AddError($"{name} must be between {min} and {max}, was {v}");
-            }
-        });
-        return option;
     }
 }
