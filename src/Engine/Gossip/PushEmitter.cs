@@ -47,6 +47,8 @@ internal sealed class PushEmitter : IDisposable
     private int _arenaUsed;
     private byte[] _digestArena;
     private int _digestsUsed;
+    private int _announceLimit;
+    private int _announceLimitFor = -1;
     private int _activeDestinations;
     private ITimer? _timer;
     private PeerEndpoint _self;
@@ -315,7 +317,7 @@ internal sealed class PushEmitter : IDisposable
     {
         var destination = DestinationOf(endpoint, maxDatagram);
         int sent = 0;
-        int maxBody = AnnounceBodyLimit(maxDatagram);
+        int maxBody = AnnounceBodyLimitLocked(maxDatagram);
         if (destination.AnnounceBuffer.Length < maxBody)
         {
             destination.AnnounceBuffer = new byte[maxBody];
@@ -346,11 +348,20 @@ internal sealed class PushEmitter : IDisposable
         return AppendDatagram(destination.Endpoint, envelope, maxDatagram);
     }
 
-    /// <summary>The Announce body that, wrapped, still fits a datagram record by itself (at most 1 KiB, so it rides along with pushed copies).</summary>
-    private static int AnnounceBodyLimit(int maxDatagram)
+    /// <summary>
+    /// The Announce body that, wrapped, still fits a datagram record by itself (at most 1 KiB, so it rides along with
+    /// pushed copies); computed once per datagram size, not per announced digest.
+    /// </summary>
+    private int AnnounceBodyLimitLocked(int maxDatagram)
     {
-        int envelope = Math.Min(1024, maxDatagram - 4);
-        return Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.AnnounceContent, envelope));
+        if (_announceLimitFor != maxDatagram)
+        {
+            int envelope = Math.Min(1024, maxDatagram - 4);
+            _announceLimit = Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.AnnounceContent, envelope));
+            _announceLimitFor = maxDatagram;
+        }
+
+        return _announceLimit;
     }
 
     /// <summary>Copies the digest of a message lazy push announces into the digest arena; (0, 0) when it is not announced.</summary>
