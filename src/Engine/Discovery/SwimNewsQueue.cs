@@ -29,7 +29,7 @@ internal sealed class SwimNewsQueue
     {
         _capacity = capacity;
         _entries = new Entry[Math.Min(capacity, InitialCapacity)];
-        _positions = new Dictionary<Member, int>(Math.Min(capacity, InitialCapacity), ReferenceEqualityComparer.Instance);
+        _positions = new Dictionary<Member, int>(Math.Min(capacity, InitialCapacity), MemberIdentityComparer.Instance);
     }
 
     public int Count => _count;

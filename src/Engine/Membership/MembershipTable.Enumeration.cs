@@ -22,6 +22,8 @@ public sealed partial class MembershipTable
         private int _position;
         private readonly int _startGeneration;
 
+        public readonly bool IsActive => _index is not null;
+
         public MemberScan(MemberIndex index)
         {
             _index = index;
@@ -112,14 +114,26 @@ public sealed partial class MembershipTable
         private readonly long _timestamp;
         private readonly bool _purge;
         private MemberScan _scan;
+        private long _dueAfter;
 
         internal ExpiryEnumerator(MembershipTable table, long timestamp, bool purge)
         {
             _table = table;
             _timestamp = timestamp;
             _purge = purge;
-            _scan = new MemberScan(table.CurrentIndex);
             Current = null!;
+            _dueAfter = long.MaxValue;
+            ref long due = ref purge ? ref table._purgeDueAfter : ref table._expiryDueAfter;
+            if (timestamp <= Volatile.Read(ref due))
+            {
+                _scan = default; // nothing can be due yet: an empty pass
+                return;
+            }
+
+            // Capped first, so a pass abandoned half-way is repeated one timeout later at the latest.
+            Volatile.Write(ref due, timestamp + (purge ? table._purgeAfterTicks : table._aliveTimeoutTicks));
+            _scan = new MemberScan(table.CurrentIndex);
+            Interlocked.Increment(ref table._scannedPasses);
         }
 
         /// <summary>The member just declared dead (expiry) or purged (purge).</summary>
@@ -128,15 +142,24 @@ public sealed partial class MembershipTable
         /// <summary>Finds and changes the next member due.</summary>
         public bool MoveNext()
         {
+            if (_table is null || !_scan.IsActive)
+            {
+                return false;
+            }
+
             while (_scan.MoveNext(out var member))
             {
-                if (_purge ? _table.TryPurge(member, _timestamp) : _table.TryExpire(member, _timestamp))
+                long memberDue;
+                if (_purge ? _table.TryPurge(member, _timestamp, out memberDue) : _table.TryExpire(member, _timestamp, out memberDue))
                 {
                     Current = member;
                     return true;
                 }
+
+                _dueAfter = Math.Min(_dueAfter, memberDue);
             }
 
+            LowerDue(ref _purge ? ref _table._purgeDueAfter : ref _table._expiryDueAfter, _dueAfter);
             if (_purge)
             {
                 _table.CompactIfSparse();

@@ -96,6 +96,7 @@ public sealed partial class MembershipTable
 
                     OnStateChanged(member, from, announcement.State);
                     Accepted(member, in announcement, timestamp, sameInfo ? info : null);
+                    NoteSeen(timestamp);
                     change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: false);
                     return true;
 
@@ -116,6 +117,7 @@ public sealed partial class MembershipTable
                     }
 
                     Accepted(member, in announcement, timestamp, sameInfo ? info : null);
+                    NoteSeen(timestamp);
                     change = MemberStateMachine.Classify(from, announcement.State, newIncarnation: announcement.Time.IncNum != current.IncNum);
                     return true;
             }

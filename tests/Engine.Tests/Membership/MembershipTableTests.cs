@@ -308,6 +308,58 @@ public sealed class MembershipTableTests
         }
     }
 
+    [Test]
+    public void ExpiryAndPurgePassesAreSkippedUntilAMemberCouldBeDue()
+    {
+        var table = NewTable();
+        for (int id = 1; id <= 100; id++)
+        {
+            table.Alive(id, 1, 1, now: 0);
+        }
+
+        Assert.That(Expire(table, Seconds(1)), Is.Empty);
+        Assert.That(table.ScannedPasses, Is.EqualTo(1), "the first pass visits the members");
+        for (int second = 2; second <= 25; second++)
+        {
+            Assert.That(Expire(table, Seconds(second)), Is.Empty);
+        }
+
+        Assert.That(table.ScannedPasses, Is.EqualTo(1), "nobody can expire before 25 s after it was last seen: no pass visits");
+        table.Alive(7, 1, 2, now: Seconds(20));
+        Assert.That(Expire(table, Seconds(25.5)), Has.Count.EqualTo(99), "all but the one heard from at 20 s");
+        Assert.That(table.ScannedPasses, Is.EqualTo(2));
+        Assert.That(Expire(table, Seconds(44)), Is.Empty);
+        Assert.That(Expire(table, Seconds(45.5)).Select(m => m.PkiId.ToArray()), Is.EqualTo(new[] { Key(7) }));
+
+        Assert.That(Purge(table, Seconds(46)), Is.Empty);
+        long scanned = table.ScannedPasses;
+        Assert.That(Purge(table, Seconds(300)), Is.Empty);
+        Assert.That(Purge(table, Seconds(500)), Is.Empty);
+        Assert.That(table.ScannedPasses, Is.EqualTo(scanned), "no dead member can be purged before 500 s after it was last seen");
+        Assert.That(Purge(table, Seconds(500.5)), Has.Count.EqualTo(99));
+        Assert.That(Purge(table, Seconds(520.5)), Has.Count.EqualTo(1));
+        Assert.That(table.Count, Is.Zero);
+    }
+
+    [Test]
+    public void NewsThatMakesAMemberDueSoonerIsNotSkipped()
+    {
+        var table = NewTable();
+        Assert.That(Expire(table, Seconds(100)), Is.Empty);
+        Assert.That(Purge(table, Seconds(100)), Is.Empty);
+
+        // Learned after the passes, last seen long ago (a caller's timestamp is whatever it says).
+        table.Alive(1, 1, 1, now: Seconds(10));
+        Assert.That(Expire(table, Seconds(101)).Count, Is.EqualTo(1), "silent since 10 s: due at once, not at the next cap");
+
+        table.Alive(2, 1, 1, now: Seconds(20));
+        Assert.That(table.MarkDead(table.Get(2)), Is.EqualTo(MembershipChange.Died));
+        Assert.That(Purge(table, Seconds(509)), Is.Empty);
+        Assert.That(Purge(table, Seconds(510.5)).Select(m => m.PkiId.ToArray()), Is.EqualTo(new[] { Key(1) }), "expired at 101 s, last seen at 10 s: purged 500 s after that, not at the next cap (600 s)");
+        Assert.That(Purge(table, Seconds(519)), Is.Empty);
+        Assert.That(Purge(table, Seconds(520.5)).Select(m => m.PkiId.ToArray()), Is.EqualTo(new[] { Key(2) }), "dead since 20 s: purged 500 s later");
+    }
+
     private static List<Member> Expire(MembershipTable table, long now)
     {
         var list = new List<Member>();
