@@ -57,9 +57,17 @@ internal sealed class ChannelManager : IDisposable
             time,
             random());
         var gossipLogger = loggerFactory.CreateLogger("Engine.Gossip");
-        _emitter = new PushEmitter(PushOptions.From(options), transport, table, time, gossipLogger);
+        // Blocks too large for a datagram are announced to push's targets, which ask for them at once (LazyBlockPush);
+        // no extra announcements beyond push's own targets.
+        var push = PushOptions.From(options);
+        push.LazyPeerNum = 0;
+        push.LazyKinds = LazyKinds.Block;
+        push.AnnounceOversize = options.LazyBlockPush;
+        _emitter = new PushEmitter(push, transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
+        Lazy = new LazyRepair(new LazyRepairOptions { Grace = TimeSpan.FromMilliseconds(1), Kinds = LazyKinds.Block }, _store, transport, time, random(), gossipLogger);
         _emitter.Start();
+        Lazy.Start();
         if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
         {
             discovery.SharesChannelWith = SharesChannelWith;
@@ -89,6 +97,12 @@ internal sealed class ChannelManager : IDisposable
     public ulong Incarnation { get; }
 
     public Disseminator Disseminator { get; }
+
+    /// <summary>
+    /// The receiving side of block announcements (<see cref="GossipOptions.LazyBlockPush"/>): an announced block this
+    /// peer lacks is asked for after 1 ms (the Wants of one tick share a datagram per announcer).
+    /// </summary>
+    public LazyRepair Lazy { get; }
 
     /// <summary>Signs this peer's StateInfo and leadership messages and verifies received ones (the security layer's seam).</summary>
     public IEnvelopeSigner Signer { get; set; } = UnsignedEnvelopes.Instance;
@@ -355,5 +369,6 @@ internal sealed class ChannelManager : IDisposable
         }
 
         _emitter.Dispose();
+        Lazy.Dispose();
     }
 }

@@ -14,6 +14,12 @@ internal sealed class LazyRepairOptions
     public TimeSpan Grace { get; set; } = TimeSpan.FromMilliseconds(20);
 
 
+    /// <summary>
+    /// How long after a Want the message may take to come before it is asked of another peer that announced it too
+    /// (once; default 250 ms). Without a second announcer nothing is re-asked: pull repairs.
+    /// </summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Announced messages waiting at most; more are dropped and counted, and left to pull (default 4,096).</summary>
     public int MaxWaiting { get; set; } = 4096;
 
@@ -28,6 +34,11 @@ internal sealed class LazyRepairOptions
         if (Grace <= TimeSpan.Zero)
         {
             throw new ArgumentException($"Lazy push grace must be positive, was {Grace}.", nameof(Grace));
+        }
+
+        if (RetryAfter <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Lazy push retry must be positive, was {RetryAfter}.", nameof(RetryAfter));
         }
 
         if (MaxWaiting <= 0 || MaxItemsPerWant <= 0)
@@ -68,6 +79,7 @@ internal sealed class LazyRepair : IDisposable
     private readonly ArrayBufferWriter<byte> _reply = new(4096);
     private readonly Lock _replyGate = new();
     private readonly long _graceTicks;
+    private readonly long _retryTicks;
     private readonly ulong _hashSeed;
     private ITimer? _timer;
     private bool _timerArmed;
@@ -99,6 +111,7 @@ internal sealed class LazyRepair : IDisposable
         _logger = logger ?? NullLogger.Instance;
         _dropLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _graceTicks = (long)(options.Grace.TotalSeconds * time.TimestampFrequency);
+        _retryTicks = (long)(options.RetryAfter.TotalSeconds * time.TimestampFrequency);
         _hashSeed = (ulong)random.NextInt64();
     }
 
@@ -151,9 +164,16 @@ internal sealed class LazyRepair : IDisposable
                 }
 
                 ulong key = id.IdentityHash(_hashSeed);
-                if (_waitingIndex.ContainsKey(key))
+                if (_waitingIndex.TryGetValue(key, out int known))
                 {
-                    continue; // announced by another peer too: the first announcer is asked
+                    // Announced by another peer too: the first announcer is asked, this one if the first does not answer.
+                    var already = _slots[known];
+                    if (already.Alternate.IsEmpty && source != already.Announcer)
+                    {
+                        already.Alternate = source;
+                    }
+
+                    continue;
                 }
 
                 if (_waitingIndex.Count >= _options.MaxWaiting)
@@ -168,6 +188,8 @@ internal sealed class LazyRepair : IDisposable
                 waiting.Key = key;
                 waiting.Due = due;
                 waiting.Announcer = source;
+                waiting.Alternate = default;
+                waiting.Retried = false;
                 digest.CopyTo(waiting.Digest);
                 waiting.DigestLength = digest.Length;
                 _waitingIndex[key] = slot;
@@ -287,17 +309,31 @@ internal sealed class LazyRepair : IDisposable
                 bool held = MessageId.TryParseDigest(digest, out var id) && _store.Holds(in id);
                 if (held)
                 {
-                    _arrivedInGrace++;
+                    if (!waiting.Retried)
+                    {
+                        _arrivedInGrace++;
+                    }
                 }
                 else
                 {
                     AppendWant(waiting.Announcer, digest, maxBody);
                     _wanted++;
+                    if (!waiting.Retried && !waiting.Alternate.IsEmpty)
+                    {
+                        // Kept: asked of the other announcer if the answer has not come by then.
+                        waiting.Retried = true;
+                        waiting.Announcer = waiting.Alternate;
+                        waiting.Alternate = default;
+                        waiting.Due = now + _retryTicks;
+                        earliest = Math.Min(earliest, waiting.Due);
+                        continue;
+                    }
                 }
 
                 _waitingIndex.Remove(waiting.Key);
                 waiting.DigestLength = 0;
                 waiting.Announcer = default;
+                waiting.Alternate = default;
                 _free.Push(slot);
             }
 
@@ -388,6 +424,8 @@ internal sealed class LazyRepair : IDisposable
         public ulong Key;
         public long Due;
         public PeerEndpoint Announcer;
+        public PeerEndpoint Alternate;
+        public bool Retried;
         public int DigestLength;
     }
 

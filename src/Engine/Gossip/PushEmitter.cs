@@ -147,7 +147,9 @@ internal sealed class PushEmitter : IDisposable
             }
 
             envelope.CopyTo(_arena.AsSpan(_arenaUsed));
-            var (digestOffset, digestLength) = _options.LazyPeerNum > 0 ? KeepDigestLocked(envelope) : (0, 0);
+            bool announced = _options.LazyPeerNum > 0
+                || (_options.AnnounceOversize && EnvelopeBatch.RecordSize(envelope.Length) > _transport.MaxDatagramPayload);
+            var (digestOffset, digestLength) = announced ? KeepDigestLocked(envelope) : (0, 0);
             _pending[_pendingCount++] = new Pending(_arenaUsed, envelope.Length, route, _options.Iterations, digestOffset, digestLength);
             _arenaUsed += envelope.Length;
             _queued++;
@@ -240,7 +242,9 @@ internal sealed class PushEmitter : IDisposable
             }
 
             bool fitsDatagram = EnvelopeBatch.RecordSize(envelope.Length) <= maxDatagram;
-            int eager = Math.Min(found, fanout);
+
+            // An oversize message with a digest (first round only) is announced to every target, not sent whole.
+            int eager = announce && !fitsDatagram && _options.AnnounceOversize ? 0 : Math.Min(found, fanout);
             if (found > eager)
             {
                 var digest = _digestArena.AsSpan(pending.DigestOffset, pending.DigestLength);

@@ -39,6 +39,13 @@ internal sealed class PushOptions
     /// <summary>The message kinds lazy push announces (application data by default).</summary>
     public LazyKinds LazyKinds { get; set; } = LazyKinds.AppData;
 
+    /// <summary>
+    /// Engine only: a message of <see cref="LazyKinds"/> too large for a datagram is announced by digest to the peers
+    /// push picks, in its first round, instead of sent whole to each; the receivers ask for it (false: Fabric's
+    /// behaviour, the whole message to each).
+    /// </summary>
+    public bool AnnounceOversize { get; set; }
+
     public static PushOptions From(GossipOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -51,6 +51,15 @@ public sealed class GossipOptions
     /// <summary>How long a peer that heard of a message by announcement waits for push to bring it before asking (default 20 ms).</summary>
     public TimeSpan LazyPushGrace { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Engine only: a block too large for a datagram is announced by its digest to the peers push picks, which ask
+    /// for it at once, instead of being sent whole to each of them (default true). Each peer then receives a block's
+    /// body about once instead of about <see cref="PropagatePeerNum"/> times (the copies push sends to peers that
+    /// already hold it are most of a block network's bytes), at the price of one datagram round trip per hop. False is
+    /// Fabric's behaviour.
+    /// </summary>
+    public bool LazyBlockPush { get; set; } = true;
+
     /// <summary>Period of pull rounds and membership sync (default 4 s).</summary>
     public TimeSpan PullInterval { get; set; } = TimeSpan.FromSeconds(4);
 

@@ -83,13 +83,16 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             {
                 disseminator.Receive(source, envelope);
             }
-            else if (view.ContentField == EnvelopeView.AnnounceContent && _lazy is { } announced)
+            else if (view.ContentField is EnvelopeView.AnnounceContent or EnvelopeView.WantContent && LazyFor(view.Content) is { } lazy)
             {
-                announced.OnAnnounce(source, view.Content);
-            }
-            else if (view.ContentField == EnvelopeView.WantContent && _lazy is { } wanted)
-            {
-                wanted.OnWant(source, view.Content);
+                if (view.ContentField == EnvelopeView.AnnounceContent)
+                {
+                    lazy.OnAnnounce(source, view.Content);
+                }
+                else
+                {
+                    lazy.OnWant(source, view.Content);
+                }
             }
             else if (view.ContentField == EnvelopeView.SwimContent)
             {
@@ -116,6 +119,13 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
             discovery.BadInput(source, "a datagram record", "its length is malformed, zero or runs past the end; the rest of the datagram was skipped", "record");
         }
     }
+
+    /// <summary>
+    /// Where an Announce or Want goes: block digests to the channels' lazy repair, the rest to the node's (an
+    /// Announce or Want names one kind: each emitter announces one kind per datagram record).
+    /// </summary>
+    private LazyRepair? LazyFor(ReadOnlySpan<byte> content) =>
+        DigestListCodec.TryPeekKind(content, out var kind) && kind == MessageKind.Block ? _channels?.Lazy : _lazy;
 
     public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
     {

@@ -1,3 +1,5 @@
+using Engine.Gossip;
+
 namespace Engine.Protocol;
 
 /// <summary>
@@ -48,6 +50,20 @@ internal static class DigestListCodec
         w.WriteMessageHeader(content, body.Length);
         body.CopyTo(destination[w.Position..]);
         return w.Position + body.Length;
+    }
+
+    /// <summary>The kind of the first digest of an Announce's or Want's content (its first byte); false when there is none.</summary>
+    public static bool TryPeekKind(ReadOnlySpan<byte> content, out MessageKind kind)
+    {
+        var reader = new ProtoSpanReader(content);
+        if (TryReadNext(ref reader, out var digest, out _) && !digest.IsEmpty)
+        {
+            kind = (MessageKind)digest[0];
+            return true;
+        }
+
+        kind = default;
+        return false;
     }
 
     /// <summary>Reads the next digest of an Announce or Want content; false at the end or on malformed input (<paramref name="malformed"/> says which).</summary>

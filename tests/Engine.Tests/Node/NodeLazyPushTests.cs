@@ -132,13 +132,24 @@ public class NodeLazyPushTests
         // 3. Malformed Announce and Want bodies, and an Announce of a kind lazy push does not carry.
         SendEnvelope(attacker, target.Endpoint, EnvelopeView.AnnounceContent, [0x0A, 0x7F, 1, 2]);
         SendEnvelope(attacker, target.Endpoint, EnvelopeView.WantContent, [0x0A, 0x05]);
+        int stateLength = MessageId.ForPeer(MessageKind.StateInfo, "ch"u8, [1, 2, 3], new Engine.Membership.PeerTime(1, 1)).WriteDigest(one);
+        var stateBody = new byte[200];
+        int stateWritten = 0;
+        DigestListCodec.AppendDigest(stateBody, ref stateWritten, one[..stateLength]);
+        SendEnvelope(attacker, target.Endpoint, EnvelopeView.AnnounceContent, stateBody.AsSpan(0, stateWritten));
+        cluster.Time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(lazy.GetStatistics().Malformed - wanted.Malformed, Is.EqualTo(3));
+
+        // A block Announce goes to the channels' lazy repair; a peer in no channel counts it as unhandled.
+        long unhandled = target.Discovery!.Counters.Unhandled;
         int blockLength = MessageId.ForBlock("ch"u8, 5).WriteDigest(one);
         var blockBody = new byte[200];
         int blockWritten = 0;
         DigestListCodec.AppendDigest(blockBody, ref blockWritten, one[..blockLength]);
         SendEnvelope(attacker, target.Endpoint, EnvelopeView.AnnounceContent, blockBody.AsSpan(0, blockWritten));
         cluster.Time.Advance(TimeSpan.FromMilliseconds(10));
-        Assert.That(lazy.GetStatistics().Malformed - wanted.Malformed, Is.EqualTo(3));
+        Assert.That(target.Discovery!.Counters.Unhandled - unhandled, Is.EqualTo(1));
+        Assert.That(lazy.WaitingCount, Is.Zero, "the node's lazy repair did not take it");
 
         // Nothing the attacker did changed what the peers hold or see.
         cluster.Time.Advance(TimeSpan.FromSeconds(1));
