@@ -243,7 +243,7 @@ internal static class Program
         try
         {
             settings.LoadCryptoMaterial();
-            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory);
+            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory, settings.Channels, settings.PeerId);
         }
         catch (ArgumentException e)
         {
