@@ -1,5 +1,6 @@
 using System.Globalization;
 using Engine.Peer.Hosting;
+using Engine.Peer.Ordering;
 
 namespace Engine.Peer.Admin;
 
@@ -58,6 +59,37 @@ internal static class StatusPrinter
             {
                 output.WriteLine("    blocks: " + string.Join(", ", channel.Counters.Select(c => $"{c.Name} {c.Value.ToString(CultureInfo.InvariantCulture)}")));
             }
+        }
+
+        output.WriteLine();
+        output.WriteLine("Counters");
+        int nameWidth = status.Counters.Count == 0 ? 0 : status.Counters.Max(c => c.Name.Length);
+        foreach (var counter in status.Counters)
+        {
+            output.WriteLine($"  {counter.Name.PadRight(nameWidth)}  {counter.Value.ToString("N0", CultureInfo.InvariantCulture),15}");
+        }
+    }
+
+    /// <summary>Writes an orderer's status: per channel its height, cutting rate, orgs with anchors, and the delivery streams open (one per org: its leader).</summary>
+    public static void Print(OrdererStatus status, TextWriter output)
+    {
+        var uptime = PeerHost.FormatUptime(TimeSpan.FromSeconds(status.UptimeSeconds));
+        output.WriteLine($"Orderer {status.OrdererId} at {status.Endpoint}, {(status.Running ? "running" : "not running")}, up {uptime}");
+        output.WriteLine();
+        output.WriteLine("Channels");
+        foreach (var channel in status.Channels)
+        {
+            string rate = channel.BlocksPerSecond > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"cutting {channel.BlocksPerSecond} block(s)/s")
+                : "cutting on demand only";
+            output.WriteLine($"  {channel.Channel}: height {channel.Height}, {rate}, {channel.Streams.Count} delivery stream(s) open");
+            var rows = channel.Orgs.Select(o => new[]
+            {
+                o.Org,
+                o.AnchorPeers.Count == 0 ? "(none)" : string.Join(' ', o.AnchorPeers),
+                string.Join(' ', channel.Streams.Where(st => st.Org == o.Org).Select(st => st.Peer)) is { Length: > 0 } peers ? peers : "(none)",
+            }).ToList();
+            Table(output, "    ", ["ORG", "ANCHOR PEERS", "DELIVERY STREAM TO (THE ORG'S LEADER)"], rows);
         }
 
         output.WriteLine();
