@@ -168,6 +168,7 @@ internal sealed class OrdererSettings
             {
                 string path = $"channels[{i}]";
                 string? name = null;
+                bool named = false;
                 double rate = 0;
                 int bytes = 1024;
                 var orgs = new List<(string, IReadOnlyList<PeerEndpoint>)>();
@@ -176,6 +177,7 @@ internal sealed class OrdererSettings
                     switch (key)
                     {
                         case "name":
+                            named = true;
                             Scalar(v, path + ".name", t => PeerChannel.NameProblem(t.Trim()) is { } problem ? problem
                                 : s.Channels.Any(c => c.Name == t.Trim()) ? $"channel {t.Trim()} is listed twice" : Set(() => name = t.Trim()));
                             break;
@@ -195,7 +197,10 @@ internal sealed class OrdererSettings
 
                 if (name is null)
                 {
-                    errors.Add(new ConfigError(path + ".name", Where(list.Children[i]), "is missing: every channel has a name"));
+                    if (!named)
+                    {
+                        errors.Add(new ConfigError(path + ".name", Where(list.Children[i]), "is missing: every channel has a name"));
+                    }
                 }
                 else if (orgs.Count == 0)
                 {
@@ -220,11 +225,13 @@ internal sealed class OrdererSettings
             {
                 string org = $"{path}[{i}]";
                 string? name = null;
+                bool named = false;
                 var anchors = new List<PeerEndpoint>();
                 foreach (var (key, v) in Fields(list.Children[i], org + ".", ["name", "anchorPeers"]))
                 {
                     if (key == "name")
                     {
+                        named = true;
                         Scalar(v, org + ".name", t => string.IsNullOrWhiteSpace(t) ? "must not be empty"
                             : orgs.Any(o => o.Item1 == t.Trim()) ? $"org {t.Trim()} is listed twice" : Set(() => name = t.Trim()));
                     }
@@ -254,7 +261,10 @@ internal sealed class OrdererSettings
 
                 if (name is null)
                 {
-                    errors.Add(new ConfigError(org + ".name", Where(list.Children[i]), "is missing: every org has a name (its MSP id)"));
+                    if (!named)
+                    {
+                        errors.Add(new ConfigError(org + ".name", Where(list.Children[i]), "is missing: every org has a name (its MSP id)"));
+                    }
                 }
                 else
                 {
