@@ -115,60 +115,60 @@ internal sealed class OrdererHost : IAsyncDisposable
         switch (request.Command)
         {
             case AdminProtocol.CutCommand:
-            {
-                string channel = ChannelOf(request);
-                int bytes = request.Bytes ?? _settings.Channels.First(c => c.Name == channel).BlockBytes;
-                if (bytes is < 0 or > 64 * 1024 * 1024)
                 {
-                    throw new AdminRequestException($"bytes must be between 0 and {64 * 1024 * 1024}, was {bytes}");
-                }
-
-                // As the library's rate cutter does: the first 8 bytes are the cut time (UTC ticks, big-endian), so peers can measure latency.
-                byte[] content = new byte[bytes];
-                if (bytes >= 8)
-                {
-                    BinaryPrimitives.WriteInt64BigEndian(content, _time.GetUtcNow().UtcTicks);
-                }
-
-                ulong number = orderer.CutBlock(channel, content);
-                OrdererLog.CutOnDemand(_logger, _settings.OrdererId, number, channel, bytes);
-                return new AdminResponse(true, null, null, Block: number);
-            }
-
-            case AdminProtocol.AnchorsCommand:
-            {
-                string channel = ChannelOf(request);
-                string org = request.Org ?? throw new AdminRequestException("no \"org\": name the org whose anchor peers change");
-                if (!orderer.Config(channel).HasOrg(org))
-                {
-                    throw new AdminRequestException($"channel {channel} has no org '{org}'; its orgs: {string.Join(", ", orderer.Config(channel).Orgs.Select(o => o.OrgId))}");
-                }
-
-                var anchors = new List<PeerEndpoint>();
-                foreach (string text in request.Anchors ?? [])
-                {
-                    if (!PeerEndpoint.TryParse(text, out var anchor, out string? why))
+                    string channel = ChannelOf(request);
+                    int bytes = request.Bytes ?? _settings.Channels.First(c => c.Name == channel).BlockBytes;
+                    if (bytes is < 0 or > 64 * 1024 * 1024)
                     {
-                        throw new AdminRequestException($"anchor peer '{text}' is not host:port: {why}");
+                        throw new AdminRequestException($"bytes must be between 0 and {64 * 1024 * 1024}, was {bytes}");
                     }
 
-                    anchors.Add(anchor);
+                    // As the library's rate cutter does: the first 8 bytes are the cut time (UTC ticks, big-endian), so peers can measure latency.
+                    byte[] content = new byte[bytes];
+                    if (bytes >= 8)
+                    {
+                        BinaryPrimitives.WriteInt64BigEndian(content, _time.GetUtcNow().UtcTicks);
+                    }
+
+                    ulong number = orderer.CutBlock(channel, content);
+                    OrdererLog.CutOnDemand(_logger, _settings.OrdererId, number, channel, bytes);
+                    return new AdminResponse(true, null, null, Block: number);
                 }
 
-                ulong number;
-                try
+            case AdminProtocol.AnchorsCommand:
                 {
-                    number = orderer.UpdateAnchors(channel, org, anchors);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new AdminRequestException($"the anchor update is not valid: {e.Message}", e);
-                }
+                    string channel = ChannelOf(request);
+                    string org = request.Org ?? throw new AdminRequestException("no \"org\": name the org whose anchor peers change");
+                    if (!orderer.Config(channel).HasOrg(org))
+                    {
+                        throw new AdminRequestException($"channel {channel} has no org '{org}'; its orgs: {string.Join(", ", orderer.Config(channel).Orgs.Select(o => o.OrgId))}");
+                    }
 
-                string list = string.Join(' ', anchors);
-                OrdererLog.AnchorsUpdated(_logger, _settings.OrdererId, org, channel, list, number);
-                return new AdminResponse(true, null, null, Block: number);
-            }
+                    var anchors = new List<PeerEndpoint>();
+                    foreach (string text in request.Anchors ?? [])
+                    {
+                        if (!PeerEndpoint.TryParse(text, out var anchor, out string? why))
+                        {
+                            throw new AdminRequestException($"anchor peer '{text}' is not host:port: {why}");
+                        }
+
+                        anchors.Add(anchor);
+                    }
+
+                    ulong number;
+                    try
+                    {
+                        number = orderer.UpdateAnchors(channel, org, anchors);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new AdminRequestException($"the anchor update is not valid: {e.Message}", e);
+                    }
+
+                    string list = string.Join(' ', anchors);
+                    OrdererLog.AnchorsUpdated(_logger, _settings.OrdererId, org, channel, list, number);
+                    return new AdminResponse(true, null, null, Block: number);
+                }
 
             default:
                 return new AdminResponse(true, null, null, GetStatus());
