@@ -60,6 +60,7 @@ internal static class Program
             config, set, logFormat, printConfig, parentPid,
             StatusCommand(output, error),
             CertsCommand(output, error),
+            OrdererCommand(output, error),
         };
         root.SetAction((parse, ct) =>
         {
@@ -137,7 +138,7 @@ internal static class Program
     {
         var peer = new Option<string>("--peer", "-p")
         {
-            Description = "the peer's admin address (its admin.listenAddress), HOST:PORT",
+            Description = "the peer's (or orderer's) admin address, its admin.listenAddress, HOST:PORT",
             DefaultValueFactory = _ => "127.0.0.1:9443",
         };
         peer.Validators.Add(r =>
@@ -154,7 +155,7 @@ internal static class Program
             Description = "give up after this long (hh:mm:ss; default 00:00:05)",
             DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
         };
-        var command = new Command("status", "Print a running peer's membership view (alive and dead members, org, endpoint) and its counters.")
+        var command = new Command("status", "Print a running peer's membership view, its channels (leaders, channel view, ledger heights) and counters; or, given an orderer's admin port, the orderer's channels and delivery streams.")
         {
             peer, json, timeout,
         };
@@ -165,14 +166,22 @@ internal static class Program
             cts.CancelAfter(parse.GetValue(timeout));
             try
             {
-                var status = await AdminClient.GetStatusAsync(endpoint, cts.Token);
+                var response = await AdminClient.SendAsync(endpoint, new AdminRequest(AdminProtocol.StatusCommand), cts.Token);
                 if (parse.GetValue(json))
                 {
-                    output.WriteLine(JsonSerializer.Serialize(new AdminResponse(true, null, status), AdminProtocol.Json.AdminResponse));
+                    output.WriteLine(JsonSerializer.Serialize(response, AdminProtocol.Json.AdminResponse));
+                }
+                else if (response.Status is { } status)
+                {
+                    StatusPrinter.Print(status, output);
+                }
+                else if (response.Orderer is { } orderer)
+                {
+                    StatusPrinter.Print(orderer, output);
                 }
                 else
                 {
-                    StatusPrinter.Print(status, output);
+                    throw new AdminException($"the admin port at {endpoint} answered without a status");
                 }
 
                 return ExitOk;
@@ -223,27 +232,68 @@ internal static class Program
         }
     }
 
+    /// <summary>
+    /// SIGINT/SIGTERM (and, with --parent-pid, the launcher's exit) turned into a cancellation with its reason, so a
+    /// process always stops cleanly and writes its final line.
+    /// </summary>
+    private sealed class StopSignal : IDisposable
+    {
+        private readonly PosixSignalRegistration _sigint;
+        private readonly PosixSignalRegistration _sigterm;
+
+        public StopSignal()
+        {
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        }
+
+        public CancellationTokenSource Stop { get; } = new();
+
+        public string Reason { get; set; } = "";
+
+        private void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // keep the process alive until it has stopped
+            Reason = $"{context.Signal} received";
+            Stop.Cancel();
+        }
+
+        /// <summary>Returns when a signal arrives (or the parent exits).</summary>
+        public async Task WaitAsync(int? parentPid)
+        {
+            if (parentPid is int watched)
+            {
+                _ = WatchParentAsync(watched, Stop, r => Reason = r);
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, Stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            _sigint.Dispose();
+            _sigterm.Dispose();
+            Stop.Dispose();
+        }
+    }
+
     /// <summary>Runs the peer until SIGINT or SIGTERM (or its launcher's exit, with --parent-pid), then stops it cleanly.</summary>
     private static async Task<int> RunPeerAsync(PeerSettings settings, int? parentPid, TextWriter error)
     {
-        using var loggerFactory = CreateLoggerFactory(settings);
-        using var stop = new CancellationTokenSource();
-        string reason = "";
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true; // keep the process alive until the peer has stopped
-            reason = $"{context.Signal} received";
-            stop.Cancel();
-        }
-
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var loggerFactory = CreateLoggerFactory(settings.LogLevel, settings.LogFormat);
+        using var signal = new StopSignal();
 
         IPeerRuntime runtime;
         try
         {
             settings.LoadCryptoMaterial();
-            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory);
+            runtime = new GossipNodeRuntime(settings.Gossip, loggerFactory, settings.Channels, settings.PeerId);
         }
         catch (ArgumentException e)
         {
@@ -259,7 +309,7 @@ internal static class Program
         await using var host = new PeerHost(settings, runtime, loggerFactory);
         try
         {
-            await host.StartAsync(stop.Token);
+            await host.StartAsync(signal.Stop.Token);
         }
         catch (OperationCanceledException)
         {
@@ -272,29 +322,156 @@ internal static class Program
             return ExitFailed;
         }
 
-        if (parentPid is int watched)
-        {
-            _ = WatchParentAsync(watched, stop, r => reason = r);
-        }
-
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        await host.StopAsync(reason);
+        await signal.WaitAsync(parentPid);
+        await host.StopAsync(signal.Reason);
         return ExitOk;
     }
 
-
-
-    internal static ILoggerFactory CreateLoggerFactory(PeerSettings settings) => LoggerFactory.Create(builder =>
+    /// <summary>
+    /// <c>orderer --config orderer.yaml</c> runs the library's orderer as its own process until SIGINT/SIGTERM;
+    /// <c>orderer cut</c> and <c>orderer anchors</c> ask a running one, through its admin port, to cut a block or an anchor update.
+    /// </summary>
+    internal static Command OrdererCommand(TextWriter output, TextWriter error)
     {
-        builder.SetMinimumLevel(settings.LogLevel);
-        if (settings.LogFormat == LogFormat.Json)
+        var config = new Option<string?>("--config", "-c") { Description = "the orderer's YAML configuration (docs/CONFIGURATION.md, section \"The orderer process\")" };
+        var logFormat = new Option<string?>("--log-format") { Description = "console log format: simple or json (overrides log.format)" };
+        logFormat.AcceptOnlyFromAmong("simple", "json");
+        var parentPid = new Option<int?>("--parent-pid") { Description = "stop cleanly when the process with this id exits" };
+        var command = new Command("orderer",
+            "Run an orderer (the network's block source) from a YAML configuration until SIGINT/SIGTERM: its channels, their orgs and anchor peers, and the rate blocks are cut at.")
+        {
+            config, logFormat, parentPid,
+            OrdererCutCommand(output, error),
+            OrdererAnchorsCommand(output, error),
+        };
+        command.SetAction((parse, ct) =>
+        {
+            if (parse.GetValue(config) is not { } path)
+            {
+                error.WriteLine("Engine.Peer orderer: --config is required (an orderer.yaml; tools/Engine.Peer/orderer.yaml is a sample)");
+                return Task.FromResult(ExitBadConfig);
+            }
+
+            Ordering.OrdererSettings settings;
+            try
+            {
+                settings = Ordering.OrdererSettings.Load(path, parse.GetValue(logFormat));
+            }
+            catch (ConfigException e)
+            {
+                error.WriteLine($"Engine.Peer orderer: the configuration has {e.Errors.Count} problem{(e.Errors.Count == 1 ? "" : "s")}; the orderer did not start:");
+                foreach (var problem in e.Errors)
+                {
+                    error.WriteLine("  " + problem);
+                }
+
+                return Task.FromResult(ExitBadConfig);
+            }
+
+            return RunOrdererAsync(settings, parse.GetValue(parentPid), error);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunOrdererAsync(Ordering.OrdererSettings settings, int? parentPid, TextWriter error)
+    {
+        using var loggerFactory = CreateLoggerFactory(settings.LogLevel, settings.LogFormat);
+        using var signal = new StopSignal();
+        await using var host = new Ordering.OrdererHost(settings, loggerFactory);
+        try
+        {
+            await host.StartAsync(signal.Stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitOk;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error.WriteLine($"Engine.Peer orderer: the orderer could not start: {e.Message}");
+            return ExitFailed;
+        }
+
+        await signal.WaitAsync(parentPid);
+        await host.StopAsync(signal.Reason);
+        return ExitOk;
+    }
+
+    private static Option<string> AdminOption(string defaultValue)
+    {
+        var admin = new Option<string>("--admin", "-a")
+        {
+            Description = "the orderer's admin address (its admin.listenAddress), HOST:PORT",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        admin.Validators.Add(r =>
+        {
+            string? v = r.GetValueOrDefault<string>();
+            if (!PeerEndpoint.TryParse(v, out _, out string? why))
+            {
+                r.AddError($"--admin '{v}' is not HOST:PORT: {why}");
+            }
+        });
+        return admin;
+    }
+
+    private static Command OrdererCutCommand(TextWriter output, TextWriter error)
+    {
+        var admin = AdminOption("127.0.0.1:8443");
+        var channel = new Option<string>("--channel") { Description = "the channel to cut a block in", Required = true };
+        var bytes = new Option<int?>("--bytes") { Description = "the block's size in bytes (default: the channel's blockBytes)" };
+        var command = new Command("cut", "Ask a running orderer to cut one block now (its first 8 bytes are the cut time).") { admin, channel, bytes };
+        command.SetAction((parse, ct) => AdminCallAsync(parse.GetValue(admin)!,
+            new AdminRequest(AdminProtocol.CutCommand, parse.GetValue(channel), Bytes: parse.GetValue(bytes)),
+            r => $"cut block {r.Block} in {parse.GetValue(channel)}", output, error, ct));
+        return command;
+    }
+
+    private static Command OrdererAnchorsCommand(TextWriter output, TextWriter error)
+    {
+        var admin = AdminOption("127.0.0.1:8443");
+        var channel = new Option<string>("--channel") { Description = "the channel", Required = true };
+        var org = new Option<string>("--org") { Description = "the org whose anchor peers change", Required = true };
+        var anchors = new Option<string>("--anchors")
+        {
+            Description = "its anchor peers, HOST:PORT separated by commas or spaces (empty: none)",
+            DefaultValueFactory = _ => "",
+        };
+        var command = new Command("anchors", "Ask a running orderer to cut a config block that sets an org's anchor peers.") { admin, channel, org, anchors };
+        command.SetAction((parse, ct) => AdminCallAsync(parse.GetValue(admin)!,
+            new AdminRequest(AdminProtocol.AnchorsCommand, parse.GetValue(channel), parse.GetValue(org), ConfigValueParsers.SplitList(parse.GetValue(anchors)!)),
+            r => $"config block {r.Block} in {parse.GetValue(channel)}: anchor peers of {parse.GetValue(org)} are [{parse.GetValue(anchors)}]", output, error, ct));
+        return command;
+    }
+
+    private static async Task<int> AdminCallAsync(string admin, AdminRequest request, Func<AdminResponse, string> describe, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        var endpoint = PeerEndpoint.Parse(admin);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            var response = await AdminClient.SendAsync(endpoint, request, cts.Token);
+            output.WriteLine(describe(response));
+            return ExitOk;
+        }
+        catch (AdminException e)
+        {
+            error.WriteLine($"Engine.Peer orderer {request.Command}: {e.Message}");
+            return ExitFailed;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine($"Engine.Peer orderer {request.Command}: no answer from {endpoint} within 5 s");
+            return ExitFailed;
+        }
+    }
+
+    internal static ILoggerFactory CreateLoggerFactory(LogLevel level, LogFormat format) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(level);
+        if (format == LogFormat.Json)
         {
             builder.AddJsonConsole(o =>
             {

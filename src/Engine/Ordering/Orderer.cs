@@ -192,6 +192,27 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
         }
     }
 
+    /// <summary>The delivery streams open for <paramref name="channel"/>, each with the org its peer named (one per org: its leader's).</summary>
+    public IReadOnlyList<(PeerEndpoint Peer, string Org)> StreamOrgs(string channel)
+    {
+        lock (_gate)
+        {
+            return [.. Channel(channel).Streams.Values.Select(s => (s.Peer, s.Org)).OrderBy(s => s.Org, StringComparer.Ordinal).ThenBy(s => s.Peer)];
+        }
+    }
+
+    /// <summary>The channels this orderer serves.</summary>
+    public IReadOnlyList<string> ChannelIds
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _channels.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
     public OrdererStatistics GetStatistics()
     {
         lock (_gate)

@@ -170,14 +170,40 @@ public sealed class AdminPortTests
     }
 
     [Test]
-    public void StatusPrinter_ShowsEachChannelsHeightAndLeaders()
+    public void StatusPrinter_ShowsEachChannelsLeadersViewAndHeights()
     {
         var text = new StringWriter();
-        StatusPrinter.Print(SampleStatus(3) with { Channels = [new ChannelStatus("mychannel", 4, false, ["127.0.0.1:7052"], 3)] }, text);
-        Assert.That(text.ToString(), Does.Contain("mychannel: ledger height 4, follower, leader(s) of the org: 127.0.0.1:7052, 3 member(s) in view"));
+        var channel = new ChannelStatus("mychannel", "joined", 4, false, ["127.0.0.1:7052"],
+            [new ChannelMemberStatus("127.0.0.1:7052", "Org1", "cd34", 5), new ChannelMemberStatus("127.0.0.1:9051", "Org2", "9a9a", 3)],
+            "127.0.0.1:7050", [new CounterStatus("delivered", 0), new CounterStatus("pullRepaired", 2)]);
+        var joining = new ChannelStatus("other", "joining: waiting for the genesis block from the orderer 127.0.0.1:7050", 0, false, [], [], "127.0.0.1:7050", []);
+        StatusPrinter.Print(SampleStatus(3) with { Channels = [channel, joining] }, text);
+        string output = text.ToString();
+        Assert.That(output, Does.Contain("mychannel (orderer 127.0.0.1:7050): ledger height 4, this peer follows; leader(s) of Org1: 127.0.0.1:7052"));
+        Assert.That(output, Does.Contain("channel view: 2 other peer(s) with state in mychannel"));
+        Assert.That(output, Does.Match(@"127\.0\.0\.1:7051\s+Org1\s+ab12\s+4\s+this peer"));
+        Assert.That(output, Does.Match(@"127\.0\.0\.1:7052\s+Org1\s+cd34\s+5\s+leader"));
+        Assert.That(output, Does.Match(@"127\.0\.0\.1:9051\s+Org2\s+9a9a\s+3\n"));
+        Assert.That(output, Does.Contain("blocks: delivered 0, pullRepaired 2"));
+        Assert.That(output, Does.Contain("other (orderer 127.0.0.1:7050): joining: waiting for the genesis block"));
 
         var none = new StringWriter();
         StatusPrinter.Print(SampleStatus(3), none);
         Assert.That(none.ToString(), Does.Contain("Channels: none joined"));
+    }
+
+    [Test]
+    public void StatusPrinter_ShowsAnOrderersChannelsAndStreams()
+    {
+        var text = new StringWriter();
+        StatusPrinter.Print(new Engine.Peer.Ordering.OrdererStatus("orderer0", "127.0.0.1:7050", true, 3,
+            [new("mychannel", 7, 0, [new("Org1", ["127.0.0.1:7051"]), new("Org2", [])], [new("127.0.0.1:7051", "Org1")])],
+            [new CounterStatus("blocksCut", 7)]), text);
+        string output = text.ToString();
+        Assert.That(output, Does.Contain("Orderer orderer0 at 127.0.0.1:7050, running"));
+        Assert.That(output, Does.Contain("mychannel: height 7, cutting on demand only, 1 delivery stream(s) open"));
+        Assert.That(output, Does.Match(@"Org1\s+127\.0\.0\.1:7051\s+127\.0\.0\.1:7051"));
+        Assert.That(output, Does.Match(@"Org2\s+\(none\)\s+\(none\)"));
+        Assert.That(output, Does.Match(@"blocksCut\s+7"));
     }
 }

@@ -383,6 +383,130 @@ public sealed class PeerConfigTests
         Assert.That(back, Is.EqualTo(d), "format round-trips");
     }
 
+    [Test]
+    public void Channels_AsYamlMappings_AsTextItems_AndFromSetAndEnvironment()
+    {
+        var s = Load(Yaml("""
+            peer:
+              channels:
+                - name: mychannel
+                  orderer: 127.0.0.1:7050
+                - {Name: other.chan-2, ORDERER: "127.0.0.1:7060"}
+                - third@127.0.0.1:7070
+            """));
+        Assert.That(s.Channels, Is.EqualTo(new[]
+        {
+            new PeerChannel("mychannel", PeerEndpoint.Loopback(7050)),
+            new PeerChannel("other.chan-2", PeerEndpoint.Loopback(7060)),
+            new PeerChannel("third", PeerEndpoint.Loopback(7070)),
+        }));
+        Assert.That(ConfigSchema.Find("peer.channels")!.Read(s), Is.EqualTo("mychannel@127.0.0.1:7050 other.chan-2@127.0.0.1:7060 third@127.0.0.1:7070"));
+
+        var set = Load(null, null, "peer.channels=a@127.0.0.1:7050, b@127.0.0.1:7051");
+        Assert.That(set.Channels.Select(c => c.Name), Is.EqualTo((string[])["a", "b"]));
+        var env = Load(null, new Hashtable { ["ENGINE_PEER_CHANNELS"] = "mychannel@127.0.0.1:7050" });
+        Assert.That(env.Channels.Single(), Is.EqualTo(new PeerChannel("mychannel", PeerEndpoint.Loopback(7050))));
+        Assert.That(Load(null).Channels, Is.Empty, "no channel by default");
+    }
+
+    [TestCase("- mychannel", "peer.channels", "expected NAME@HOST:PORT")]
+    [TestCase("- MyChannel@127.0.0.1:7050", "peer.channels", "is not a channel name")]
+    [TestCase("- 1chan@127.0.0.1:7050", "peer.channels", "is not a channel name")]
+    [TestCase("- mychannel@nowhere", "peer.channels", "orderer: 'nowhere' is not host:port")]
+    [TestCase("- mychannel@127.0.0.1:0", "peer.channels", "orderer:")]
+    [TestCase("- a@127.0.0.1:7050\n    - a@127.0.0.1:7051", "peer.channels", "channel a is listed twice")]
+    [TestCase("- {name: mychannel}", "peer.channels[0]", "channel mychannel has no orderer")]
+    [TestCase("- {orderer: 127.0.0.1:7050}", "peer.channels[0]", "the channel has no name")]
+    [TestCase("- {name: mychannel, orderer: 127.0.0.1:7050, genesis: x}", "peer.channels[0]", "unknown field 'genesis'; a channel has name and orderer")]
+    [TestCase("- {name: [a, b], orderer: 127.0.0.1:7050}", "peer.channels[0].name", "expected a single value")]
+    [TestCase("- [a, b]", "peer.channels", "list items must be plain values or mappings")]
+    public void Channels_BadValues_NameTheKey(string items, string key, string expected)
+    {
+        var errors = Errors(Yaml("peer:\n  channels:\n    " + items + "\n"));
+        Assert.That(errors, Has.Count.EqualTo(1), string.Join("; ", errors));
+        Assert.That(errors[0].Key, Is.EqualTo(key));
+        Assert.That(errors[0].Message, Does.Contain(expected));
+        Assert.That(errors[0].Source, Does.StartWith("peer.yaml:3:"));
+    }
+
+    [Test]
+    public void Channels_WithTls_IsAnError_NamingBothKeys()
+    {
+        var error = Errors(null, null, "peer.channels=mychannel@127.0.0.1:7050", "peer.tls.enabled=true").Single();
+        Assert.That(error.Key, Is.EqualTo("peer.channels"));
+        Assert.That(error.Message, Does.Contain("peer.tls.enabled"));
+    }
+
+    [Test]
+    public void ElectionKeys_ReachTheLibrarysElectionOptions_AndNoKeyIsWithoutEffect()
+    {
+        var s = Load(Yaml("""
+            gossip:
+              useLeaderElection: false
+              orgLeader: true
+              publishStateInfoInterval: 500ms
+              requestStateInfoInterval: 700ms
+              maxBlockCountToStore: 50
+              election:
+                startupGracePeriod: 2s
+                membershipSampleInterval: 100ms
+                leaderAliveThreshold: 3s
+                leaderElectionDuration: 1s
+            """));
+        var e = s.Gossip.Election;
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.UseLeaderElection, Is.False);
+            Assert.That(e.OrgLeader, Is.True);
+            Assert.That(e.StartupGracePeriod, Is.EqualTo(TimeSpan.FromSeconds(2)));
+            Assert.That(e.MembershipSampleInterval, Is.EqualTo(TimeSpan.FromMilliseconds(100)));
+            Assert.That(e.LeaderAliveThreshold, Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(e.LeaderElectionDuration, Is.EqualTo(TimeSpan.FromSeconds(1)));
+            Assert.That(s.Gossip.PublishStateInfoInterval, Is.EqualTo(TimeSpan.FromMilliseconds(500)));
+            Assert.That(s.Gossip.RequestStateInfoInterval, Is.EqualTo(TimeSpan.FromMilliseconds(700)));
+            Assert.That(s.Gossip.Ledger.MaxBlockCountToStore, Is.EqualTo(50));
+        });
+        Assert.That(ConfigSchema.Keys.Where(k => k.NotInEffect is not null).Select(k => k.Path), Is.Empty,
+            "every key the peer accepts takes effect");
+        Assert.That(Load(Yaml("gossip:\n  useLeaderElection: false\n")).Gossip.Election.OrgLeader, Is.False, "both false: a static follower");
+    }
+
+    [TestCase("gossip.election.leaderAliveThreshold=0", "gossip.election.leaderAliveThreshold", "must be positive")]
+    [TestCase("gossip.election.startupGracePeriod=soon", "gossip.election.startupGracePeriod", "is not a duration")]
+    [TestCase("gossip.useLeaderElection=maybe", "gossip.useLeaderElection", "is not true or false")]
+    [TestCase("gossip.maxBlockCountToStore=0", "gossip.maxBlockCountToStore", "must be between 1 and 100000")]
+    [TestCase("gossip.publishStateInfoInterval=4", "gossip.publishStateInfoInterval", "has no unit")]
+    public void ElectionAndChannelKeys_BadValues_NameTheKey(string set, string key, string expected)
+    {
+        var error = Errors(null, null, set).Single();
+        Assert.That(error.Key, Is.EqualTo(key));
+        Assert.That(error.Message, Does.Contain(expected));
+    }
+
+    [Test]
+    public void BothElectionModes_FromDifferentSources_IsAnError_NamingBothKeys()
+    {
+        var error = Errors(Yaml("gossip:\n  useLeaderElection: true\n"), new Hashtable { ["ENGINE_GOSSIP_ORGLEADER"] = "true" }).Single();
+        Assert.That(error.Key, Is.EqualTo("gossip.orgLeader"));
+        Assert.That(error.Source, Is.EqualTo("environment variable ENGINE_GOSSIP_ORGLEADER"));
+        Assert.That(error.Message, Does.Contain("gossip.useLeaderElection"));
+    }
+
+    [Test]
+    public void NetworkSampleFiles_Load()
+    {
+        string dir = Path.Combine(RepoRoot(), "tools", "Engine.Peer", "network");
+        foreach (string file in Directory.GetFiles(dir, "peer*.yaml"))
+        {
+            var s = Load(file);
+            Assert.That(s.Channels.Single(), Is.EqualTo(new PeerChannel("mychannel", PeerEndpoint.Loopback(7050))), file);
+            Assert.That(s.Gossip.ExternalEndpoint, Is.EqualTo(s.Gossip.Endpoint), file);
+        }
+
+        var orderer = Engine.Peer.Ordering.OrdererSettings.Load(Path.Combine(dir, "orderer.yaml"));
+        Assert.That(orderer.Channels.Single().Orgs.Select(o => o.Org), Is.EqualTo((string[])["Org1", "Org2"]));
+    }
+
     internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);

@@ -52,7 +52,7 @@ internal static class AdminClient
 
         if (!response.Ok)
         {
-            throw new AdminException($"the peer at {admin} refused the request: {response.Error}");
+            throw new AdminException($"the admin port at {admin} refused the request: {response.Error}");
         }
 
         return response;

@@ -19,7 +19,8 @@ internal sealed class AdminServer : IAsyncDisposable
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
 
     private readonly PeerEndpoint _requested;
-    private readonly Func<PeerStatus> _status;
+    private readonly Func<AdminRequest, AdminResponse> _handle;
+    private readonly IReadOnlyList<string> _commands;
     private readonly ILogger _logger;
     private readonly LogRateLimiter _badRequestLog;
     private readonly LogRateLimiter _busyLog;
@@ -31,15 +32,26 @@ internal sealed class AdminServer : IAsyncDisposable
     private long _requests;
     private int _disposed;
 
+    /// <summary>A peer's admin port: answers <c>status</c> with <paramref name="status"/>.</summary>
     public AdminServer(PeerEndpoint listenAddress, Func<PeerStatus> status, ILogger logger, TimeProvider time)
+        : this(listenAddress, _ => new AdminResponse(true, null, status()), AdminProtocol.Commands, logger, time)
+    {
+    }
+
+    /// <summary>
+    /// An admin port answering <paramref name="commands"/> with <paramref name="handle"/>; the handler throws
+    /// <see cref="AdminRequestException"/> for a request it cannot carry out (answered as an error and logged).
+    /// </summary>
+    public AdminServer(PeerEndpoint listenAddress, Func<AdminRequest, AdminResponse> handle, IReadOnlyList<string> commands, ILogger logger, TimeProvider time)
     {
         if (!IPAddress.IsLoopback(listenAddress.ToIPAddress()))
         {
             throw new ArgumentException($"The admin port binds only a loopback address, not {listenAddress}.", nameof(listenAddress));
         }
 
+        _handle = handle;
+        _commands = commands;
         _requested = listenAddress;
-        _status = status;
         _logger = logger;
         _badRequestLog = new LogRateLimiter(time, TimeSpan.FromSeconds(5));
         _busyLog = new LogRateLimiter(time, TimeSpan.FromSeconds(5));
@@ -189,14 +201,21 @@ internal sealed class AdminServer : IAsyncDisposable
             return Reject(remote, "no \"command\" field");
         }
 
-        switch (command)
+        if (!_commands.Contains(command))
         {
-            case AdminProtocol.StatusCommand:
-                Interlocked.Increment(ref _requests);
-                AdminLog.Served(_logger, command, remote);
-                return new AdminResponse(true, null, _status());
-            default:
-                return Reject(remote, $"unknown command '{command}'; commands: {string.Join(", ", AdminProtocol.Commands)}");
+            return Reject(remote, $"unknown command '{command}'; commands: {string.Join(", ", _commands)}");
+        }
+
+        try
+        {
+            var response = _handle(request);
+            Interlocked.Increment(ref _requests);
+            AdminLog.Served(_logger, command, remote);
+            return response;
+        }
+        catch (AdminRequestException e)
+        {
+            return Reject(remote, e.Message);
         }
     }
 

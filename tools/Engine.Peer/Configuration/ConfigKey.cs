@@ -39,6 +39,12 @@ internal sealed class ConfigKey
     /// <summary>The option property whose validation error (ArgumentException.ParamName) belongs to this key.</summary>
     public string? OptionName { get; init; }
 
+    /// <summary>
+    /// When not null, the key is a list whose YAML items may also be mappings: this turns one item's fields (names
+    /// lower-cased) into the item's text form, or says what is wrong with them.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>, (string? Item, string? Error)>? MappingItem { get; init; }
+
     /// <summary>When not null, the key is accepted and validated but has no effect yet; this says why.</summary>
     public string? NotInEffect { get; init; }
 

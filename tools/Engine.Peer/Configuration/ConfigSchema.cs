@@ -11,8 +11,6 @@ namespace Engine.Peer.Configuration;
 /// </summary>
 internal static class ConfigSchema
 {
-    private const string ElectionNotBuilt = "applied to GossipOptions.Election, which takes effect in the channels the node joins; Engine.Peer joins no channel yet";
-
     /// <summary>The top-level sections; an environment variable ENGINE_&lt;SECTION&gt;_... belongs to the configuration.</summary>
     public static readonly IReadOnlyList<string> Sections = ["peer", "gossip", "transport", "admin", "log"];
 
@@ -67,6 +65,14 @@ internal static class ConfigSchema
         Endpoint("peer.listenAddress", "", allowEmpty: true,
             "Address and port to bind, UDP and TCP on the same port; port 0 picks a free port. Empty: the address and port of gossip.endpoint.",
             (s, v) => s.ListenAddress = v, s => s.ListenAddress, optionName: "ListenEndpoint", bind: true),
+        ChannelList("peer.channels",
+            "Engine's own: the channels this peer joins at start, each as a mapping {name, orderer} or NAME@HOST:PORT (spaces or commas between items in an environment variable or --set). The peer fetches each channel's genesis block (block #0) from the orderer's delivery service, retrying until the orderer has it, then joins.",
+            (s, v) =>
+            {
+                s.Channels.Clear();
+                s.Channels.AddRange(v);
+            },
+            s => s.Channels),
 
         EndpointList("gossip.bootstrap", "",
             "Peers of this org contacted at start, host:port separated by spaces or commas, or a YAML list.",
@@ -85,10 +91,10 @@ internal static class ConfigSchema
         Endpoint("gossip.externalEndpoint", "", allowEmpty: true,
             "The endpoint peers of other orgs see; empty: this peer is not visible to other orgs.",
             (s, v) => s.Gossip.ExternalEndpoint = v, s => s.Gossip.ExternalEndpoint, optionName: "ExternalEndpoint"),
-        Bool("gossip.useLeaderElection", "true", "Elect the org's leader dynamically. Exclusive with orgLeader.",
-            (s, v) => s.UseLeaderElection = v, s => s.UseLeaderElection, notInEffect: ElectionNotBuilt),
-        Bool("gossip.orgLeader", "false", "This peer is its org's static leader. Exclusive with useLeaderElection.",
-            (s, v) => s.OrgLeader = v, s => s.OrgLeader, notInEffect: ElectionNotBuilt),
+        Bool("gossip.useLeaderElection", "true", "Elect the org's leader in each channel dynamically (Fabric's algorithm). Exclusive with orgLeader.",
+            (s, v) => s.UseLeaderElection = v, s => s.UseLeaderElection),
+        Bool("gossip.orgLeader", "false", "This peer is its org's static leader in every channel it joins: it opens the orderer's delivery stream at once. Exclusive with useLeaderElection; with both false the peer never leads.",
+            (s, v) => s.OrgLeader = v, s => s.OrgLeader),
         Int("gossip.propagateIterations", "1", 1, 1000, "Times the push emitter sends each message.",
             (s, v) => s.Gossip.PropagateIterations = v, s => s.Gossip.PropagateIterations, "PropagateIterations"),
         Int("gossip.propagatePeerNum", "3", 1, 1000, "Push fanout: peers each message is pushed to.",
@@ -113,6 +119,12 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.ResponseWaitTime = v, s => s.Gossip.ResponseWaitTime, "ResponseWaitTime"),
         Duration("gossip.digestWaitTime", "1s", "How long a pull initiator collects digests.",
             (s, v) => s.Gossip.DigestWaitTime = v, s => s.Gossip.DigestWaitTime, "DigestWaitTime"),
+        Duration("gossip.publishStateInfoInterval", "4s", "How often a channel member re-publishes its StateInfo (ledger height); it also publishes at once when its height changes.",
+            (s, v) => s.Gossip.PublishStateInfoInterval = v, s => s.Gossip.PublishStateInfoInterval, "PublishStateInfoInterval"),
+        Duration("gossip.requestStateInfoInterval", "4s", "How often a channel member pulls the other members' StateInfo.",
+            (s, v) => s.Gossip.RequestStateInfoInterval = v, s => s.Gossip.RequestStateInfoInterval, "RequestStateInfoInterval"),
+        Int("gossip.maxBlockCountToStore", "10", 1, 100_000, "Committed blocks each channel keeps in memory to serve pull and gap requests (the window).",
+            (s, v) => s.Gossip.Ledger.MaxBlockCountToStore = v, s => s.Gossip.Ledger.MaxBlockCountToStore, "MaxBlockCountToStore"),
         Duration("gossip.aliveTimeInterval", "5s", "Heartbeat (alive message) period.",
             (s, v) => s.Gossip.AliveTimeInterval = v, s => s.Gossip.AliveTimeInterval, "AliveTimeInterval"),
         Duration("gossip.aliveExpirationTimeout", "25s",
@@ -149,14 +161,14 @@ internal static class ConfigSchema
         Duration("gossip.dialTimeout", "3s", "How long a TCP connect may take.",
             (s, v) => s.Gossip.Transport.ConnectTimeout = v, s => s.Gossip.Transport.ConnectTimeout, "ConnectTimeout"),
         Duration("gossip.election.startupGracePeriod", "15s", "Wait for a stable membership view before the first election.",
-            (s, v) => s.ElectionStartupGracePeriod = v, s => s.ElectionStartupGracePeriod, notInEffect: ElectionNotBuilt),
+            (s, v) => s.ElectionStartupGracePeriod = v, s => s.ElectionStartupGracePeriod),
         Duration("gossip.election.membershipSampleInterval", "1s", "How often the view is sampled to decide it is stable.",
-            (s, v) => s.ElectionMembershipSampleInterval = v, s => s.ElectionMembershipSampleInterval, notInEffect: ElectionNotBuilt),
+            (s, v) => s.ElectionMembershipSampleInterval = v, s => s.ElectionMembershipSampleInterval),
         Duration("gossip.election.leaderAliveThreshold", "10s",
             "Followers re-elect after this long without a leader declaration; the leader declares every half of it.",
-            (s, v) => s.ElectionLeaderAliveThreshold = v, s => s.ElectionLeaderAliveThreshold, notInEffect: ElectionNotBuilt),
+            (s, v) => s.ElectionLeaderAliveThreshold = v, s => s.ElectionLeaderAliveThreshold),
         Duration("gossip.election.leaderElectionDuration", "5s", "How long proposals are collected in an election.",
-            (s, v) => s.ElectionLeaderElectionDuration = v, s => s.ElectionLeaderElectionDuration, notInEffect: ElectionNotBuilt),
+            (s, v) => s.ElectionLeaderElectionDuration = v, s => s.ElectionLeaderElectionDuration),
 
         Bytes("transport.maxDatagramPayload", "1400", "Largest UDP datagram body (heartbeats); 1400 fits an Ethernet MTU.",
             (s, v) => s.Gossip.Transport.MaxDatagramPayload = v, s => s.Gossip.Transport.MaxDatagramPayload, "MaxDatagramPayload"),
@@ -475,6 +487,36 @@ internal static class ConfigSchema
             },
             s => string.Join(' ', get(s).Select(FormatEndpoint)))
         { OptionName = optionName };
+
+    private static ConfigKey ChannelList(string path, string description, Action<PeerSettings, List<PeerChannel>> set,
+        Func<PeerSettings, IEnumerable<PeerChannel>> get) =>
+        new(path, "channel list", "", description,
+            (value, s) =>
+            {
+                var items = value.Items ?? P.SplitList(value.Scalar ?? "");
+                var list = new List<PeerChannel>(items.Count);
+                for (int i = 0; i < items.Count; i++)
+                {
+                    if (!PeerChannel.TryParse(items[i], out var channel, out string? error))
+                    {
+                        return $"item {i + 1} ('{items[i]}'): {error}";
+                    }
+
+                    if (list.Any(c => c.Name == channel.Name))
+                    {
+                        return $"item {i + 1}: channel {channel.Name} is listed twice";
+                    }
+
+                    list.Add(channel);
+                }
+
+                set(s, list);
+                return null;
+            },
+            s => string.Join(' ', get(s)))
+        {
+            MappingItem = PeerChannel.FromFields,
+        };
 
     private static ConfigKey Choice(string path, string defaultText, string[] choices, string description,
         Action<PeerSettings, string> set, Func<PeerSettings, string> get) =>

@@ -121,15 +121,24 @@ internal static class PeerConfigLoader
                         break;
                     case YamlSequenceNode sequence:
                         var items = new List<string>();
-                        foreach (var item in sequence.Children)
+                        for (int i = 0; i < sequence.Children.Count; i++)
                         {
+                            var item = sequence.Children[i];
                             if (item is YamlScalarNode { Value: { } s })
                             {
                                 items.Add(s);
                             }
+                            else if (item is YamlMappingNode fields && key.MappingItem is { } convert)
+                            {
+                                if (MappingItem(fields, convert, $"{key.Path}[{i}]", sourceName, errors) is { } text)
+                                {
+                                    items.Add(text);
+                                }
+                            }
                             else
                             {
-                                errors.Add(new ConfigError(key.Path, Where(sourceName, item), "list items must be plain values"));
+                                errors.Add(new ConfigError(key.Path, Where(sourceName, item),
+                                    key.MappingItem is null ? "list items must be plain values" : "list items must be plain values or mappings"));
                             }
                         }
 
@@ -156,6 +165,32 @@ internal static class PeerConfigLoader
                 errors.Add(new ConfigError(path, where, UnknownKey(path)));
             }
         }
+    }
+
+    /// <summary>One list item written as a YAML mapping (e.g. a channel's {name, orderer}): its text form, or null after adding the errors.</summary>
+    private static string? MappingItem(YamlMappingNode mapping, Func<IReadOnlyDictionary<string, string>, (string? Item, string? Error)> convert,
+        string path, string sourceName, List<ConfigError> errors)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (fieldNode, valueNode) in mapping.Children)
+        {
+            string field = (fieldNode is YamlScalarNode { Value: { } f } ? f : fieldNode.ToString()).ToLowerInvariant();
+            if (valueNode is not YamlScalarNode { Value: var v })
+            {
+                errors.Add(new ConfigError($"{path}.{field}", Where(sourceName, valueNode), "expected a single value"));
+                return null;
+            }
+
+            fields[field] = v ?? "";
+        }
+
+        var (item, error) = convert(fields);
+        if (error is not null)
+        {
+            errors.Add(new ConfigError(path, Where(sourceName, mapping), error));
+        }
+
+        return item;
     }
 
     /// <summary>Environment variables ENGINE_&lt;SECTION&gt;_...; variables of other sections are not the peer's and are ignored.</summary>
@@ -229,6 +264,12 @@ internal static class PeerConfigLoader
         {
             errors.Add(new ConfigError("gossip.orgLeader", SourceOf(settings, "gossip.orgLeader"),
                 "cannot be true while gossip.useLeaderElection is true: a peer is either its org's static leader or takes part in elections"));
+        }
+
+        if (settings.Channels.Count > 0 && settings.TlsEnabled)
+        {
+            errors.Add(new ConfigError("peer.channels", SourceOf(settings, "peer.channels"),
+                "cannot be used with peer.tls.enabled yet: the orderer process (`Engine.Peer orderer`) speaks plain framed TCP, so a mutual-TLS peer could not reach it"));
         }
 
         var admin = settings.AdminListenAddress;

@@ -16,8 +16,7 @@ internal enum LogFormat
 
 /// <summary>
 /// Everything the peer process is configured with, defaults first: the node's <see cref="GossipOptions"/> (with its
-/// transport options) plus what only the process has (its name, the admin port, logging) and the Fabric keys that are
-/// accepted before the feature behind them exists.
+/// transport options) plus what only the process has (its name, the channels it joins, the admin port, logging).
 /// </summary>
 internal sealed class PeerSettings
 {
@@ -28,6 +27,9 @@ internal sealed class PeerSettings
     public PeerEndpoint ListenAddress { get; set; }
 
     public GossipOptions Gossip { get; } = new();
+
+    /// <summary>The channels joined at start (<c>peer.channels</c>), each with the orderer that serves it.</summary>
+    public List<PeerChannel> Channels { get; } = [];
 
     /// <summary>Fabric's <c>orgLeader</c>: this peer is its org's static leader (in the channels the node joins).</summary>
     public bool OrgLeader { get => Gossip.Election.OrgLeader; set => Gossip.Election.OrgLeader = value; }

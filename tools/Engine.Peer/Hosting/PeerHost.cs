@@ -161,7 +161,8 @@ internal sealed class PeerHost : IAsyncDisposable
         int alive = before?.Members.Count(m => m.State == "alive") ?? 0;
         int dead = before?.Members.Count(m => m.State != "alive") ?? 0;
         var counters = after.Counters.Select(c => $"{c.Name}={c.Value.ToString(CultureInfo.InvariantCulture)}")
-            .Append($"adminRequests={adminRequests.ToString(CultureInfo.InvariantCulture)}");
+            .Append($"adminRequests={adminRequests.ToString(CultureInfo.InvariantCulture)}")
+            .Concat((before?.Channels ?? []).Select(c => $"{c.Channel}.height={c.Height.ToString(CultureInfo.InvariantCulture)}{(c.IsLeader ? " (leader)" : "")}"));
         string uptimeText = FormatUptime(uptime);
         string counterText = string.Join(", ", counters);
         PeerLog.Stopped(_logger, _settings.PeerId, uptimeText, alive, dead, counterText);

@@ -33,4 +33,16 @@ internal static partial class PeerLog
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Peer {PeerId} failed while stopping")]
     public static partial void StopFailed(ILogger logger, string peerId, Exception exception);
+
+    [LoggerMessage(EventId = 9008, Level = LogLevel.Information,
+        Message = "Peer {PeerId} joining channel {Channel}: fetching its genesis block from the orderer {Orderer}")]
+    public static partial void FetchingGenesis(ILogger logger, string peerId, string channel, PeerEndpoint orderer);
+
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Information,
+        Message = "Peer {PeerId} joined channel {Channel} (orderer {Orderer}): genesis block fetched and committed in {ElapsedMs} ms")]
+    public static partial void JoinedChannel(ILogger logger, string peerId, string channel, PeerEndpoint orderer, long elapsedMs);
+
+    [LoggerMessage(EventId = 9010, Level = LogLevel.Error,
+        Message = "Peer {PeerId} could not join channel {Channel} (orderer {Orderer}, from peer.channels): {Reason}")]
+    public static partial void JoinFailed(ILogger logger, string peerId, string channel, PeerEndpoint orderer, string reason);
 }
