@@ -187,7 +187,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private async Task RestartOneAsync(PeerNetwork network, Orderer orderer, PeerEndpoint[] endpoints, byte[] genesis, PeerEndpoint ordererEndpoint,
         TimeSpan limit, CancellationToken cancellationToken)
     {
-        var victim = _peers.Last(p => !p.Node.IsLeader(Channel));
+        var victim = _peers.LastOrDefault(p => !p.Node.IsLeader(Channel)) ?? _peers[^1]; // a leader only when every peer leads (one per org)
         await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 4, limit, cancellationToken);
         _phase = $"{victim.Name} killed";
         await victim.Node.StopAsync();
