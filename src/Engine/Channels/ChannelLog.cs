@@ -26,4 +26,28 @@ internal static partial class ChannelLog
 
     [LoggerMessage(EventId = 6306, Level = LogLevel.Error, Message = "Peer {Peer}: a BlockCommitted subscriber threw on block {Number} of {Channel}; the ledger carries on")]
     public static partial void SubscriberFailed(ILogger logger, Exception exception, string peer, ulong number, string channel);
+
+    [LoggerMessage(EventId = 6307, Level = LogLevel.Information,
+        Message = "Peer {Peer}: {Channel}: ledger height {Height}, peers at {PeersHeight}: requesting blocks {Start}-{End} from {Target}{Retry}")]
+    public static partial void RequestingBlocks(ILogger logger, string peer, string channel, ulong height, ulong peersHeight, ulong start, ulong end, PeerEndpoint target, string retry);
+
+    [LoggerMessage(EventId = 6308, Level = LogLevel.Information, Message = "Peer {Peer}: {Channel}: caught up to height {Height} (from height {From} in {Elapsed} ms)")]
+    public static partial void CaughtUp(ILogger logger, string peer, string channel, ulong height, ulong from, long elapsed);
+
+    [LoggerMessage(EventId = 6309, Level = LogLevel.Warning, Message = "Peer {Peer}: {Channel}: catching up stopped at height {Height} (peers at {PeersHeight}): {Reason}; the next check comes in {Interval}")]
+    public static partial void CatchUpStopped(ILogger logger, string peer, string channel, ulong height, ulong peersHeight, string reason, TimeSpan interval);
+
+    [LoggerMessage(EventId = 6310, Level = LogLevel.Warning,
+        Message = "Peer {Peer}: {Channel}: refused a state response from {Source}: {Reason} ({Suppressed} similar lines suppressed)")]
+    public static partial void ResponseRefused(ILogger logger, string peer, string channel, PeerEndpoint source, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 6311, Level = LogLevel.Warning,
+        Message = "Peer {Peer}: {Channel}: refused a state request from {Source}: {Reason} ({Suppressed} similar lines suppressed)")]
+    public static partial void RequestRefused(ILogger logger, string peer, string channel, PeerEndpoint source, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 6312, Level = LogLevel.Debug, Message = "Peer {Peer}: {Channel}: asking {Target} for blocks {Start}-{End} (a gap below block {Received})")]
+    public static partial void RequestingGap(ILogger logger, string peer, string channel, PeerEndpoint target, ulong start, ulong end, ulong received);
+
+    [LoggerMessage(EventId = 6313, Level = LogLevel.Information, Message = "Peer {Peer}: {Channel}: no answer from {Target} for blocks {Start}-{End} within {Timeout}; asking another peer")]
+    public static partial void ResponseTimedOut(ILogger logger, string peer, string channel, PeerEndpoint target, ulong start, ulong end, TimeSpan timeout);
 }

@@ -257,12 +257,16 @@ internal sealed class ChannelManager : IDisposable
                     return Drop(source, "a state request", "this peer is not in its channel");
                 }
 
-                if (!ChannelMessages.TryReadStateRequest(view.Content, out ulong start, out ulong end))
+                asked.StateTransfer.OnRequest(source, view.Nonce, view.Content);
+                return true;
+
+            case ChannelMessages.StateResponseContent:
+                if (Find(view.Channel) is not { } answered)
                 {
-                    return Drop(source, "a state request", "malformed or an empty range");
+                    return Drop(source, "a state response", "this peer is not in its channel");
                 }
 
-                asked.ServeState(source, start, end);
+                answered.StateTransfer.OnResponse(source, view.Nonce, view.Content);
                 return true;
 
             case >= EnvelopeView.HelloContent and <= EnvelopeView.UpdateContent:

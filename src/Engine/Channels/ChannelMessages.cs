@@ -26,20 +26,83 @@ internal static class ChannelMessages
     public const int SnapshotContent = 16;
     public const int StateInfoPullRequestContent = 17;
     public const int StateRequestContent = 18;
+    public const int StateResponseContent = 19;
 
-    /// <summary>A RemoteStateRequest for blocks <paramref name="start"/> to <paramref name="end"/> (inclusive) of <paramref name="channel"/>.</summary>
-    public static byte[] StateRequest(ReadOnlySpan<byte> channel, ulong start, ulong end) =>
+    /// <summary>
+    /// A RemoteStateRequest for blocks <paramref name="start"/> to <paramref name="end"/> (inclusive) of
+    /// <paramref name="channel"/>; the GossipMessage's nonce identifies it, and the response carries it back (Fabric's).
+    /// </summary>
+    public static byte[] StateRequest(ReadOnlySpan<byte> channel, ulong nonce, ulong start, ulong end) =>
         new Engine.Protocol.Envelope
         {
             Payload = new GossipMessage
             {
+                Nonce = nonce,
                 Channel = ByteString.CopyFrom(channel),
                 Tag = GossipMessage.Types.Tag.ChanAndOrg,
                 StateRequest = new RemoteStateRequest { StartSeqNum = start, EndSeqNum = end },
             }.ToByteString(),
         }.ToByteArray();
 
-    /// <summary>Reads a RemoteStateRequest (field 18's content); false when malformed or the range is empty.</summary>
+    /// <summary>
+    /// A RemoteStateResponse answering the request <paramref name="nonce"/>: <paramref name="payloads"/> are the blocks'
+    /// marshalled <c>Payload</c>s, lowest first (Fabric's message: <c>repeated Payload payloads = 1</c>).
+    /// </summary>
+    public static byte[] StateResponse(ReadOnlySpan<byte> channel, ulong nonce, IReadOnlyList<byte[]> payloads)
+    {
+        int content = 0;
+        foreach (var p in payloads)
+        {
+            content += ProtoSpanWriter.MessageFieldSize(1, p.Length);
+        }
+
+        int message = ProtoSpanWriter.VarintFieldSize(1, nonce) + ProtoSpanWriter.BytesFieldSize(2, channel.Length)
+            + ProtoSpanWriter.VarintFieldSize(3, (ulong)GossipMessage.Types.Tag.ChanAndOrg) + ProtoSpanWriter.MessageFieldSize(StateResponseContent, content);
+        var buffer = new byte[ProtoSpanWriter.MessageFieldSize(1, message)];
+        var w = new ProtoSpanWriter(buffer);
+        w.WriteMessageHeader(1, message);
+        w.WriteVarintField(1, nonce);
+        w.WriteBytesField(2, channel);
+        w.WriteVarintField(3, (ulong)GossipMessage.Types.Tag.ChanAndOrg);
+        w.WriteMessageHeader(StateResponseContent, content);
+        foreach (var p in payloads)
+        {
+            w.WriteBytesField(1, p);
+        }
+
+        return buffer;
+    }
+
+    /// <summary>The payloads of a RemoteStateResponse (field 19's content), copied; false when malformed.</summary>
+    public static bool TryReadStateResponse(ReadOnlySpan<byte> content, List<byte[]> payloads)
+    {
+        var r = new ProtoSpanReader(content);
+        while (!r.End)
+        {
+            if (!r.TryReadTag(out int field, out var wt))
+            {
+                return false;
+            }
+
+            if ((field, wt) == (1, WireType.LengthDelimited))
+            {
+                if (!r.TryReadBytes(out var payload))
+                {
+                    return false;
+                }
+
+                payloads.Add(payload.ToArray());
+            }
+            else if (!r.TrySkip(wt))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads a RemoteStateRequest (field 18's content); false when it does not parse (the range is checked by the responder).</summary>
     public static bool TryReadStateRequest(ReadOnlySpan<byte> content, out ulong start, out ulong end)
     {
         start = end = 0;
@@ -63,7 +126,7 @@ internal static class ChannelMessages
             }
         }
 
-        return end >= start;
+        return true;
     }
 
     /// <summary>The GossipMessage (the payload to sign) of a StateInfo of <paramref name="pkiId"/> in <paramref name="channel"/>.</summary>

@@ -38,6 +38,13 @@ public readonly record struct BlockCommittedEvent(string Channel, ulong Number, 
 /// <param name="Delivered">Blocks the orderer delivered to this peer (while it led its org).</param>
 /// <param name="PullRepaired">Blocks pull brought that push had missed.</param>
 /// <param name="GapRequests">State requests this peer sent for blocks missing below one that arrived (gaps).</param>
-/// <param name="BlocksServed">Blocks this peer sent from its window in answer to others' state requests.</param>
+/// <param name="BlocksServed">Blocks this peer sent from its archive in answer to others' state requests.</param>
 /// <param name="BelowHeight">Pushed blocks dropped because they were below the ledger height.</param>
-public sealed record ChannelBlockStatistics(long Delivered, long PullRepaired, long GapRequests, long BlocksServed, long BelowHeight);
+/// <param name="CatchUpRequests">State requests the anti-entropy loop sent (catching up with the channel's peers).</param>
+/// <param name="StateBlocksReceived">Blocks state responses brought (gaps and catch-up) that the ledger committed or buffered.</param>
+/// <param name="StateRefused">
+/// State responses refused (unrequested, replayed, late, from another peer than asked, blocks out of range, malformed)
+/// and state requests refused (reversed or too large a range, a requester not in the channel).
+/// </param>
+public sealed record ChannelBlockStatistics(long Delivered, long PullRepaired, long GapRequests, long BlocksServed, long BelowHeight,
+    long CatchUpRequests, long StateBlocksReceived, long StateRefused);

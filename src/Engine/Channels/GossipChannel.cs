@@ -44,8 +44,6 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private long _lastPublished;
     private long _deliveries;
     private long _belowHeight;
-    private long _stateRequests;
-    private long _stateServed;
     private ulong _requestedFrom = ulong.MaxValue;
     private long _requestedAt;
     private bool _disposed;
@@ -66,6 +64,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         _pull = new PullEngine(PullOptions.From(options), _pullSource, host.Transport, host.Table, route, host.Time, host.NewRandom(), host.LoggerFactory.CreateLogger("Engine.Gossip"));
         _delivery = new DeliveryClient(host.Transport, orderer, Id, host.Org, host.PeerName, () => Store.Height, OnDelivered, host.Time,
             options.OrdererRetryInterval, host.LoggerFactory.CreateLogger("Engine.Ordering"));
+        StateTransfer = new StateTransfer(this, host, Store);
         _election = new LeaderElectionService(host.PkiId, host.PeerName, host.Org, Id, options.Election, this, host.Time,
             host.LoggerFactory.CreateLogger("Engine.Election"), OnLeadershipChanged);
     }
@@ -81,6 +80,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     public DeliveryClient Delivery => _delivery;
 
     public PullEngine Pull => _pull;
+
+    /// <summary>State transfer: the anti-entropy loop, gap requests, and answers to other peers' requests.</summary>
+    public StateTransfer StateTransfer { get; }
 
     public bool IsLeader => _election.IsLeader;
 
@@ -108,6 +110,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         var options = _host.Options;
         PublishState();
         _pull.Start();
+        StateTransfer.Start();
         lock (_timers)
         {
             _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).OnPublishTick(), this, options.PublishStateInfoInterval, options.PublishStateInfoInterval));
@@ -173,6 +176,59 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
 
             return list;
         }
+    }
+
+    /// <summary>The highest ledger height an alive peer of the channel advertises in its StateInfo (0 when none).</summary>
+    public ulong MaxAdvertisedHeight()
+    {
+        ulong max = 0;
+        lock (_gate)
+        {
+            foreach (var state in _states.Values)
+            {
+                if (state.Height > max && _host.Table.Find(state.PkiId) is { } member && IsAliveState(member.State))
+                {
+                    max = state.Height;
+                }
+            }
+        }
+
+        return max;
+    }
+
+    /// <summary>Adds the endpoints of the alive peers of the channel whose advertised height is above <paramref name="number"/> (they hold that block).</summary>
+    public void PeersAbove(ulong number, List<PeerEndpoint> into)
+    {
+        lock (_gate)
+        {
+            foreach (var state in _states.Values)
+            {
+                if (state.Height > number && _host.Table.Find(state.PkiId) is { } member && IsAliveState(member.State) && !member.Endpoint.IsEmpty)
+                {
+                    into.Add(member.Endpoint);
+                }
+            }
+        }
+
+        into.Sort(static (a, b) => a.CompareTo(b)); // a deterministic order for the seeded choice
+    }
+
+    /// <summary>True when <paramref name="endpoint"/> is a peer with StateInfo in the channel (any of its endpoints).</summary>
+    public bool IsChannelPeer(PeerEndpoint endpoint)
+    {
+        lock (_gate)
+        {
+            foreach (var state in _states.Values)
+            {
+                if (_host.Table.Find(state.PkiId) is { } member
+                    && (member.Endpoint == endpoint || member.InternalEndpoint == endpoint || member.ExternalEndpoint == endpoint))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     public ChannelView GetView()
@@ -394,10 +450,10 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     }
 
     /// <summary>
-    /// Fabric's state transfer, served from the window: block <paramref name="received"/> arrived while blocks from the
-    /// ledger height on are missing; ask this org's leader (it committed them from the orderer moments ago), else the peer
-    /// that pushed it, for at most <see cref="MaxStateRequest"/> of them. At most one request per gap start every
-    /// <see cref="StateRequestSpacing"/>; what the answer misses, the next block beyond the gap asks again, and pull repairs too.
+    /// Block <paramref name="received"/> arrived while blocks from the ledger height on are missing: ask this org's leader
+    /// (it committed them from the orderer moments ago), else the peer that pushed it, for at most state.batchSize of them,
+    /// through state transfer's request path. At most one request per gap start every <see cref="StateRequestSpacing"/>;
+    /// what the answer misses, the next block beyond the gap asks again, and pull and the anti-entropy loop repair too.
     /// </summary>
     private void RequestMissing(PeerEndpoint source, ulong received)
     {
@@ -420,35 +476,13 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _requestedAt = now;
         }
 
-        ulong end = Math.Min(received - 1, height + MaxStateRequest - 1);
+        ulong end = Math.Min(received - 1, height + (ulong)_host.Options.State.BatchSize - 1);
         var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
-        Interlocked.Increment(ref _stateRequests);
-        _host.Transport.SendFrame(target, ChannelMessages.StateRequest(IdBytes, height, end));
+        StateTransfer.RequestGap(target, height, end, received);
     }
-
-    /// <summary>Blocks asked for per state request at most.</summary>
-    public const int MaxStateRequest = 32;
 
     /// <summary>How long a state request for the same gap is not repeated.</summary>
     public static readonly TimeSpan StateRequestSpacing = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>State requests this peer sent (gaps it asked to fill), and blocks it served to others' requests.</summary>
-    public (long Sent, long Served) StateTransfers => (Interlocked.Read(ref _stateRequests), Interlocked.Read(ref _stateServed));
-
-    /// <summary>Answers a state request: each asked block still in the window, as a block frame (received like a pushed block).</summary>
-    public void ServeState(PeerEndpoint requester, ulong start, ulong end)
-    {
-        end = Math.Min(end, start + MaxStateRequest - 1);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
-        for (ulong number = start; number <= end; number++)
-        {
-            buffer.ResetWrittenCount();
-            if (Store.TryCopyBlock(number, buffer) && _host.Transport.SendFrame(requester, buffer.WrittenSpan) == SendStatus.Sent)
-            {
-                Interlocked.Increment(ref _stateServed);
-            }
-        }
-    }
 
     /// <summary>The leader of this org this peer heard declare most recently (within the leader alive threshold), if any.</summary>
     private PeerEndpoint? CurrentLeader()
@@ -538,6 +572,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _timers.Clear();
         }
 
+        StateTransfer.Dispose();
         _election.Dispose();
         _delivery.Dispose();
         _pull.Dispose();

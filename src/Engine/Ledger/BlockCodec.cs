@@ -101,9 +101,40 @@ internal static class BlockCodec
         return buffer;
     }
 
-    /// <summary>Reads a block envelope; null when it is one, otherwise what is wrong with it.</summary>
-    public static string? TryRead(ReadOnlySpan<byte> envelope, out BlockView block)
+    /// <summary>
+    /// The size of a block envelope of <paramref name="channel"/> wrapping <paramref name="payloadLength"/> bytes of a
+    /// marshalled <c>Payload</c> (what a RemoteStateResponse carries).
+    /// </summary>
+    public static int WrappedSize(ReadOnlySpan<byte> channel, int payloadLength) =>
+        ProtoSpanWriter.MessageFieldSize(1, WrappedGossipMessageSize(channel, payloadLength));
+
+    /// <summary>
+    /// Writes the block envelope of <paramref name="channel"/> around a marshalled <c>Payload</c> (as it came in a
+    /// RemoteStateResponse): the same bytes the orderer's envelope of that payload has. Returns the bytes written.
+    /// </summary>
+    public static int WrapPayload(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> payload)
     {
+        var w = new ProtoSpanWriter(destination);
+        w.WriteMessageHeader(1, WrappedGossipMessageSize(channel, payload.Length));
+        w.WriteBytesField(2, channel);
+        w.WriteVarintField(3, (ulong)GossipMessage.Types.Tag.ChanAndOrg);
+        w.WriteMessageHeader(EnvelopeView.DataMessageContent, ProtoSpanWriter.MessageFieldSize(PayloadField, payload.Length));
+        w.WriteMessageHeader(PayloadField, payload.Length);
+        payload.CopyTo(destination[w.Position..]);
+        return w.Position + payload.Length;
+    }
+
+    private static int WrappedGossipMessageSize(ReadOnlySpan<byte> channel, int payloadLength) =>
+        ProtoSpanWriter.BytesFieldSize(2, channel.Length) + ProtoSpanWriter.VarintFieldSize(3, (ulong)GossipMessage.Types.Tag.ChanAndOrg) +
+        ProtoSpanWriter.MessageFieldSize(EnvelopeView.DataMessageContent, ProtoSpanWriter.MessageFieldSize(PayloadField, payloadLength));
+
+    /// <summary>Reads a block envelope; null when it is one, otherwise what is wrong with it.</summary>
+    public static string? TryRead(ReadOnlySpan<byte> envelope, out BlockView block) => TryRead(envelope, out block, out _);
+
+    /// <summary>Reads a block envelope and returns its marshalled <c>Payload</c> too; null when it is one, otherwise what is wrong with it.</summary>
+    public static string? TryRead(ReadOnlySpan<byte> envelope, out BlockView block, out ReadOnlySpan<byte> payloadBytes)
+    {
+        payloadBytes = default;
         block = default;
         if (!EnvelopeView.TryParse(envelope, out var view))
         {
@@ -190,6 +221,7 @@ internal static class BlockCodec
         }
 
         block = new BlockView { Channel = view.Channel, Sequence = sequence, Kind = kind, Content = content };
+        payloadBytes = payload;
         return null;
     }
 }

@@ -66,20 +66,26 @@ internal readonly record struct LedgerStatistics(
     long TooFarAhead,
     long Refused,
     int BufferedNow,
-    int WindowCount);
+    int WindowCount,
+    int ArchivedCount,
+    long ArchivedBytes,
+    ulong OldestHeld);
 
 /// <summary>
 /// One channel's ledger at one peer: commits blocks strictly in sequence from block #0 (the genesis block, a config
 /// block). A block that arrives early waits in a reorder buffer of <see cref="LedgerOptions.BlockBufferSize"/> slots
-/// (numbers height .. height + size - 1); one further ahead is refused and counted. The last
-/// <see cref="LedgerOptions.MaxBlockCountToStore"/> committed blocks stay in memory (the window) to serve pull by
-/// sequence. Config blocks are validated before they are accepted and update <see cref="Config"/> (anchor peers) when
-/// committed. Nothing else is kept: the store is the commit order, the window and the latest configuration — memory is
-/// bounded by <see cref="LedgerOptions.MaxMemoryBytes"/>.
+/// (numbers height .. height + size - 1); one further ahead is refused and counted. Committed blocks stay in memory in
+/// the archive — the last <see cref="LedgerOptions.ArchiveBlockCount"/> of them, at most
+/// <see cref="LedgerOptions.ArchiveBytes"/> of block bytes, oldest dropped first — to serve state transfer
+/// (<see cref="TryCopyBlock"/>); the last <see cref="LedgerOptions.MaxBlockCountToStore"/> of them (the window, always
+/// kept) are what pull shows by sequence digest (<see cref="CopyWindow"/>). Config blocks are validated before they are
+/// accepted and update <see cref="Config"/> (anchor peers) when committed. The store is the commit order, the archive and
+/// the latest configuration, not a database — memory is bounded by <see cref="LedgerOptions.MaxMemoryBytes"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe (one lock). Block bytes live in <see cref="ArrayPool{T}"/> buffers, returned when a block leaves the
-/// window, so a steady stream of commits allocates nothing once the pool is warm.
+/// archive, so a steady stream of commits allocates nothing once the pool is warm. The archive is a ring indexed by block
+/// number that grows by doubling up to its block count, so a store that never holds many blocks never allocates for them.
 /// </remarks>
 internal sealed class BlockStore : IDisposable
 {
@@ -92,7 +98,11 @@ internal sealed class BlockStore : IDisposable
     private readonly LogRateLimiter _refusedLimiter;
     private readonly KeyValuePair<string, object?> _channelTag;
     private readonly Slot[] _buffer;
-    private readonly Slot[] _window;
+    private readonly int _windowSize;
+    private readonly int _archiveCapacity;
+    private Slot[] _archive;
+    private ulong _oldest;
+    private long _archivedBytes;
     private ulong _height;
     private int _bufferedNow;
     private bool _disposed;
@@ -113,7 +123,9 @@ internal sealed class BlockStore : IDisposable
         _refusedLimiter = new LogRateLimiter(time, TimeSpan.FromSeconds(5));
         _channelTag = LedgerMetrics.Tag("channel", channelId);
         _buffer = new Slot[options.BlockBufferSize];
-        _window = new Slot[options.MaxBlockCountToStore];
+        _windowSize = options.MaxBlockCountToStore;
+        _archiveCapacity = Math.Max(options.ArchiveBlockCount, options.MaxBlockCountToStore);
+        _archive = new Slot[Math.Min(_archiveCapacity, Math.Max(options.MaxBlockCountToStore, 64))];
         Config = null!;
     }
 
@@ -293,12 +305,24 @@ internal sealed class BlockStore : IDisposable
         }
     }
 
-    /// <summary>True when block <paramref name="number"/> is committed and still in the window.</summary>
+    /// <summary>True when block <paramref name="number"/> is committed and still in the window (the last MaxBlockCountToStore).</summary>
     public bool InWindow(ulong number)
     {
         lock (_gate)
         {
-            return _window[Index(number, _window.Length)].Holds(number);
+            return number >= WindowStartLocked() && number < _height;
+        }
+    }
+
+    /// <summary>The lowest block number the archive holds (blocks from here to height - 1 can be served).</summary>
+    public ulong OldestHeld
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _oldest;
+            }
         }
     }
 
@@ -311,13 +335,18 @@ internal sealed class BlockStore : IDisposable
         }
     }
 
-    /// <summary>Copies block <paramref name="number"/>'s envelope from the window; false when it is not (or no longer) there.</summary>
+    /// <summary>Copies block <paramref name="number"/>'s envelope from the archive; false when it is not (or no longer, or not yet) there.</summary>
     public bool TryCopyBlock(ulong number, IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
         lock (_gate)
         {
-            ref var slot = ref _window[Index(number, _window.Length)];
+            if (number < _oldest || number >= _height)
+            {
+                return false;
+            }
+
+            ref var slot = ref _archive[Index(number, _archive.Length)];
             if (!slot.Holds(number))
             {
                 return false;
@@ -334,13 +363,9 @@ internal sealed class BlockStore : IDisposable
         lock (_gate)
         {
             int count = 0;
-            ulong first = _height > (ulong)_window.Length ? _height - (ulong)_window.Length : 0;
-            for (ulong n = first; n < _height && count < numbers.Length; n++)
+            for (ulong n = WindowStartLocked(); n < _height && count < numbers.Length; n++)
             {
-                if (_window[Index(n, _window.Length)].Holds(n))
-                {
-                    numbers[count++] = n;
-                }
+                numbers[count++] = n;
             }
 
             return count;
@@ -351,13 +376,9 @@ internal sealed class BlockStore : IDisposable
     {
         lock (_gate)
         {
-            int window = 0;
-            foreach (var slot in _window)
-            {
-                window += slot.Buffer is null ? 0 : 1;
-            }
-
-            return new LedgerStatistics(_height, _committedCount, _bufferedCount, _duplicates, _tooFarAhead, _refused, _bufferedNow, window);
+            int window = (int)(_height - WindowStartLocked());
+            return new LedgerStatistics(_height, _committedCount, _bufferedCount, _duplicates, _tooFarAhead, _refused, _bufferedNow, window,
+                (int)(_height - _oldest), _archivedBytes, _oldest);
         }
     }
 
@@ -373,20 +394,16 @@ internal sealed class BlockStore : IDisposable
 
             _disposed = true;
             ReturnAll(_buffer);
-            ReturnAll(_window);
+            ReturnAll(_archive);
+            _archivedBytes = 0;
+            _oldest = _height;
             _bufferedNow = 0;
         }
     }
 
     private void CommitLocked(byte[] buffer, int length, ulong number, ChannelConfiguration? config)
     {
-        ref var slot = ref _window[Index(number, _window.Length)];
-        if (slot.Buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(slot.Buffer);
-        }
-
-        slot = new Slot(buffer, length, number, null);
+        Archive(buffer, length, number);
         _height = number + 1;
         _committedCount++;
         LedgerMetrics.Committed.Add(1);
@@ -429,6 +446,53 @@ internal sealed class BlockStore : IDisposable
             Content = block.Content,
             Config = config,
         });
+    }
+
+    /// <summary>The first block of the window: the last MaxBlockCountToStore committed, within what the archive holds.</summary>
+    private ulong WindowStartLocked() => Math.Max(_oldest, _height > (ulong)_windowSize ? _height - (ulong)_windowSize : 0);
+
+    /// <summary>
+    /// Adds committed block <paramref name="number"/> (= height) to the archive, growing the ring up to its capacity, then
+    /// drops the oldest blocks while more than the capacity are held, or more than ArchiveBytes beyond the window.
+    /// </summary>
+    private void Archive(byte[] buffer, int length, ulong number)
+    {
+        ulong held = number - _oldest;
+        if (held >= (ulong)_archive.Length && _archive.Length < _archiveCapacity)
+        {
+            var grown = new Slot[(int)Math.Min((long)_archive.Length * 2, _archiveCapacity)];
+            for (ulong n = _oldest; n < number; n++)
+            {
+                grown[Index(n, grown.Length)] = _archive[Index(n, _archive.Length)];
+            }
+
+            _archive = grown;
+        }
+
+        while (number - _oldest >= (ulong)_archive.Length)
+        {
+            DropOldestLocked();
+        }
+
+        _archive[Index(number, _archive.Length)] = new Slot(buffer, length, number, null);
+        _archivedBytes += length;
+        while (number + 1 - _oldest > (ulong)_windowSize && _archivedBytes > _options.ArchiveBytes)
+        {
+            DropOldestLocked();
+        }
+    }
+
+    private void DropOldestLocked()
+    {
+        ref var slot = ref _archive[Index(_oldest, _archive.Length)];
+        if (slot.Buffer is not null)
+        {
+            _archivedBytes -= slot.Length;
+            ArrayPool<byte>.Shared.Return(slot.Buffer);
+        }
+
+        slot = default;
+        _oldest++;
     }
 
     private OfferResult Refuse(OfferResult result, ulong number, PeerEndpoint source, string reason, bool malformed)

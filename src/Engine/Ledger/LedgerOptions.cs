@@ -18,8 +18,25 @@ public sealed class LedgerOptions
     /// <summary>The largest block envelope accepted, in bytes (default 16 MiB, the transport's largest frame).</summary>
     public int MaxBlockBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>The most memory blocks can hold in one store: (buffer + window) × largest block.</summary>
-    public long MaxMemoryBytes => (long)(BlockBufferSize + MaxBlockCountToStore) * MaxBlockBytes;
+    /// <summary>
+    /// Committed blocks kept in memory to serve state transfer (the ledger's archive, Engine's stand-in for Fabric's block
+    /// database), counting the window: the archive holds the last max(this, <see cref="MaxBlockCountToStore"/>) blocks, fewer
+    /// when <see cref="ArchiveBytes"/> is reached first (default 1,000; 0 keeps the window only).
+    /// </summary>
+    public int ArchiveBlockCount { get; set; } = 1000;
+
+    /// <summary>
+    /// The most block bytes (envelope lengths) the archive holds (default 256 MiB): the oldest blocks are dropped first;
+    /// the last <see cref="MaxBlockCountToStore"/> blocks (the window) are always kept, even when they alone hold more.
+    /// </summary>
+    public long ArchiveBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// The most block bytes one store can hold: the reorder buffer (<see cref="BlockBufferSize"/> × largest block) plus the
+    /// archive (at most <see cref="ArchiveBytes"/>, or the window of <see cref="MaxBlockCountToStore"/> largest blocks when
+    /// that is more).
+    /// </summary>
+    public long MaxMemoryBytes => ((long)BlockBufferSize * MaxBlockBytes) + Math.Max(ArchiveBytes, (long)MaxBlockCountToStore * MaxBlockBytes);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
@@ -27,6 +44,11 @@ public sealed class LedgerOptions
         Range(BlockBufferSize, 1, 100_000, nameof(BlockBufferSize));
         Range(MaxBlockCountToStore, 1, 100_000, nameof(MaxBlockCountToStore));
         Range(MaxBlockBytes, 64, 1 << 30, nameof(MaxBlockBytes));
+        Range(ArchiveBlockCount, 0, 10_000_000, nameof(ArchiveBlockCount));
+        if (ArchiveBytes is < 0 or > 1L << 40)
+        {
+            throw new ArgumentException($"Ledger option {nameof(ArchiveBytes)} must be between 0 and {1L << 40}, was {ArchiveBytes}.", nameof(ArchiveBytes));
+        }
     }
 
     private static void Range(int value, int min, int max, string name)

@@ -337,9 +337,10 @@ public sealed class GossipNode : IAsyncDisposable
 
     /// <summary>Block counters of this node in <paramref name="channel"/> (zeros for a channel it did not join).</summary>
     public ChannelBlockStatistics GetBlockStatistics(string channel) =>
-        _channels?.Find(channel) is { } c
-            ? new ChannelBlockStatistics(c.Deliveries, c.PullRepairs, c.StateTransfers.Sent, c.StateTransfers.Served, c.BelowHeight)
-            : new ChannelBlockStatistics(0, 0, 0, 0, 0);
+        _channels?.Find(channel) is { } c && c.StateTransfer.Counters is var s
+            ? new ChannelBlockStatistics(c.Deliveries, c.PullRepairs, s.GapRequests, s.BlocksServed, c.BelowHeight, s.CatchUpRequests, s.BlocksReceived,
+                s.ResponsesRefused + s.RequestsRefused)
+            : new ChannelBlockStatistics(0, 0, 0, 0, 0, 0, 0, 0);
 
     /// <summary>
     /// The seam that signs this node's StateInfo and leadership messages and verifies received ones (unsigned until the

@@ -156,6 +156,12 @@ public sealed class GossipOptions
     /// <summary>Each channel's ledger: reorder buffer, in-memory window (<c>maxBlockCountToStore</c>, default 10), largest block.</summary>
     public Ledger.LedgerOptions Ledger { get; set; } = new();
 
+    /// <summary>
+    /// State transfer in each channel (Fabric's <c>state.*</c>): the anti-entropy loop every <c>CheckInterval</c> (10 s),
+    /// batches of <c>BatchSize</c> (10), <c>ResponseTimeout</c> (3 s), <c>MaxRetries</c> (3).
+    /// </summary>
+    public Channels.StateTransferOptions State { get; set; } = new();
+
     /// <summary>How often a changed ledger height is published in the channel's StateInfo at most (Fabric's <c>publishStateInfoInterval</c>, 4 s).</summary>
     public TimeSpan PublishStateInfoInterval { get; set; } = TimeSpan.FromSeconds(4);
 
@@ -237,6 +243,10 @@ public sealed class GossipOptions
         Election.Validate();
         ArgumentNullException.ThrowIfNull(Ledger);
         Ledger.Validate();
+        ArgumentNullException.ThrowIfNull(State);
+        State.Validate();
+        Require(State.BatchSize <= Ledger.BlockBufferSize, "State.BatchSize",
+            $"({State.BatchSize}) must be at most Ledger.BlockBufferSize ({Ledger.BlockBufferSize}), or the blocks of a batch beyond the reorder buffer would be refused");
     }
 
     private static void Positive(int value, string name) => Require(value > 0, name, $"must be positive, was {value}");

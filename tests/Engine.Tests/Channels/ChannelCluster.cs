@@ -62,7 +62,8 @@ internal sealed class ChannelCluster : IAsyncDisposable
     public static PeerEndpoint EndpointOf(string org, int index) => EndpointOf(int.Parse(org.AsSpan(3)), index);
 
     /// <summary>Starts peer <paramref name="index"/> of org <paramref name="org"/> (1-based org), with the given bootstrap peers of its org.</summary>
-    public Peer Start(int org, int index, int[]? bootstrap = null, Action<GossipOptions>? configure = null, bool external = true)
+    public Peer Start(int org, int index, int[]? bootstrap = null, Action<GossipOptions>? configure = null, bool external = true,
+        Func<MemoryTransport, ITransport>? transport = null)
     {
         var endpoint = EndpointOf(org, index);
         var options = new GossipOptions
@@ -94,12 +95,21 @@ internal sealed class ChannelCluster : IAsyncDisposable
 
         _configure?.Invoke(options);
         configure?.Invoke(options);
-        var node = new GossipNode(options, Network.CreateTransport(endpoint), new GossipNodeContext { Time = Time, Seed = (org * 100) + index, LoggerFactory = Loggers });
+        var memory = Network.CreateTransport(endpoint);
+        var node = new GossipNode(options, transport?.Invoke(memory) ?? memory, new GossipNodeContext { Time = Time, Seed = (org * 100) + index, LoggerFactory = Loggers });
         var peer = new Peer($"peer{index}.org{org}", options.OrgId, node);
         node.BlockCommitted += e => peer.Commits.Enqueue((e.Number, Time.GetUtcNow()));
         node.StartAsync().AsTask().GetAwaiter().GetResult();
         Peers.Add(peer);
         return peer;
+    }
+
+    /// <summary>Stops <paramref name="peer"/> (its ledger is gone with it) and starts a new node in its place: same endpoint and PKI-ID, a newer incarnation, an empty ledger.</summary>
+    public Peer Restart(Peer peer, int org, int index, int[]? bootstrap = null, Action<GossipOptions>? configure = null)
+    {
+        peer.Node.StopAsync().AsTask().GetAwaiter().GetResult();
+        Peers.Remove(peer);
+        return Start(org, index, bootstrap, configure);
     }
 
     public Peer P(int org, int index) => Peers.Single(p => p.Name == $"peer{index}.org{org}");

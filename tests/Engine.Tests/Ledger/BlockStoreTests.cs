@@ -144,7 +144,7 @@ public sealed class BlockStoreTests : IDisposable
     [Test]
     public void Window_KeepsOnlyTheLastMaxBlockCountToStoreCommittedBlocks()
     {
-        using var store = Join(new LedgerOptions { MaxBlockCountToStore = 10 });
+        using var store = Join(new LedgerOptions { MaxBlockCountToStore = 10, ArchiveBlockCount = 0 });
         for (ulong n = 1; n <= 30; n++)
         {
             store.Offer(Block(n, bytes: 100 + (int)n), Source);
@@ -164,6 +164,71 @@ public sealed class BlockStoreTests : IDisposable
                 Assert.That(writer.WrittenSpan.ToArray(), Is.EqualTo(Block(n, bytes: 100 + (int)n)));
             }
         }
+    }
+
+    [Test]
+    public void Archive_KeepsTheLastArchiveBlockCountBlocks_ForStateTransfer_WhilePullShowsTheWindowOnly()
+    {
+        using var store = Join(new LedgerOptions { MaxBlockCountToStore = 10, ArchiveBlockCount = 100 });
+        for (ulong n = 1; n <= 250; n++)
+        {
+            Assert.That(store.Offer(Block(n, bytes: 100 + (int)(n % 7)), Source), Is.EqualTo(OfferResult.Committed));
+        }
+
+        var stats = store.GetStatistics();
+        Assert.That((stats.ArchivedCount, stats.OldestHeld, stats.WindowCount), Is.EqualTo((100, 151UL, 10)));
+        Span<ulong> numbers = stackalloc ulong[32];
+        Assert.That(numbers[..store.CopyWindow(numbers)].ToArray(), Is.EqualTo(Enumerable.Range(241, 10).Select(i => (ulong)i)));
+        for (ulong n = 140; n <= 252; n++)
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            bool held = store.TryCopyBlock(n, writer);
+            Assert.That(held, Is.EqualTo(n is >= 151 and <= 250), $"block {n}");
+            if (held)
+            {
+                Assert.That(writer.WrittenSpan.ToArray(), Is.EqualTo(Block(n, bytes: 100 + (int)(n % 7))), $"block {n}");
+            }
+        }
+
+        Assert.That(store.InWindow(240), Is.False);
+        Assert.That(store.InWindow(241), Is.True);
+    }
+
+    [Test]
+    public void Archive_StaysWithinArchiveBytes_AndAlwaysKeepsTheWindow()
+    {
+        // 1 KiB blocks, 64 KiB of archive: about 60 blocks held, never more bytes than that, whatever the count bound.
+        var options = new LedgerOptions { MaxBlockCountToStore = 10, ArchiveBlockCount = 1000, ArchiveBytes = 64 * 1024 };
+        using var store = Join(options);
+        int envelope = Block(1, bytes: 1024).Length;
+        for (ulong n = 1; n <= 3000; n++)
+        {
+            store.Offer(Block(n, bytes: 1024), Source);
+            Assert.That(store.GetStatistics().ArchivedBytes, Is.LessThanOrEqualTo(options.ArchiveBytes), $"after block {n}");
+        }
+
+        var stats = store.GetStatistics();
+        Assert.That(stats.ArchivedCount, Is.InRange(60, 64 * 1024 / envelope));
+        Assert.That(stats.ArchivedBytes + envelope, Is.GreaterThan(options.ArchiveBytes), "as many as fit");
+        Assert.That(stats.OldestHeld, Is.EqualTo(3001UL - (ulong)stats.ArchivedCount));
+
+        // Blocks so large that the window alone is over the byte bound: the window stays, nothing older does.
+        using var big = Join(new LedgerOptions { MaxBlockCountToStore = 10, ArchiveBlockCount = 1000, ArchiveBytes = 64 * 1024 });
+        for (ulong n = 1; n <= 50; n++)
+        {
+            big.Offer(Block(n, bytes: 16 * 1024), Source);
+        }
+
+        Assert.That((big.GetStatistics().ArchivedCount, big.GetStatistics().OldestHeld), Is.EqualTo((10, 41UL)));
+    }
+
+    [Test]
+    public void Archive_MemoryBound_IsPartOfMaxMemoryBytes_AndBadValuesAreRefused()
+    {
+        var options = new LedgerOptions();
+        Assert.That(options.MaxMemoryBytes, Is.EqualTo((20L * options.MaxBlockBytes) + (256L * 1024 * 1024)));
+        Assert.That(() => new LedgerOptions { ArchiveBlockCount = -1 }.Validate(), Throws.ArgumentException.With.Message.Contains("ArchiveBlockCount"));
+        Assert.That(() => new LedgerOptions { ArchiveBytes = -1 }.Validate(), Throws.ArgumentException.With.Message.Contains("ArchiveBytes"));
     }
 
     [Test]

@@ -62,6 +62,9 @@ public sealed class LoadGenProcessTests
             Assert.That((bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!, Is.True, output);
             Assert.That((bool)result["firstnet"]!["end_state_reached"]!, Is.True, output);
             Assert.That((bool)result["blocks"]!["complete"]! && (bool)result["blocks"]!["in_order"]!, Is.True, output);
+            Assert.That((bool)result["blocks"]!["all_at_final_height"]!, Is.True, output);
+            Assert.That((bool)result["blocks"]!["restart_caught_up"]!, Is.True, "the peer killed and restarted with an empty ledger caught up: " + output);
+            Assert.That((long)result["blocks"]!["restart_state_blocks"]!, Is.GreaterThan(0), output);
         }
         finally
         {

@@ -13,14 +13,20 @@ using Spectre.Console;
 namespace Engine.LoadGen.Verbs;
 
 /// <summary>Settings of a <c>blocks</c> run.</summary>
-internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window, TimeSpan PullInterval);
+/// <param name="RestartPeer">
+/// Kill one follower (the last peer of the last org) when a quarter of the blocks are cut and start it again, with an
+/// empty ledger, at half: it must catch up (state transfer) and end at the final height like every other peer.
+/// </param>
+internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
+    TimeSpan PullInterval, bool RestartPeer = false);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
 /// once every org has one leader and every peer sees its org, the orderer cuts B blocks of BYTES at RATE per second.
 /// Reports, from cut to each peer's commit, the latency p50/p99/max; whether every peer committed every block, in order;
 /// how many peers the orderer delivered each block to (O when one leader per org holds the only stream); and how many
-/// blocks pull repaired.
+/// blocks pull repaired. With <see cref="BlocksRunSettings.RestartPeer"/>, one follower is killed and restarted with an
+/// empty ledger while blocks flow, and the report says whether and how fast it caught up.
 /// </summary>
 internal sealed class BlocksScenario(BlocksRunSettings settings)
 {
@@ -28,9 +34,14 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
     private readonly ConcurrentDictionary<ulong, int> _deliveries = new();
     private readonly ConcurrentBag<double> _latencies = [];
-    private List<(string Name, string Org, GossipNode Node, ConcurrentQueue<ulong> Commits)> _peers = [];
+    private List<PeerSlot> _peers = [];
     private string _phase = "starting";
     private long _committed;
+    private PeerSlot? _restarted;
+    private ulong _restartHeight;
+    private double _catchUpMs = double.NaN;
+    private double _rejoinedAt;
+    private ulong _finalHeight;
 
     public async Task<RunReport> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
     {
@@ -86,26 +97,9 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
                         }
 
-                        var transport = network.CreateTransport(options, index, endpoints[index]);
-                        options.ExternalEndpoint = endpoints[index];
-                        var node = new GossipNode(options, transport, new GossipNodeContext { Time = time, Seed = settings.Seed * 10_000 + index });
-                        var commits = new ConcurrentQueue<ulong>();
-                        node.BlockCommitted += e =>
-                        {
-                            if (e.Number == 0 || e.Number > (ulong)settings.Blocks)
-                            {
-                                return;
-                            }
-
-                            commits.Enqueue(e.Number);
-                            Interlocked.Increment(ref _committed);
-                            if (e.CutAt is { } cut)
-                            {
-                                _latencies.Add((e.CommittedAt - cut).TotalMilliseconds);
-                            }
-                        };
-                        await node.StartAsync(cancellationToken);
-                        _peers.Add(($"peer{i}.org{o + 1}", orgs[o], node, commits));
+                        var slot = new PeerSlot($"peer{i}.org{o + 1}", orgs[o], index, options);
+                        await StartAsync(slot, network, endpoints[index], cancellationToken);
+                        _peers.Add(slot);
                     }
                 }
 
@@ -129,11 +123,18 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 await network.WaitUntilAsync(() => orderer.Streams(Channel).Count >= settings.Orgs, TimeSpan.FromSeconds(10), cancellationToken);
                 _phase = "streaming blocks";
                 orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
-                await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks, TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60), cancellationToken);
+                var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
+                if (settings.RestartPeer)
+                {
+                    await RestartOneAsync(network, orderer, endpoints, genesis, ordererEndpoint, streaming, cancellationToken);
+                }
+
+                await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks, streaming, cancellationToken);
                 orderer.StopCutting(Channel);
+                _finalHeight = orderer.Height(Channel);
                 _phase = "waiting for the last commits";
-                long expected = (long)settings.Blocks * total;
-                await network.WaitUntilAsync(() => Interlocked.Read(ref _committed) >= expected, TimeSpan.FromSeconds(30), cancellationToken);
+                await network.WaitUntilAsync(() => _peers.All(p => p.Commits.Count >= settings.Blocks && p.Node.GetLedgerHeight(Channel) >= _finalHeight),
+                    TimeSpan.FromSeconds(30), cancellationToken);
             });
         }
         finally
@@ -145,6 +146,59 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         }
 
         return Report();
+    }
+
+    /// <summary>Starts (or restarts: same endpoint and options, a new node with an empty ledger) one peer.</summary>
+    private async Task StartAsync(PeerSlot slot, PeerNetwork network, PeerEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var transport = network.CreateTransport(slot.Options, slot.Index, endpoint);
+        slot.Options.ExternalEndpoint = endpoint;
+        var node = new GossipNode(slot.Options, transport, new GossipNodeContext { Time = network.Time, Seed = (settings.Seed * 10_000) + slot.Index + (slot.Restarts * 1000) });
+        var commits = new ConcurrentQueue<ulong>();
+        bool measured = slot.Restarts == 0; // a restarted peer's catch-up commits are not cut-to-commit latencies
+        node.BlockCommitted += e =>
+        {
+            if (!measured && e.Number + 1 == Volatile.Read(ref _restartHeight))
+            {
+                _catchUpMs = network.ElapsedMs - _rejoinedAt;
+            }
+
+            if (e.Number == 0 || e.Number > (ulong)settings.Blocks)
+            {
+                return;
+            }
+
+            commits.Enqueue(e.Number);
+            Interlocked.Increment(ref _committed);
+            if (measured && e.CutAt is { } cut)
+            {
+                _latencies.Add((e.CommittedAt - cut).TotalMilliseconds);
+            }
+        };
+        await node.StartAsync(cancellationToken);
+        slot.Node = node;
+        slot.Commits = commits;
+    }
+
+    /// <summary>
+    /// Kills the last follower of the last org when a quarter of the blocks are cut, starts it again (empty ledger, same
+    /// endpoint) at half, rejoins the channel and times its catch-up: until it holds every block cut before it rejoined.
+    /// </summary>
+    private async Task RestartOneAsync(PeerNetwork network, Orderer orderer, PeerEndpoint[] endpoints, byte[] genesis, PeerEndpoint ordererEndpoint,
+        TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var victim = _peers.LastOrDefault(p => !p.Node.IsLeader(Channel)) ?? _peers[^1]; // a leader only when every peer leads (one per org)
+        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 4, limit, cancellationToken);
+        _phase = $"{victim.Name} killed";
+        await victim.Node.StopAsync();
+        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 2, limit, cancellationToken);
+        _phase = $"{victim.Name} restarted with an empty ledger, catching up";
+        victim.Restarts++;
+        await StartAsync(victim, network, endpoints[victim.Index], cancellationToken);
+        _restarted = victim;
+        _rejoinedAt = network.ElapsedMs;
+        Volatile.Write(ref _restartHeight, orderer.Height(Channel));
+        victim.Node.JoinChannel(genesis, ordererEndpoint);
     }
 
     private ProgressSnapshot Snapshot()
@@ -165,6 +219,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         var latencies = _latencies.Order().ToArray();
         var perBlock = expected.Select(b => _deliveries.GetValueOrDefault(b)).ToArray();
         var stats = _peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
+        ulong final = _finalHeight;
+        bool allAtFinal = final > 0 && _peers.All(p => p.Node.GetLedgerHeight(Channel) == final);
         long repairs = stats.Sum(s => s.PullRepaired);
         var report = new RunReport($"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s, "
             + (settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp/tcp loopback"))
@@ -179,13 +235,28 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2")
             .Add("pull_repairs", "blocks repaired by pull", repairs)
             .Add("gap_requests", "state requests for gaps (push missed a block)", stats.Sum(s => s.GapRequests))
-            .Add("gap_blocks_served", "blocks served from windows to fill gaps", stats.Sum(s => s.BlocksServed));
+            .Add("gap_blocks_served", "blocks served from archives (gaps and catch-up)", stats.Sum(s => s.BlocksServed))
+            .Add("final_height", "final height (blocks cut + genesis)", (long)final)
+            .Add("all_at_final_height", "every peer at the final height", allAtFinal);
+        if (_restarted is { } r)
+        {
+            var rs = r.Node.GetBlockStatistics(Channel);
+            var expectedCommits = Enumerable.Range(1, settings.Blocks).Select(i => (ulong)i);
+            bool caughtUp = r.Node.GetLedgerHeight(Channel) == final && r.Commits.SequenceEqual(expectedCommits);
+            report.Add("restarted_peer", "restarted peer (killed at 1/4 of the blocks, back with an empty ledger at 1/2)", r.Name)
+                .Add("restart_caught_up", $"{r.Name} caught up: every block from #1, in order, at the final height", caughtUp)
+                .Add("restart_behind_at_rejoin", $"blocks {r.Name} lacked when it rejoined", (long)_restartHeight - 1)
+                .Add("restart_catch_up_ms", $"{r.Name} caught up with the height at its rejoin in", _catchUpMs, "N0", " ms")
+                .Add("restart_state_blocks", $"blocks {r.Name} got by state transfer", rs.StateBlocksReceived)
+                .Add("restart_state_requests", $"state requests {r.Name} sent (gaps / catch-up)", $"{rs.GapRequests} / {rs.CatchUpRequests}");
+        }
         if (perBlock.Length > 0)
         {
             report.Note("orderer deliveries per block (min / max)", $"{perBlock.Min()} / {perBlock.Max()}");
         }
 
-        report.Note("commits measured", latencies.Length.ToString("N0", CultureInfo.InvariantCulture));
+        report.Note("commits measured", latencies.Length.ToString("N0", CultureInfo.InvariantCulture)
+            + (_restarted is { } restarted ? $" (not {restarted.Name}'s after its restart: catch-up, not cut-to-commit)" : string.Empty));
         report.Note("window (maxBlockCountToStore) / reorder buffer / pull interval",
             $"{settings.Window} / {Math.Max(20, 2 * settings.Window)} / {settings.PullInterval.TotalMilliseconds:F0} ms");
         return report;
@@ -193,6 +264,23 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
     private static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+    private sealed class PeerSlot(string name, string org, int index, GossipOptions options)
+    {
+        public string Name { get; } = name;
+
+        public string Org { get; } = org;
+
+        public int Index { get; } = index;
+
+        public GossipOptions Options { get; } = options;
+
+        public int Restarts { get; set; }
+
+        public GossipNode Node { get; set; } = null!;
+
+        public ConcurrentQueue<ulong> Commits { get; set; } = new();
+    }
 
     /// <summary>A loopback port free for both TCP and UDP right now, and not handed out before by this process.</summary>
     internal static ushort FreePort() => LoopbackPorts.Free();

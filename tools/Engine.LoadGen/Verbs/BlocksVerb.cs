@@ -31,6 +31,10 @@ internal static class BlocksVerb
         network.AcceptOnlyFromAmong("udp", "memory");
         var window = CommonOptions.Int("--max-block-count-to-store", "blocks each peer keeps in memory to serve pull (Fabric's maxBlockCountToStore)", 10, 1, 100_000);
         var pullInterval = CommonOptions.Int("--pull-interval", "block pull period in ms (digest, request and response waits scale with it)", 4000, 10, 600_000);
+        var restart = new Option<bool>("--restart-peer")
+        {
+            Description = "kill the last follower of the last org a quarter of the way in and restart it with an empty ledger halfway; it must catch up (state transfer)",
+        };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
@@ -38,7 +42,7 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, seed, json, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, seed, json, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -51,7 +55,7 @@ internal static class BlocksVerb
         {
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
-                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)));
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var report = await new BlocksScenario(settings).RunAsync(AnsiConsole.Console, cts.Token);
             report.Print(AnsiConsole.Console);
@@ -61,7 +65,8 @@ internal static class BlocksVerb
                 RunReport.WriteJson(path, result);
             }
 
-            return (bool)result["complete"]! && (bool)result["in_order"]! ? 0 : 1;
+            bool restarted = !parse.GetValue(restart) || (bool)result["restart_caught_up"]!;
+            return (bool)result["complete"]! && (bool)result["in_order"]! && restarted ? 0 : 1;
         });
         return command;
     }

@@ -116,6 +116,8 @@ internal sealed class FirstNetScenario(bool noBootstrap)
         options.Election.MembershipSampleInterval = TimeSpan.FromSeconds(1) / Scale;
         options.Election.LeaderAliveThreshold = TimeSpan.FromSeconds(10) / Scale;
         options.Election.LeaderElectionDuration = TimeSpan.FromSeconds(5) / Scale;
+        options.State.CheckInterval = TimeSpan.FromSeconds(10) / Scale;
+        options.State.ResponseTimeout = TimeSpan.FromSeconds(3) / Scale;
         return options;
     }
 
