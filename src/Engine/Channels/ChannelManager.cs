@@ -57,15 +57,16 @@ internal sealed class ChannelManager : IDisposable
             time,
             random());
         var gossipLogger = loggerFactory.CreateLogger("Engine.Gossip");
-        // Blocks too large for a datagram are announced to push's targets, which ask for them at once (LazyBlockPush);
-        // no extra announcements beyond push's own targets.
+        // Blocks too large for a datagram are announced to push's targets and LazyPushPeerNum more, which ask for them at
+        // once (LazyBlockPush); blocks that fit a datagram are pushed whole, with no announcements.
         var push = PushOptions.From(options);
         push.LazyPeerNum = 0;
         push.LazyKinds = LazyKinds.Block;
         push.AnnounceOversize = options.LazyBlockPush;
+        push.OversizeExtraPeers = options.LazyPushPeerNum;
         _emitter = new PushEmitter(push, transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
-        Lazy = new LazyRepair(new LazyRepairOptions { Grace = TimeSpan.FromMilliseconds(1), Kinds = LazyKinds.Block }, _store, transport, time, random(), gossipLogger);
+        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block }, _store, transport, time, random(), gossipLogger);
         _emitter.Start();
         Lazy.Start();
         if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
@@ -100,7 +101,7 @@ internal sealed class ChannelManager : IDisposable
 
     /// <summary>
     /// The receiving side of block announcements (<see cref="GossipOptions.LazyBlockPush"/>): an announced block this
-    /// peer lacks is asked for after 1 ms (the Wants of one tick share a datagram per announcer).
+    /// peer lacks is asked for at once, of the first peer that announced it (of a second one if no answer in 250 ms).
     /// </summary>
     public LazyRepair Lazy { get; }
 

@@ -45,6 +45,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private long _deliveries;
     private long _belowHeight;
     private ulong _requestedFrom = ulong.MaxValue;
+    private ulong _gapHeight = ulong.MaxValue;
+    private long _gapSince;
     private long _requestedAt;
     private bool _disposed;
 
@@ -438,7 +440,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
 
     /// <summary>
     /// A block accepted by the disseminator (pushed, or published here after delivery): offered to the ledger. A block
-    /// that lands beyond a gap (buffered, or too far ahead) asks for the missing ones at once (<see cref="RequestMissing"/>).
+    /// that lands beyond a gap (buffered, or too far ahead) asks for the missing ones once the gap has stayed open for
+    /// <see cref="GapGrace"/> (<see cref="RequestMissing"/>).
     /// </summary>
     public void OnBlock(ReadOnlySpan<byte> envelope, PeerEndpoint source)
     {
@@ -465,8 +468,22 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
 
         long now = _host.Time.GetTimestamp();
         long spacing = (long)(StateRequestSpacing.TotalSeconds * _host.Time.TimestampFrequency);
+        long grace = (long)(GapGrace.TotalSeconds * _host.Time.TimestampFrequency);
         lock (_gate)
         {
+            // Blocks pass each other on their way (different paths, lazy push's round trip): a gap usually closes by
+            // itself within moments. Only one that is still open GapGrace after it was first seen is asked for.
+            if (_gapHeight != height)
+            {
+                _gapHeight = height;
+                _gapSince = now;
+            }
+
+            if (now - _gapSince < grace)
+            {
+                return;
+            }
+
             if (_requestedFrom == height && now - _requestedAt < spacing)
             {
                 return;
@@ -480,6 +497,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
         StateTransfer.RequestGap(target, height, end, received);
     }
+
+    /// <summary>How long a gap below a received block may stay open before it is asked for (blocks overtaking each other close theirs sooner).</summary>
+    public static readonly TimeSpan GapGrace = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long a state request for the same gap is not repeated.</summary>
     public static readonly TimeSpan StateRequestSpacing = TimeSpan.FromMilliseconds(50);

@@ -26,6 +26,12 @@ internal sealed class LazyRepairOptions
     /// <summary>Digests served per Want at most; the rest are ignored and counted (default 32).</summary>
     public int MaxItemsPerWant { get; set; } = 32;
 
+    /// <summary>
+    /// Ask at once (no grace): for announcements that replace push rather than back it up (lazy block push), where
+    /// nothing else is on its way.
+    /// </summary>
+    public bool AskAtOnce { get; set; }
+
     /// <summary>The message kinds announced and served.</summary>
     public LazyKinds Kinds { get; set; } = LazyKinds.AppData;
 
@@ -90,6 +96,7 @@ internal sealed class LazyRepair : IDisposable
     private long _waitingDropped;
     private long _arrivedInGrace;
     private long _wanted;
+    private long _retried;
     private long _wantsSent;
     private long _served;
     private long _notHeld;
@@ -143,7 +150,8 @@ internal sealed class LazyRepair : IDisposable
     /// <summary>An Announce's content (<see cref="EnvelopeView.Content"/>) from <paramref name="source"/>.</summary>
     public void OnAnnounce(PeerEndpoint source, ReadOnlySpan<byte> content)
     {
-        long due = _time.GetTimestamp() + _graceTicks;
+        long due = _time.GetTimestamp() + (_options.AskAtOnce ? 0 : _graceTicks);
+        bool added = false;
         var reader = new ProtoSpanReader(content);
         bool malformed;
         lock (_gate)
@@ -190,16 +198,27 @@ internal sealed class LazyRepair : IDisposable
                 waiting.Announcer = source;
                 waiting.Alternate = default;
                 waiting.Retried = false;
+                waiting.Asked = false;
                 digest.CopyTo(waiting.Digest);
                 waiting.DigestLength = digest.Length;
                 _waitingIndex[key] = slot;
+                added = true;
             }
 
-            if (!_timerArmed && _waitingIndex.Count > 0 && _timer is { } timer)
+            if (added && _options.AskAtOnce)
+            {
+                // Asked below, outside this loop's parse; the timer then covers the retries.
+            }
+            else if (!_timerArmed && _waitingIndex.Count > 0 && _timer is { } timer)
             {
                 _timerArmed = true;
                 timer.Change(_options.Grace, Timeout.InfiniteTimeSpan);
             }
+        }
+
+        if (added && _options.AskAtOnce)
+        {
+            Tick();
         }
 
         if (malformed)
@@ -261,7 +280,10 @@ internal sealed class LazyRepair : IDisposable
         lock (_gate)
         {
             return new LazyRepairStatistics(_announcedReceived, _alreadyHeld, _waitingDropped, _arrivedInGrace, _wanted, _wantsSent,
-                Interlocked.Read(ref _served), Interlocked.Read(ref _notHeld), Interlocked.Read(ref _refused), Interlocked.Read(ref _malformed));
+                Interlocked.Read(ref _served), Interlocked.Read(ref _notHeld), Interlocked.Read(ref _refused), Interlocked.Read(ref _malformed))
+            {
+                Retried = _retried,
+            };
         }
     }
 
@@ -307,27 +329,32 @@ internal sealed class LazyRepair : IDisposable
 
                 var digest = waiting.Digest.AsSpan(0, waiting.DigestLength);
                 bool held = MessageId.TryParseDigest(digest, out var id) && _store.Holds(in id);
-                if (held)
+                if (!held && (!waiting.Asked || (!waiting.Retried && !waiting.Alternate.IsEmpty)))
                 {
-                    if (!waiting.Retried)
+                    // First ask the first announcer; if its answer has not come within RetryAfter, once more another
+                    // peer that announced it. The entry stays meanwhile, so later announcements only note an alternate.
+                    if (waiting.Asked)
                     {
-                        _arrivedInGrace++;
-                    }
-                }
-                else
-                {
-                    AppendWant(waiting.Announcer, digest, maxBody);
-                    _wanted++;
-                    if (!waiting.Retried && !waiting.Alternate.IsEmpty)
-                    {
-                        // Kept: asked of the other announcer if the answer has not come by then.
                         waiting.Retried = true;
                         waiting.Announcer = waiting.Alternate;
                         waiting.Alternate = default;
-                        waiting.Due = now + _retryTicks;
-                        earliest = Math.Min(earliest, waiting.Due);
-                        continue;
+                        _retried++;
                     }
+                    else
+                    {
+                        waiting.Asked = true;
+                        _wanted++;
+                    }
+
+                    AppendWant(waiting.Announcer, digest, maxBody);
+                    waiting.Due = now + _retryTicks;
+                    earliest = Math.Min(earliest, waiting.Due);
+                    continue;
+                }
+
+                if (held && !waiting.Asked)
+                {
+                    _arrivedInGrace++;
                 }
 
                 _waitingIndex.Remove(waiting.Key);
@@ -425,6 +452,7 @@ internal sealed class LazyRepair : IDisposable
         public long Due;
         public PeerEndpoint Announcer;
         public PeerEndpoint Alternate;
+        public bool Asked;
         public bool Retried;
         public int DigestLength;
     }
@@ -454,4 +482,8 @@ internal sealed class LazyRepair : IDisposable
 /// <summary>Counters of a <see cref="LazyRepair"/>.</summary>
 internal sealed record LazyRepairStatistics(
     long AnnouncedReceived, long AlreadyHeld, long WaitingDropped, long ArrivedInGrace, long Wanted, long WantsSent, long Served, long NotHeld,
-    long Refused, long Malformed);
+    long Refused, long Malformed)
+{
+    /// <summary>Messages asked of a second announcer because the first one's answer had not come within the retry time.</summary>
+    public long Retried { get; init; }
+}

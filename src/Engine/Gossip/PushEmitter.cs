@@ -158,6 +158,11 @@ internal sealed class PushEmitter : IDisposable
                 _flushesBySize++;
                 FlushLocked("size");
             }
+            else if (digestLength > 0 && _options.AnnounceOversize && EnvelopeBatch.RecordSize(envelope.Length) > _transport.MaxDatagramPayload)
+            {
+                // Only its announcements go out (small datagrams): nothing to gain by waiting for the batch to fill.
+                FlushLocked("oversize");
+            }
             else if (_options.FlushWhenIdle && _time.GetTimestamp() - _lastFlush >= _burstLatencyTicks)
             {
                 _flushesWhenIdle++;
@@ -226,7 +231,13 @@ internal sealed class PushEmitter : IDisposable
             int fanout = pending.Route.Fanout > 0 ? Math.Min(pending.Route.Fanout, _targets.Length) : Math.Min(_options.PeerNum, _targets.Length);
             var route = pending.Route;
             bool announce = pending.DigestLength > 0 && pending.IterationsLeft == _options.Iterations;
-            int lazy = announce ? Math.Min(_options.LazyPeerNum, _targets.Length - fanout) : 0;
+            bool fitsDatagram = EnvelopeBatch.RecordSize(envelope.Length) <= maxDatagram;
+
+            // An oversize message with a digest (first round only) is announced to every target, not sent whole, and to
+            // OversizeExtraPeers more: announcements are cheap, and a peer no announcement reaches waits for repair.
+            bool announceOnly = announce && !fitsDatagram && _options.AnnounceOversize;
+            int extra = announceOnly ? _options.OversizeExtraPeers : _options.LazyPeerNum;
+            int lazy = announce ? Math.Min(extra, _targets.Length - fanout) : 0;
             int found = RouteSampler.Sample(_members, in route, _self, _targets.AsSpan(0, fanout + lazy));
             pending.IterationsLeft--;
             if (found == 0)
@@ -241,10 +252,7 @@ internal sealed class PushEmitter : IDisposable
                 continue;
             }
 
-            bool fitsDatagram = EnvelopeBatch.RecordSize(envelope.Length) <= maxDatagram;
-
-            // An oversize message with a digest (first round only) is announced to every target, not sent whole.
-            int eager = announce && !fitsDatagram && _options.AnnounceOversize ? 0 : Math.Min(found, fanout);
+            int eager = announceOnly ? 0 : Math.Min(found, fanout);
             if (found > eager)
             {
                 var digest = _digestArena.AsSpan(pending.DigestOffset, pending.DigestLength);

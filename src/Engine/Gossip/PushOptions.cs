@@ -46,6 +46,9 @@ internal sealed class PushOptions
     /// </summary>
     public bool AnnounceOversize { get; set; }
 
+    /// <summary>With <see cref="AnnounceOversize"/>: how many more peers than <see cref="PeerNum"/> an oversize message is announced to.</summary>
+    public int OversizeExtraPeers { get; set; }
+
     public static PushOptions From(GossipOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -67,6 +70,11 @@ internal sealed class PushOptions
         Positive(BurstSize, nameof(BurstSize));
         Positive(MaxPendingBytes, nameof(MaxPendingBytes));
         Positive(MaxFanout, nameof(MaxFanout));
+        if (OversizeExtraPeers < 0 || OversizeExtraPeers > MaxFanout)
+        {
+            throw new ArgumentException($"Push option {nameof(OversizeExtraPeers)} must be between 0 and {MaxFanout}, was {OversizeExtraPeers}.", nameof(OversizeExtraPeers));
+        }
+
         if (LazyPeerNum < 0 || LazyPeerNum > MaxFanout)
         {
             throw new ArgumentException($"Push option {nameof(LazyPeerNum)} must be between 0 and {MaxFanout}, was {LazyPeerNum}.", nameof(LazyPeerNum));

@@ -46,6 +46,8 @@ public sealed class GossipNode : IAsyncDisposable
     private Disseminator? _disseminator;
     private CountingTransport? _gossipTransport;
     private ChannelManager? _channels;
+
+    internal ChannelManager? ChannelManager => _channels;
     private readonly Lock _channelGate = new();
     private string _originHex = "";
     private ulong _incarnation;

@@ -52,8 +52,9 @@ public sealed class GossipOptions
     public TimeSpan LazyPushGrace { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
-    /// Engine only: a block too large for a datagram is announced by its digest to the peers push picks, which ask
-    /// for it at once, instead of being sent whole to each of them (default true). Each peer then receives a block's
+    /// Engine only: a block too large for a datagram is announced by its digest to the peers push picks and to
+    /// <see cref="LazyPushPeerNum"/> more, which ask for it at once, instead of being sent whole to each of the first
+    /// (default true). Each peer then receives a block's
     /// body about once instead of about <see cref="PropagatePeerNum"/> times (the copies push sends to peers that
     /// already hold it are most of a block network's bytes), at the price of one datagram round trip per hop. False is
     /// Fabric's behaviour.

@@ -18,7 +18,7 @@ namespace Engine.LoadGen.Verbs;
 /// empty ledger, at half: it must catch up (state transfer) and end at the final height like every other peer.
 /// </param>
 internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
-    TimeSpan PullInterval, bool RestartPeer = false);
+    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
@@ -91,6 +91,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.PublishStateInfoInterval = TimeSpan.FromSeconds(1);
                         options.RequestStateInfoInterval = TimeSpan.FromSeconds(1);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
+                        options.LazyBlockPush = settings.LazyBlocks;
+                        options.State.Enabled = Environment.GetEnvironmentVariable("XSTATE") != "0";
                         options.Ledger.BlockBufferSize = Math.Max(20, 2 * settings.Window);
                         if (i > 0)
                         {
@@ -222,6 +224,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         ulong final = _finalHeight;
         bool allAtFinal = final > 0 && _peers.All(p => p.Node.GetLedgerHeight(Channel) == final);
         long repairs = stats.Sum(s => s.PullRepaired);
+        var lazy = _peers.Where(p => p.Node.ChannelManager is not null).Select(p => p.Node.ChannelManager!.Lazy.GetStatistics()).ToArray();
         var report = new RunReport($"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s, "
             + (settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp/tcp loopback"))
             .Add("orgs", "orgs", settings.Orgs)
@@ -236,6 +239,10 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("pull_repairs", "blocks repaired by pull", repairs)
             .Add("gap_requests", "state requests for gaps (push missed a block)", stats.Sum(s => s.GapRequests))
             .Add("gap_blocks_served", "blocks served from archives (gaps and catch-up)", stats.Sum(s => s.BlocksServed))
+            .Add("catch_up_requests", "state transfer requests (anti-entropy catch-up)", stats.Sum(s => s.CatchUpRequests))
+            .Add("lazy_wanted", "blocks asked for after an announcement (lazy block push)", lazy.Sum(l => l.Wanted))
+            .Add("lazy_served", "blocks sent to peers that asked", lazy.Sum(l => l.Served))
+            .Add("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", lazy.Sum(l => l.Retried))
             .Add("final_height", "final height (blocks cut + genesis)", (long)final)
             .Add("all_at_final_height", "every peer at the final height", allAtFinal);
         if (_restarted is { } r)

@@ -35,6 +35,11 @@ internal static class BlocksVerb
         {
             Description = "kill the last follower of the last org a quarter of the way in and restart it with an empty ledger halfway; it must catch up (state transfer)",
         };
+        var lazyBlocks = new Option<bool>("--lazy-blocks")
+        {
+            Description = "announce blocks too large for a datagram and send them to the peers that ask (Engine's lazy block push); false: push sends each block whole to every target, as Fabric does",
+            DefaultValueFactory = _ => true,
+        };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
@@ -42,7 +47,7 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, seed, json, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, seed, json, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -55,7 +60,7 @@ internal static class BlocksVerb
         {
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
-                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart));
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var report = await new BlocksScenario(settings).RunAsync(AnsiConsole.Console, cts.Token);
             report.Print(AnsiConsole.Console);
