@@ -39,6 +39,9 @@ internal static class Program
             BlocksVerb.Create(),
         };
         root.SetAction((parse, ct) => DefaultScenario.RunAsync(parse.GetValue(json), parse.GetValue(plot), parse.GetValue(timeout), parse.GetValue(isShort), ct));
-        return root.Parse(args).Invoke();
+        // Ctrl-C (SIGINT) or SIGTERM cancels the run's token; the run then stops its peers (process peers: SIGTERM, up to 5 s
+        // each, then a kill) and reports what it had. System.CommandLine's default grace of 2 s would end the process in the
+        // middle of that.
+        return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
     }
 }

@@ -125,6 +125,48 @@ public sealed class LoadGenProcessTests
         }
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Ctrl_C_stops_the_run_and_every_peer_process_and_reports_what_it_had(CancellationToken cancellationToken)
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"engine-loadgen-int-{Guid.NewGuid():N}.json");
+        try
+        {
+            using var loadgen = StartLoadGen("membership", "--processes", "--peers", "3", "--alive-interval", "300", "--kill-fraction", "0",
+                "--timeout", "00:01:30", "--json", json);
+            int pid = loadgen.Id;
+            var output = loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (PeersLaunchedBy(pid).Count < 3)
+            {
+                Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the 3 peer processes did not start");
+                Assert.That(loadgen.HasExited, Is.False, "the load generator ended before its peers ran");
+                await Task.Delay(50, cancellationToken);
+            }
+
+            // Ctrl-C: SIGINT to the load generator alone (a terminal sends it to the whole group; this is the harder case).
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            {
+                await kill.WaitForExitAsync(cancellationToken);
+                Assert.That(kill.ExitCode, Is.Zero);
+            }
+
+            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            exited.CancelAfter(TimeSpan.FromSeconds(30));
+            await loadgen.WaitForExitAsync(exited.Token);
+            string text = await output;
+            Assert.That(PeersLaunchedBy(pid), Is.Empty, "every peer process was stopped before the load generator exited: " + text);
+            Assert.That(File.Exists(json), Is.True, "it reports what it had: " + text);
+            var result = JsonNode.Parse(await File.ReadAllTextAsync(json, cancellationToken))!;
+            Assert.That((bool)result["processes"]!, Is.True);
+            Assert.That((long)result["peers"]!, Is.EqualTo(3));
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
     internal static Process StartLoadGen(params string[] args) => StartLoadGen(redirectError: false, args);
 
     internal static Process StartLoadGen(bool redirectError, params string[] args)
