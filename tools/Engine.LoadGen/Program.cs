@@ -23,7 +23,7 @@ internal static class Program
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("ledger heights over time in the blocks phase: the orderer's, a leader's, a follower's, and the killed peer's restart and catch-up");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(2));
-        var isShort = new Option<bool>("--short") { Description = "the same phases, smaller and shorter (about 25 s): a smoke check" };
+        var isShort = new Option<bool>("--short") { Description = "the same phases, smaller and shorter (about 20 s): a smoke check" };
         var root = new RootCommand("Engine load generator: builds networks of Engine peers on loopback, drives them, and measures. "
             + "With no verb it runs the default scenario.")
         {
