@@ -49,7 +49,17 @@ internal static class Program
         };
         parentPid.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int v && v <= 0)
+            int? v;
+            try
+            {
+                v = r.GetValueOrDefault<int?>();
+            }
+            catch (InvalidOperationException)
+            {
+                return; // not a number: System.CommandLine reports it, naming the option
+            }
+
+            if (v <= 0)
             {
                 r.AddError($"--parent-pid must be a process id, was {v}");
             }

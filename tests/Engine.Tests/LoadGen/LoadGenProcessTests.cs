@@ -40,35 +40,59 @@ public sealed class LoadGenProcessTests
         }
     }
 
+    /// <summary>
+    /// The default scenario (what the load generator runs with no arguments) in its reduced form, <c>--short</c>: the same
+    /// phases and checks with fewer peers, blocks and seconds — transport, membership with peers killed and restarted, the
+    /// first network, and blocks to two orgs with a peer killed and restarted with an empty ledger — then one summary table,
+    /// the JSON and the picture.
+    /// </summary>
     [Test]
-    [CancelAfter(180_000)]
-    public async Task The_default_scenario_runs_with_no_arguments_and_reports_transport_and_membership(CancellationToken cancellationToken)
+    [CancelAfter(150_000)]
+    public async Task The_default_scenario_in_its_short_form_passes_every_phase_and_ends_with_a_summary_table_json_and_plot(CancellationToken cancellationToken)
     {
         string json = Path.Combine(Path.GetTempPath(), $"engine-default-{Guid.NewGuid():N}.json");
+        string svg = Path.ChangeExtension(json, ".svg");
         try
         {
-            using var loadgen = StartLoadGen("--json", json);
+            var watch = Stopwatch.StartNew();
+            using var loadgen = StartLoadGen("--short", "--json", json, "--plot", svg);
             string output = await loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
             await loadgen.WaitForExitAsync(cancellationToken);
             Assert.That(loadgen.ExitCode, Is.Zero, output);
-            Assert.That(output, Does.Contain("Engine on this machine").And.Contain("membership: 50 peers, udp network"));
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromMinutes(2)), "within the default --timeout");
+            Assert.That(output, Does.Contain("membership: 10 peers, udp network"));
+            string summary = output[output.LastIndexOf("Engine default scenario: summary", StringComparison.Ordinal)..];
+            Assert.That(summary, Does.Contain("transport udp 200 B").And.Contain("membership, 10 peers").And.Contain("first network")
+                .And.Contain("blocks, 2 orgs x 3 peers").And.Contain("killed, restarted empty").And.Contain("every phase passed"), output);
+            Assert.That(summary, Does.Not.Contain("FAILED"), output);
+            Assert.That(output, Does.Not.Contain("\u001b["), "no escape codes when the output is not a terminal");
 
             var result = JsonNode.Parse(await File.ReadAllTextAsync(json, cancellationToken))!;
+            Assert.That((bool)result["short"]! && (bool)result["healthy"]! && !(bool)result["timed_out"]!, Is.True, output);
             var transport = result["transport"]!.AsArray();
             Assert.That(transport, Has.Count.EqualTo(3));
             Assert.That(transport.Select(t => (double)t!["messages_per_s"]!), Has.All.GreaterThan(0));
             var membership = result["membership"]!;
-            Assert.That((long)membership["peers"]!, Is.EqualTo(50));
+            Assert.That((long)membership["peers"]!, Is.EqualTo(10));
+            Assert.That((long)membership["killed"]!, Is.EqualTo(1));
             Assert.That((bool)membership["converged"]! && (bool)membership["detected"]! && (bool)membership["recovered"]!, Is.True, output);
             Assert.That((bool)result["firstnet"]!["end_state_reached"]!, Is.True, output);
-            Assert.That((bool)result["blocks"]!["complete"]! && (bool)result["blocks"]!["in_order"]!, Is.True, output);
-            Assert.That((bool)result["blocks"]!["all_at_final_height"]!, Is.True, output);
-            Assert.That((bool)result["blocks"]!["restart_caught_up"]!, Is.True, "the peer killed and restarted with an empty ledger caught up: " + output);
-            Assert.That((long)result["blocks"]!["restart_state_blocks"]!, Is.GreaterThan(0), output);
+            var blocks = result["blocks"]!;
+            Assert.That((long)blocks["orgs"]!, Is.EqualTo(2));
+            Assert.That((bool)blocks["complete"]! && (bool)blocks["in_order"]!, Is.True, output);
+            Assert.That((bool)blocks["all_at_final_height"]!, Is.True, output);
+            Assert.That((bool)blocks["restart_caught_up"]!, Is.True, "the peer killed and restarted with an empty ledger caught up: " + output);
+            Assert.That((long)blocks["restart_state_blocks"]!, Is.GreaterThan(0), output);
+
+            string picture = await File.ReadAllTextAsync(svg, cancellationToken);
+            Assert.That(picture, Does.StartWith("<svg").And.Contain("ledger height").And.Contain("orderer (blocks cut)")
+                .And.Contain("killed, restarted empty").And.Contain("stroke-dasharray"), "heights over time, the kill and the restart marked");
+            Assert.That(System.Text.RegularExpressions.Regex.Count(picture, "<polyline"), Is.GreaterThanOrEqualTo(3));
         }
         finally
         {
             File.Delete(json);
+            File.Delete(svg);
         }
     }
 
@@ -101,12 +125,56 @@ public sealed class LoadGenProcessTests
         }
     }
 
-    internal static Process StartLoadGen(params string[] args)
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Ctrl_C_stops_the_run_and_every_peer_process_and_reports_what_it_had(CancellationToken cancellationToken)
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"engine-loadgen-int-{Guid.NewGuid():N}.json");
+        try
+        {
+            using var loadgen = StartLoadGen("membership", "--processes", "--peers", "3", "--alive-interval", "300", "--kill-fraction", "0",
+                "--timeout", "00:01:30", "--json", json);
+            int pid = loadgen.Id;
+            var output = loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (PeersLaunchedBy(pid).Count < 3)
+            {
+                Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the 3 peer processes did not start");
+                Assert.That(loadgen.HasExited, Is.False, "the load generator ended before its peers ran");
+                await Task.Delay(50, cancellationToken);
+            }
+
+            // Ctrl-C: SIGINT to the load generator alone (a terminal sends it to the whole group; this is the harder case).
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            {
+                await kill.WaitForExitAsync(cancellationToken);
+                Assert.That(kill.ExitCode, Is.Zero);
+            }
+
+            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            exited.CancelAfter(TimeSpan.FromSeconds(30));
+            await loadgen.WaitForExitAsync(exited.Token);
+            string text = await output;
+            Assert.That(PeersLaunchedBy(pid), Is.Empty, "every peer process was stopped before the load generator exited: " + text);
+            Assert.That(File.Exists(json), Is.True, "it reports what it had: " + text);
+            var result = JsonNode.Parse(await File.ReadAllTextAsync(json, cancellationToken))!;
+            Assert.That((bool)result["processes"]!, Is.True);
+            Assert.That((long)result["peers"]!, Is.EqualTo(3));
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    internal static Process StartLoadGen(params string[] args) => StartLoadGen(redirectError: false, args);
+
+    internal static Process StartLoadGen(bool redirectError, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
-            RedirectStandardError = false,
+            RedirectStandardError = redirectError,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(LoadGenAssemblyPath());

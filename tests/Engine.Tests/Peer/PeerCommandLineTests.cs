@@ -95,6 +95,16 @@ public sealed class PeerCommandLineTests
         Assert.That(err, Does.Contain("xml"));
     }
 
+    [TestCase("x", "Cannot parse argument 'x' for option '--parent-pid'")]
+    [TestCase("0", "--parent-pid must be a process id, was 0")]
+    public void ParentPid_NotAProcessId_IsAnArgumentError_WithoutAStackTrace(string value, string expected)
+    {
+        var (exit, _, err) = Run("--parent-pid", value, "--print-config");
+        Assert.That(exit, Is.Not.Zero);
+        Assert.That(err, Does.Contain(expected));
+        Assert.That(err, Does.Not.Contain("   at "), "no stack trace");
+    }
+
     [Test]
     public void Status_BadPeerArgument_IsAnArgumentError()
     {

@@ -493,6 +493,191 @@ public sealed class PeerConfigTests
     }
 
     [Test]
+    public void SamplePeerYaml_HoldsEveryKey_AtItsDefault_ExceptTheBootstrap()
+    {
+        var sample = Load(Path.Combine(RepoRoot(), "tools", "Engine.Peer", "peer.yaml"));
+        var fresh = new PeerSettings();
+        Assert.That(sample.Sources.Keys, Is.EquivalentTo(ConfigSchema.Keys.Select(k => k.Path)), "peer.yaml is a sample with every key");
+        foreach (var key in ConfigSchema.Keys.Where(k => k.Path != "gossip.bootstrap"))
+        {
+            Assert.That(key.Read(sample), Is.EqualTo(key.Read(fresh)), $"peer.yaml: {key.Path} is not its default");
+        }
+    }
+
+    [Test]
+    public void EveryKey_ANonDefaultValue_TakesEffect_AndReadsBackAsWritten()
+    {
+        var fresh = new PeerSettings();
+        foreach (var key in ConfigSchema.Keys)
+        {
+            string value = OtherValue(key);
+            var s = new PeerSettings();
+            Assert.That(key.TryApply(ConfigValue.Text(value, "test"), s, out string? error), Is.True, $"{key.Path}={value}: {error}");
+            string read = key.Read(s);
+            Assert.That(read, Is.Not.EqualTo(key.Read(fresh)), $"{key.Path}={value} changed nothing");
+
+            var again = new PeerSettings();
+            Assert.That(key.TryApply(ConfigValue.Text(read, "test"), again, out error), Is.True, $"{key.Path}: its own output '{read}' does not parse: {error}");
+            Assert.That(key.Read(again), Is.EqualTo(read), $"{key.Path} does not round-trip");
+        }
+    }
+
+    /// <summary>A valid value other than the key's default, chosen from its type.</summary>
+    private static string OtherValue(ConfigKey key)
+    {
+        string d = key.DefaultText;
+        switch (key.Type)
+        {
+            case "bool":
+                return d == "true" ? "false" : "true";
+            case "duration":
+            case "duration or empty":
+                return d.Length == 0 ? "3s" : ConfigValueParsers.FormatDuration(Parse(d) + TimeSpan.FromMilliseconds(500));
+            case "int":
+                {
+                    int v = int.Parse(d, System.Globalization.CultureInfo.InvariantCulture);
+                    var probe = new PeerSettings();
+                    string up = (v + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return key.TryApply(ConfigValue.Text(up, "test"), probe, out _) ? up : (v - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+            case "bytes":
+                {
+                    Assert.That(ConfigValueParsers.TryParseBytes(d, 0L, long.MaxValue, out long v, out _), Is.True, key.Path);
+                    return (v == 0 ? 4096 : v / 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+            case "endpoint":
+                return "127.0.0.1:7999";
+            case "endpoint list":
+                return "127.0.0.1:7998, 127.0.0.1:7997";
+            case "channel list":
+                return "mychannel@127.0.0.1:7050";
+            case "string":
+                return d + "x";
+            case "path":
+                return "/tmp/engine-msp";
+            case "hex":
+                return "0a0b0c";
+            default:
+                Assert.That(key.Type, Does.StartWith("one of "), $"{key.Path}: no sample value for type {key.Type}");
+                return key.Type["one of ".Length..].Split(", ").First(c => c != d);
+        }
+
+        static TimeSpan Parse(string text)
+        {
+            Assert.That(ConfigValueParsers.TryParseDuration(text, out var t, out string? error), Is.True, error);
+            return t;
+        }
+    }
+
+    [Test]
+    public void StateTransferArchiveAndStoreKeys_ReachTheLibrarysOptions()
+    {
+        var s = Load(Yaml("""
+            gossip:
+              lazyBlockPush: false
+              maxStoredMessages: 5000
+              maxStoredBytes: 2GiB
+              archiveBlockCount: 0
+              archiveBytes: 3GiB
+              maxBlockBytes: 1MiB
+              ordererRetryInterval: 250ms
+              swimMaxPiggyback: 8
+              state:
+                enabled: false
+                checkInterval: 2s
+                responseTimeout: 750ms
+                batchSize: 40
+                blockBufferSize: 50
+                maxRetries: 0
+                maxResponseBytes: 512KiB
+            """));
+        var g = s.Gossip;
+        Assert.Multiple(() =>
+        {
+            Assert.That(g.LazyBlockPush, Is.False);
+            Assert.That(g.MaxStoredMessages, Is.EqualTo(5000));
+            Assert.That(g.MaxStoredBytes, Is.EqualTo(2L << 30));
+            Assert.That(g.Ledger.ArchiveBlockCount, Is.Zero);
+            Assert.That(g.Ledger.ArchiveBytes, Is.EqualTo(3L << 30));
+            Assert.That(g.Ledger.MaxBlockBytes, Is.EqualTo(1 << 20));
+            Assert.That(g.OrdererRetryInterval, Is.EqualTo(TimeSpan.FromMilliseconds(250)));
+            Assert.That(g.Swim.MaxPiggyback, Is.EqualTo(8));
+            Assert.That(g.State.Enabled, Is.False);
+            Assert.That(g.State.CheckInterval, Is.EqualTo(TimeSpan.FromSeconds(2)));
+            Assert.That(g.State.ResponseTimeout, Is.EqualTo(TimeSpan.FromMilliseconds(750)));
+            Assert.That(g.State.BatchSize, Is.EqualTo(40));
+            Assert.That(g.Ledger.BlockBufferSize, Is.EqualTo(50));
+            Assert.That(g.State.MaxRetries, Is.Zero);
+            Assert.That(g.State.MaxResponseBytes, Is.EqualTo(512 * 1024));
+            Assert.That(s.Sources["gossip.state.batchSize"], Is.EqualTo("peer.yaml:14:16"));
+        });
+
+        var d = Load(null).Gossip;
+        var library = new GossipOptions();
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.State.Enabled, Is.EqualTo(library.State.Enabled).And.True);
+            Assert.That(d.State.CheckInterval, Is.EqualTo(library.State.CheckInterval));
+            Assert.That(d.State.ResponseTimeout, Is.EqualTo(library.State.ResponseTimeout));
+            Assert.That(d.State.BatchSize, Is.EqualTo(library.State.BatchSize));
+            Assert.That(d.State.MaxRetries, Is.EqualTo(library.State.MaxRetries));
+            Assert.That(d.State.MaxResponseBytes, Is.EqualTo(library.State.MaxResponseBytes));
+            Assert.That(d.Ledger.BlockBufferSize, Is.EqualTo(library.Ledger.BlockBufferSize));
+            Assert.That(d.Ledger.ArchiveBlockCount, Is.EqualTo(library.Ledger.ArchiveBlockCount));
+            Assert.That(d.Ledger.ArchiveBytes, Is.EqualTo(library.Ledger.ArchiveBytes));
+            Assert.That(d.Ledger.MaxBlockBytes, Is.EqualTo(library.Ledger.MaxBlockBytes));
+            Assert.That(d.LazyBlockPush, Is.EqualTo(library.LazyBlockPush).And.True);
+            Assert.That(d.MaxStoredMessages, Is.EqualTo(library.MaxStoredMessages));
+            Assert.That(d.MaxStoredBytes, Is.EqualTo(library.MaxStoredBytes));
+            Assert.That(d.OrdererRetryInterval, Is.EqualTo(library.OrdererRetryInterval));
+            Assert.That(d.Swim.MaxPiggyback, Is.EqualTo(library.Swim.MaxPiggyback));
+        });
+
+        var env = Load(null, new Hashtable { ["ENGINE_GOSSIP_STATE_CHECKINTERVAL"] = "30s", ["ENGINE_GOSSIP_LAZYBLOCKPUSH"] = "false" },
+            "gossip.state.maxRetries=7", "gossip.archiveBytes=1GiB");
+        Assert.That(env.Gossip.State.CheckInterval, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(env.Gossip.LazyBlockPush, Is.False);
+        Assert.That(env.Gossip.State.MaxRetries, Is.EqualTo(7));
+        Assert.That(env.Gossip.Ledger.ArchiveBytes, Is.EqualTo(1L << 30));
+    }
+
+    [TestCase("gossip.state.enabled=sometimes", "gossip.state.enabled", "is not true or false")]
+    [TestCase("gossip.state.checkInterval=10", "gossip.state.checkInterval", "has no unit")]
+    [TestCase("gossip.state.responseTimeout=0", "gossip.state.responseTimeout", "must be positive")]
+    [TestCase("gossip.state.batchSize=0", "gossip.state.batchSize", "must be between 1 and 10000, was 0")]
+    [TestCase("gossip.state.blockBufferSize=-5", "gossip.state.blockBufferSize", "must be between 1 and 100000")]
+    [TestCase("gossip.state.maxRetries=1001", "gossip.state.maxRetries", "must be between 0 and 1000, was 1001")]
+    [TestCase("gossip.state.maxResponseBytes=512", "gossip.state.maxResponseBytes", "must be between 1024 and 1073741824 bytes, was 512")]
+    [TestCase("gossip.archiveBlockCount=-1", "gossip.archiveBlockCount", "must be between 0 and 10000000")]
+    [TestCase("gossip.archiveBytes=2048GiB", "gossip.archiveBytes", "must be between 0 and 1099511627776 bytes")]
+    [TestCase("gossip.archiveBytes=lots", "gossip.archiveBytes", "is not a byte size")]
+    [TestCase("gossip.maxBlockBytes=2GiB", "gossip.maxBlockBytes", "must be between 64 and 1073741824 bytes")]
+    [TestCase("gossip.maxStoredBytes=1KiB", "gossip.maxStoredBytes", "must be between 65536")]
+    [TestCase("gossip.maxStoredMessages=0", "gossip.maxStoredMessages", "must be between 1 and 67108864")]
+    [TestCase("gossip.lazyBlockPush=1", "gossip.lazyBlockPush", "is not true or false")]
+    [TestCase("gossip.ordererRetryInterval=-1s", "gossip.ordererRetryInterval", "must be positive")]
+    [TestCase("gossip.swimMaxPiggyback=300", "gossip.swimMaxPiggyback", "must be between 1 and 256")]
+    [TestCase("gossip.state.batchsiz=5", "gossip.state.batchsiz", "did you mean gossip.state.batchSize?")]
+    public void StateTransferArchiveAndStoreKeys_BadValues_NameTheKey(string set, string key, string expected)
+    {
+        var error = Errors(null, null, set).Single();
+        Assert.That(error.Key, Is.EqualTo(key));
+        Assert.That(error.Source, Is.EqualTo("--set"));
+        Assert.That(error.Message, Does.Contain(expected));
+    }
+
+    [Test]
+    public void StateBatchLargerThanTheReorderBuffer_IsAnError_NamingBothKeys()
+    {
+        var error = Errors(Yaml("gossip:\n  state:\n    batchSize: 30\n")).Single();
+        Assert.That(error.ToString(), Is.EqualTo(
+            "peer.yaml:3:16: gossip.state.batchSize: (30) must be at most gossip.state.blockBufferSize (20), or the blocks of a batch beyond the reorder buffer would be refused"));
+        Assert.That(Load(Yaml("gossip:\n  state:\n    batchSize: 30\n    blockBufferSize: 30\n")).Gossip.State.BatchSize, Is.EqualTo(30));
+    }
+
+    [Test]
     public void NetworkSampleFiles_Load()
     {
         string dir = Path.Combine(RepoRoot(), "tools", "Engine.Peer", "network");

@@ -7,6 +7,12 @@ namespace Engine.LoadGen.Output;
 /// <summary>One line on a chart.</summary>
 internal sealed record ChartSeries(string Name, IReadOnlyList<(double X, double Y)> Points);
 
+/// <summary>A moment marked on a chart's x axis by a dashed vertical line and a label (e.g. "peer killed").</summary>
+internal sealed record ChartMarker(double X, string Label);
+
+/// <summary>One group of a bar chart: a label and one value per series.</summary>
+internal sealed record BarGroup(string Label, IReadOnlyList<double> Values);
+
 /// <summary>
 /// Writes a line chart as a self-contained SVG: axes with rounded ticks, a light grid, a legend, and a title. No dependencies.
 /// </summary>
@@ -14,7 +20,8 @@ internal static class SvgChart
 {
     private static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
-    public static void Write(string path, string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series)
+    public static void Write(string path, string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series,
+        IReadOnlyList<ChartMarker>? markers = null)
     {
         const int Width = 860, Height = 480, Left = 80, Right = 30, Top = 50, Bottom = 60;
         var all = series.SelectMany(s => s.Points).ToList();
@@ -48,6 +55,19 @@ internal static class SvgChart
         svg.Append(c, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#333\"/>\n");
         svg.Append(c, $"<text x=\"{Left + (plotW / 2)}\" y=\"{Height - 15}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n");
         svg.Append(c, $"<text transform=\"translate(20,{Top + (plotH / 2)}) rotate(-90)\" text-anchor=\"middle\">{Esc(yLabel)}</text>\n");
+        for (int m = 0; m < (markers?.Count ?? 0); m++)
+        {
+            var marker = markers![m];
+            if (marker.X < xMin || marker.X > xMax)
+            {
+                continue;
+            }
+
+            double mx = Sx(marker.X);
+            svg.Append(c, $"<line x1=\"{mx:F1}\" x2=\"{mx:F1}\" y1=\"{Top}\" y2=\"{Top + plotH}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>");
+            svg.Append(c, $"<text transform=\"translate({mx + 4:F1},{Top + plotH - 6 - (m % 3 * 2):F1}) rotate(-90)\" font-size=\"10\" fill=\"#555\">{Esc(marker.Label)}</text>\n");
+        }
+
         for (int i = 0; i < series.Count; i++)
         {
             string color = Palette[i % Palette.Length];
@@ -59,6 +79,64 @@ internal static class SvgChart
         }
 
         svg.Append("</svg>\n");
+        Save(path, svg);
+    }
+
+    /// <summary>
+    /// Writes a horizontal grouped bar chart: one row per group, one bar per series in it (e.g. per attack: attempts and
+    /// refused), values on a shared axis from 0, each bar labelled with its value.
+    /// </summary>
+    public static void WriteBars(string path, string title, string valueLabel, IReadOnlyList<string> seriesNames, IReadOnlyList<BarGroup> groups)
+    {
+        const int Width = 860, Left = 250, Right = 60, Top = 70, Bottom = 50, BarHeight = 12, GroupGap = 10;
+        int groupHeight = (seriesNames.Count * BarHeight) + GroupGap;
+        int height = Top + Bottom + Math.Max(1, groups.Count) * groupHeight;
+        double max = groups.SelectMany(g => g.Values).DefaultIfEmpty(1).Max();
+        double step = NiceStep(max);
+        max = Math.Max(step, Math.Ceiling(max / step) * step);
+        double plotW = Width - Left - Right;
+        double Sx(double v) => Left + (v / max * plotW);
+
+        var svg = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        svg.Append(c, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
+        svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        svg.Append(c, $"<text x=\"{Width / 2}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">{Esc(title)}</text>\n");
+        for (int i = 0; i < seriesNames.Count; i++)
+        {
+            double lx = Left + (i * 160);
+            svg.Append(c, $"<rect x=\"{lx:F1}\" y=\"42\" width=\"14\" height=\"10\" fill=\"{Palette[i % Palette.Length]}\"/>");
+            svg.Append(c, $"<text x=\"{lx + 20:F1}\" y=\"51\">{Esc(seriesNames[i])}</text>\n");
+        }
+
+        double plotBottom = height - Bottom;
+        for (double v = 0; v <= max + (step / 2); v += step)
+        {
+            svg.Append(c, $"<line x1=\"{Sx(v):F1}\" x2=\"{Sx(v):F1}\" y1=\"{Top}\" y2=\"{plotBottom}\" stroke=\"#eee\"/>");
+            svg.Append(c, $"<text x=\"{Sx(v):F1}\" y=\"{plotBottom + 18}\" text-anchor=\"middle\">{Format(v)}</text>\n");
+        }
+
+        for (int g = 0; g < groups.Count; g++)
+        {
+            double gy = Top + (g * groupHeight);
+            svg.Append(c, $"<text x=\"{Left - 8}\" y=\"{gy + (seriesNames.Count * BarHeight / 2.0) + 4:F1}\" text-anchor=\"end\">{Esc(groups[g].Label)}</text>\n");
+            for (int i = 0; i < groups[g].Values.Count && i < seriesNames.Count; i++)
+            {
+                double v = groups[g].Values[i];
+                double y = gy + (i * BarHeight);
+                svg.Append(c, $"<rect x=\"{Left}\" y=\"{y:F1}\" width=\"{Math.Max(0, Sx(v) - Left):F1}\" height=\"{BarHeight - 2}\" fill=\"{Palette[i % Palette.Length]}\"/>");
+                svg.Append(c, $"<text x=\"{Sx(v) + 4:F1}\" y=\"{y + BarHeight - 3:F1}\" font-size=\"10\">{Format(v)}</text>\n");
+            }
+        }
+
+        svg.Append(c, $"<line x1=\"{Left}\" x2=\"{Left}\" y1=\"{Top}\" y2=\"{plotBottom}\" stroke=\"#333\"/>\n");
+        svg.Append(c, $"<text x=\"{Left + (plotW / 2)}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(valueLabel)}</text>\n");
+        svg.Append("</svg>\n");
+        Save(path, svg);
+    }
+
+    private static void Save(string path, StringBuilder svg)
+    {
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null)
         {

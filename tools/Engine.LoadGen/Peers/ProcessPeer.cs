@@ -20,6 +20,17 @@ namespace Engine.LoadGen.Peers;
 internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Every peer process launched and not yet disposed: killed when this process exits, whatever the path out.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ProcessPeer, byte> Live = new();
+
+    static ProcessPeer() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var peer in Live.Keys)
+        {
+            peer.Dispose();
+        }
+    };
     private readonly Process _process;
     private readonly PeerEndpoint _admin;
     private readonly Action<MembershipChangedEvent> _onChanged;
@@ -113,6 +124,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => peer.KeepError(e.Data);
         process.Start();
+        Live[peer] = 0;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         peer._polling = peer.PollAsync();
@@ -187,6 +199,8 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         {
             return;
         }
+
+        Live.TryRemove(this, out _);
 
         _stopPolling.Cancel();
         try

@@ -34,6 +34,10 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
     private readonly ConcurrentDictionary<ulong, int> _deliveries = new();
     private readonly ConcurrentBag<double> _latencies = [];
+    private readonly ConcurrentQueue<(ulong Seq, double At)> _cuts = new();
+    private readonly ConcurrentQueue<(int Peer, ulong Seq, double At)> _heightEvents = new();
+    private double _killedAt = double.NaN;
+    private PeerSlot? _leaderAtStart;
     private List<PeerSlot> _peers = [];
     private string _phase = "starting";
     private long _committed;
@@ -64,6 +68,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         await using var orderer = new Orderer(ordererTransport, new OrdererOptions { MaxRetainedBlocks = Math.Max(1000, settings.Blocks + 16) }, time)
         {
             BlockDelivered = (_, seq, _) => _deliveries.AddOrUpdate(seq, 1, static (_, n) => n + 1),
+            BlockCut = (_, seq, _) => _cuts.Enqueue((seq, network.ElapsedMs)),
         };
         await orderer.StartAsync(cancellationToken);
         string[] orgs = [.. Enumerable.Range(1, settings.Orgs).Select(o => $"Org{o}")];
@@ -92,7 +97,6 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.RequestStateInfoInterval = TimeSpan.FromSeconds(1);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
                         options.LazyBlockPush = settings.LazyBlocks;
-                        options.State.Enabled = Environment.GetEnvironmentVariable("XSTATE") != "0";
                         options.Ledger.BlockBufferSize = Math.Max(20, 2 * settings.Window);
                         if (i > 0)
                         {
@@ -124,6 +128,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 // Let the leaders' delivery streams open before the first cut.
                 await network.WaitUntilAsync(() => orderer.Streams(Channel).Count >= settings.Orgs, TimeSpan.FromSeconds(10), cancellationToken);
                 _phase = "streaming blocks";
+                _leaderAtStart = _peers.FirstOrDefault(p => p.Node.IsLeader(Channel));
                 orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
                 if (settings.RestartPeer)
@@ -160,6 +165,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         bool measured = slot.Restarts == 0; // a restarted peer's catch-up commits are not cut-to-commit latencies
         node.BlockCommitted += e =>
         {
+            _heightEvents.Enqueue((slot.Index, e.Number, network.ElapsedMs));
             if (!measured && e.Number + 1 == Volatile.Read(ref _restartHeight))
             {
                 _catchUpMs = network.ElapsedMs - _rejoinedAt;
@@ -192,6 +198,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         var victim = _peers.LastOrDefault(p => !p.Node.IsLeader(Channel)) ?? _peers[^1]; // a leader only when every peer leads (one per org)
         await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 4, limit, cancellationToken);
         _phase = $"{victim.Name} killed";
+        _killedAt = network.ElapsedMs;
         await victim.Node.StopAsync();
         await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 2, limit, cancellationToken);
         _phase = $"{victim.Name} restarted with an empty ledger, catching up";
@@ -201,6 +208,84 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         _rejoinedAt = network.ElapsedMs;
         Volatile.Write(ref _restartHeight, orderer.Height(Channel));
         victim.Node.JoinChannel(genesis, ordererEndpoint);
+    }
+
+    /// <summary>Cut-to-commit latencies (ms) as a CDF: fraction of the measured commits at or below each latency.</summary>
+    public List<(double X, double Y)> LatencyCdf()
+    {
+        var sorted = _latencies.Order().ToArray();
+        var points = new List<(double X, double Y)>();
+        int step = Math.Max(1, sorted.Length / 500);
+        for (int i = 0; i < sorted.Length; i += step)
+        {
+            points.Add((sorted[i], (i + 1) / (double)sorted.Length));
+        }
+
+        if (sorted.Length > 0)
+        {
+            points.Add((sorted[^1], 1));
+        }
+
+        return points;
+    }
+
+    /// <summary>
+    /// Ledger height over time (s after the first cut): the orderer's, the first peer's (its org's leader at the start) and,
+    /// with a restart, the restarted peer's — back at 1 (genesis) when it rejoins with an empty ledger, then catching up —
+    /// with the kill and the restart marked.
+    /// </summary>
+    public (List<ChartSeries> Series, List<ChartMarker> Markers) HeightCurves()
+    {
+        var cuts = _cuts.Where(c => c.Seq >= 1).ToArray(); // from block #1: the genesis block is cut before the leaders are elected
+        double origin = cuts.Length > 0 ? cuts.Min(c => c.At) : 0;
+        var series = new List<ChartSeries>
+        {
+            new("orderer (blocks cut)", [.. cuts.OrderBy(c => c.At).Select(c => ((c.At - origin) / 1000, (double)c.Seq + 1))]),
+        };
+        var events = _heightEvents.ToArray();
+        var watched = new List<PeerSlot>();
+        if (_leaderAtStart is { } leader)
+        {
+            watched.Add(leader);
+        }
+
+        if (_peers.FirstOrDefault(p => p != _leaderAtStart && p != _restarted && p.Org == _leaderAtStart?.Org) is { } follower)
+        {
+            watched.Add(follower);
+        }
+
+        if (_restarted is { } r && !watched.Contains(r))
+        {
+            watched.Add(r);
+        }
+
+        foreach (var peer in watched)
+        {
+            var points = new List<(double X, double Y)>();
+            foreach (var e in events.Where(e => e.Peer == peer.Index && e.At >= origin).OrderBy(e => e.At))
+            {
+                if (peer == _restarted && e.At >= _rejoinedAt && points.Count > 0 && points[^1].X < (_rejoinedAt - origin) / 1000)
+                {
+                    // Killed: no ledger (height 0) until it rejoins with only the genesis block.
+                    double killed = (_killedAt - origin) / 1000, rejoined = (_rejoinedAt - origin) / 1000;
+                    points.AddRange([(killed, points[^1].Y), (killed, 0), (rejoined, 0), (rejoined, 1)]);
+                }
+
+                points.Add(((e.At - origin) / 1000, (double)e.Seq + 1));
+            }
+
+            string role = peer == _restarted ? "killed, restarted empty" : peer == _leaderAtStart ? $"{peer.Org}'s leader" : "follower";
+            series.Add(new ChartSeries($"{peer.Name} ({role})", points));
+        }
+
+        var markers = new List<ChartMarker>();
+        if (_restarted is { } restarted)
+        {
+            markers.Add(new ChartMarker((_killedAt - origin) / 1000, $"{restarted.Name} killed"));
+            markers.Add(new ChartMarker((_rejoinedAt - origin) / 1000, $"{restarted.Name} restarted"));
+        }
+
+        return (series, markers);
     }
 
     private ProgressSnapshot Snapshot()

@@ -16,7 +16,11 @@ internal static class BlocksVerb
         var rate = new Option<double>("--rate") { Description = "blocks cut per second", DefaultValueFactory = _ => 100 };
         rate.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!CommonOptions.TryGet(r, out double v))
+            {
+                return;
+            }
+
             if (v is <= 0 or > 100_000)
             {
                 r.AddError($"--rate must be above 0 and at most 100000, was {v}");
@@ -42,12 +46,13 @@ internal static class BlocksVerb
         };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
+        var plot = CommonOptions.Plot("the commit latency CDF (cut to commit, every peer); with --restart-peer, ledger heights over time instead: the orderer's, a leader's, a follower's and the restarted peer's catch-up");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
         var command = new Command("blocks", "Sustained blocks: an orderer and O orgs x P peers in one channel; B blocks of BYTES at RATE per second, delivered to "
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, seed, json, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -62,12 +67,27 @@ internal static class BlocksVerb
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
                 TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
-            var report = await new BlocksScenario(settings).RunAsync(AnsiConsole.Console, cts.Token);
+            var scenario = new BlocksScenario(settings);
+            var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
             report.Print(AnsiConsole.Console);
             var result = report.ToJson();
             if (parse.GetValue(json) is { } path)
             {
                 RunReport.WriteJson(path, result);
+            }
+
+            if (parse.GetValue(plot) is { } svg)
+            {
+                string title = $"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s";
+                if (settings.RestartPeer)
+                {
+                    var (series, markers) = scenario.HeightCurves();
+                    SvgChart.Write(svg, title, "seconds after the first cut", "ledger height", series, markers);
+                }
+                else
+                {
+                    SvgChart.Write(svg, title, "commit latency, cut to commit (ms)", "fraction of commits", [new ChartSeries("commit latency CDF", scenario.LatencyCdf())]);
+                }
             }
 
             bool restarted = !parse.GetValue(restart) || (bool)result["restart_caught_up"]!;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Engine.LoadGen.Verbs;
 
@@ -7,7 +8,7 @@ internal static class CommonOptions
 {
     public static Option<string?> Json() => new("--json") { Description = "write the results as JSON to this path" };
 
-    public static Option<string?> Plot() => new("--plot") { Description = "write a chart of the run as SVG to this path" };
+    public static Option<string?> Plot(string picture) => new("--plot") { Description = $"write an SVG chart to this path: {picture}" };
 
     public static Option<TimeSpan> Timeout(TimeSpan defaultValue)
     {
@@ -18,13 +19,35 @@ internal static class CommonOptions
         };
         option.Validators.Add(r =>
         {
-            var v = r.GetValueOrDefault<TimeSpan>();
+            if (!CommonOptions.TryGet(r, out TimeSpan v))
+            {
+                return;
+            }
+
             if (v <= TimeSpan.Zero)
             {
                 r.AddError($"--timeout must be positive, was {v}");
             }
         });
         return option;
+    }
+
+    /// <summary>
+    /// The option's value for a validator, or false when the text did not parse (e.g. <c>--timeout soon</c>): System.CommandLine
+    /// reports that error itself, naming the option, and a validator asking for the value would throw instead.
+    /// </summary>
+    public static bool TryGet<T>(OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     /// <summary>A token cancelled by Ctrl-C (the parent) or when the run's time budget is spent.</summary>
@@ -41,7 +64,11 @@ internal static class CommonOptions
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v < min || v > max)
             {
                 r.AddError($"{name} must be between {min} and {max}, was {v}");
@@ -56,7 +83,11 @@ internal static class CommonOptions
         var loss = new Option<double>("--loss") { Description = "datagram drop probability of the in-memory network (memory only)", DefaultValueFactory = _ => 0 };
         loss.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!CommonOptions.TryGet(r, out double v))
+            {
+                return;
+            }
+
             if (v is < 0 or >= 1)
             {
                 r.AddError($"--loss must be at least 0 and below 1, was {v}");

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Engine.Channels;
 using Engine.Ledger;
+using Engine.LoadGen.Output;
 using Engine.Node;
 using Engine.Ordering;
 using Engine.Transport;
@@ -97,7 +98,22 @@ internal sealed class FirstNetScenario(bool noBootstrap)
     private readonly ConcurrentDictionary<ulong, ConcurrentQueue<string>> _deliveries = new();
     private readonly ConcurrentDictionary<ulong, ConcurrentDictionary<string, double>> _commits = new();
     private readonly ConcurrentQueue<string> _logLines = new();
+    private readonly Lock _nodesLock = new();
+    private readonly Dictionary<string, List<(double X, double Y)>> _aliveCurves = PeerNames.ToDictionary(p => p, _ => new List<(double X, double Y)>());
+    private readonly List<ChartMarker> _stepMarkers = [];
     private PeerEndpoint _ordererEndpoint;
+
+    /// <summary>
+    /// The replay as a picture: for each peer, how many of the other three it sees alive over time (sampled every 100 ms),
+    /// with each step marked — Org1 and Org2 see each other only once the anchors are configured.
+    /// </summary>
+    public (List<ChartSeries> Series, List<ChartMarker> Markers) Curves()
+    {
+        lock (_nodesLock)
+        {
+            return ([.. PeerNames.Select(p => new ChartSeries(p, [.. _aliveCurves[p]]))], [.. _stepMarkers]);
+        }
+    }
 
     /// <summary>The timings each peer runs with (Fabric's defaults divided by <see cref="Scale"/>).</summary>
     public static GossipOptions Timings(GossipOptions options)
@@ -141,6 +157,8 @@ internal sealed class FirstNetScenario(bool noBootstrap)
         _ordererEndpoint = _endpoints["orderer"];
         Orderer? orderer = null;
         byte[]? genesis = null;
+        using var stopSampling = new CancellationTokenSource();
+        var sampling = SampleAsync(stopSampling.Token);
         try
         {
             // 1. The orderer.
@@ -223,6 +241,8 @@ internal sealed class FirstNetScenario(bool noBootstrap)
         }
         finally
         {
+            await stopSampling.CancelAsync();
+            await sampling;
             foreach (var node in _nodes.Values)
             {
                 await node.StopAsync();
@@ -257,7 +277,35 @@ internal sealed class FirstNetScenario(bool noBootstrap)
             }
         };
         await node.StartAsync(cancellationToken);
-        _nodes[name] = node;
+        lock (_nodesLock)
+        {
+            _nodes[name] = node;
+        }
+    }
+
+    /// <summary>Every 100 ms until stopped: how many peers each started peer sees alive.</summary>
+    private async Task SampleAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            lock (_nodesLock)
+            {
+                double t = _clock.Elapsed.TotalSeconds;
+                foreach (var (name, node) in _nodes)
+                {
+                    _aliveCurves[name].Add((t, node.GetMembership().Alive.Count));
+                }
+            }
+
+            try
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     private async Task<bool> WaitAsync(Func<bool> condition, CancellationToken cancellationToken, TimeSpan? limit = null)
@@ -314,6 +362,12 @@ internal sealed class FirstNetScenario(bool noBootstrap)
 
         var step = new FirstNetStep(name, settled, reachable, leaders, views);
         _steps.Add(step);
+        lock (_nodesLock)
+        {
+            string label = name.Length > 48 ? name[..47] + "…" : name;
+            _stepMarkers.Add(new ChartMarker(_clock.Elapsed.TotalSeconds, $"{_steps.Count}. {label}"));
+        }
+
         console.WriteLine();
         console.MarkupLine($"[bold]{_steps.Count}. {Markup.Escape(name)}[/] at {_clock.Elapsed.TotalSeconds:F2} s{(settled ? "" : " [red](did not settle in time)[/]")}");
         var lines = new List<string>();

@@ -11,20 +11,29 @@ internal static class FirstNetVerb
     {
         var noBootstrap = new Option<bool>("--no-bootstrap") { Description = "start the peers without bootstrap peers (the seed's second run): every peer first leads its org" };
         var json = CommonOptions.Json();
+        var plot = CommonOptions.Plot("for each peer, how many others it sees alive over the replay, each step marked");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(3));
         var command = new Command("firstnet", "The seed's first network: an orderer, Org1 and Org2 with peer0 and peer1 each, channel mychannel, over real sockets on "
             + "127.0.0.1 with Fabric's timings scaled down, step by step in the seed's order; prints after each step who is reachable, who leads each org and "
             + "each peer's channel view, and for each block whom the orderer delivered it to and when each peer committed it.")
         {
-            noBootstrap, json, timeout,
+            noBootstrap, json, plot, timeout,
         };
         command.SetAction(async (parse, ct) =>
         {
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
-            var result = await new FirstNetScenario(parse.GetValue(noBootstrap)).RunAsync(AnsiConsole.Console, cts.Token);
+            var scenario = new FirstNetScenario(parse.GetValue(noBootstrap));
+            var result = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
             if (parse.GetValue(json) is { } path)
             {
                 RunReport.WriteJson(path, result.ToJson());
+            }
+
+            if (parse.GetValue(plot) is { } svg)
+            {
+                var (series, markers) = scenario.Curves();
+                SvgChart.Write(svg, "Engine firstnet: the seed's first network replayed on loopback" + (parse.GetValue(noBootstrap) ? " (no bootstrap)" : ""),
+                    "seconds", "peers seen alive", series, markers);
             }
 
             return result.EndStateReached ? 0 : 1;

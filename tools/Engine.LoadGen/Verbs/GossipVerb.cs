@@ -29,7 +29,7 @@ internal static class GossipVerb
         var alive = CommonOptions.Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
-        var plot = CommonOptions.Plot();
+        var plot = CommonOptions.Plot("the delivery latency CDF (publish to delivery, every message at every peer)");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
 
         var command = new Command("gossip", "Dissemination: N peers, M messages of SIZE bytes published from random peers; time until every message is at every peer, delivery latency p50/p99/max, duplicate ratio, bytes per peer.")

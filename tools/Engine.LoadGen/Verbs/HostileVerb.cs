@@ -18,17 +18,22 @@ internal static class HostileVerb
         var rounds = new Option<int>("--rounds") { Description = "how many times each attack is repeated (message attacks: per peer)", DefaultValueFactory = _ => 5 };
         rounds.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v is < 1 or > 1000)
             {
                 r.AddError($"--rounds must be between 1 and 1000, was {v}");
             }
         });
         var json = CommonOptions.Json();
+        var plot = CommonOptions.Plot("per attack, the attempts and how many the peers refused (equal bars: every attempt refused)");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(5));
         var command = new Command("hostile", "Every attack of the security issue against a 10-peer signed, mutual-TLS network: per attack attempts, refused, state changed (must be no), and memory growth.")
         {
-            rounds, json, timeout,
+            rounds, json, plot, timeout,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,6 +42,13 @@ internal static class HostileVerb
             if (parse.GetValue(json) is { } path)
             {
                 RunReport.WriteJson(path, ToJson(results, growthMb));
+            }
+
+            if (parse.GetValue(plot) is { } svg)
+            {
+                SvgChart.WriteBars(svg, $"Engine hostile: {results.Count} attacks, {results.Count(r => r.StateChanged)} changed a peer's state", "attempts",
+                    ["attempts", "refused", "state changed (attempts)"],
+                    [.. results.Select(r => new BarGroup($"{r.Name} ({r.Network})", [r.Attempts, r.Refused, r.StateChanged ? r.Attempts : 0]))]);
             }
 
             return ok ? 0 : 1;
@@ -51,25 +63,52 @@ internal static class HostileVerb
             + "message attacks on the in-memory network (virtual time), connection attacks on loopback sockets with mutual TLS");
         using var material = HostileMaterial.Create();
         var results = new List<AttackResult>();
-        bool converged;
-        long baseline;
-        long after;
-        await using (var memory = new HostileMemoryAttacks(material))
-        await using (var sockets = new HostileSocketAttacks(material))
+        bool converged = false;
+        long baseline = 0;
+        long after = 0;
+        string phase = "starting the networks";
+        ProgressSnapshot Snapshot()
         {
-            console.MarkupLine("starting the networks ...");
+            AttackResult[] done;
+            lock (results)
+            {
+                done = [.. results];
+            }
+
+            return new ProgressSnapshot(phase, [
+                ("attacks done", done.Length.ToString(CultureInfo.InvariantCulture)),
+                ("attempts", done.Sum(r => r.Attempts).ToString("N0", CultureInfo.InvariantCulture)),
+                ("refused", done.Sum(r => r.Refused).ToString("N0", CultureInfo.InvariantCulture)),
+                ("state changed", done.Count(r => r.StateChanged).ToString(CultureInfo.InvariantCulture)),
+            ]);
+        }
+
+        await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(async () =>
+        {
+            await using var memory = new HostileMemoryAttacks(material);
+            await using var sockets = new HostileSocketAttacks(material);
             converged = await memory.StartAsync(cancellationToken) & await sockets.StartAsync(cancellationToken);
             baseline = Settled();
             if (converged)
             {
-                console.MarkupLine("attacking over the in-memory network ...");
-                results.AddRange(memory.Run(rounds));
-                console.MarkupLine("attacking over sockets ...");
-                results.AddRange(await sockets.RunAsync(Math.Max(1, Math.Min(rounds, 5)), cancellationToken));
+                phase = "attacking over the in-memory network";
+                var fromMemory = memory.Run(rounds);
+                lock (results)
+                {
+                    results.AddRange(fromMemory);
+                }
+
+                phase = "attacking over sockets";
+                var fromSockets = await sockets.RunAsync(Math.Max(1, Math.Min(rounds, 5)), cancellationToken);
+                lock (results)
+                {
+                    results.AddRange(fromSockets);
+                }
             }
 
             after = Settled();
-        }
+            phase = "stopping the networks";
+        }, CancellationToken.None));
 
         double growthMb = (after - baseline) / (1024.0 * 1024.0);
         var table = new Table().Title("hostile: every attack refused, nothing changed").AddColumn("attack").AddColumn("network")

@@ -12,7 +12,11 @@ internal static class MembershipVerb
         var peers = new Option<int>("--peers") { Description = "how many peers to run in this process", DefaultValueFactory = _ => 100 };
         peers.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v is < 2 or > 50_000)
             {
                 r.AddError($"--peers must be between 2 and 50000, was {v}");
@@ -31,7 +35,11 @@ internal static class MembershipVerb
         };
         alive.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v is < 10 or > 600_000)
             {
                 r.AddError($"--alive-interval must be between 10 and 600000 ms, was {v}");
@@ -40,7 +48,11 @@ internal static class MembershipVerb
         var kill = new Option<double>("--kill-fraction") { Description = "fraction of peers stopped after convergence", DefaultValueFactory = _ => 0.1 };
         kill.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!CommonOptions.TryGet(r, out double v))
+            {
+                return;
+            }
+
             if (v is < 0 or >= 1)
             {
                 r.AddError($"--kill-fraction must be at least 0 and below 1, was {v}");
@@ -67,7 +79,11 @@ internal static class MembershipVerb
         };
         probe.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v is < 10 or > 60_000)
             {
                 r.AddError($"--probe-interval must be between 10 and 60000 ms, was {v}");
@@ -80,7 +96,7 @@ internal static class MembershipVerb
         };
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
-        var plot = CommonOptions.Plot();
+        var plot = CommonOptions.Plot("convergence curves over time: peers with a complete view, peers that saw the stopped ones dead, peers that saw them back");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(10));
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")

@@ -15,7 +15,11 @@ internal static class TransportVerb
         var size = new Option<int>("--size") { Description = "payload bytes per message", DefaultValueFactory = _ => 200 };
         size.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
+            if (!CommonOptions.TryGet(r, out int v))
+            {
+                return;
+            }
+
             if (v is < 1 or > 16 * 1024 * 1024)
             {
                 r.AddError($"--size must be between 1 and {16 * 1024 * 1024} bytes, was {v}");
@@ -24,14 +28,18 @@ internal static class TransportVerb
         var seconds = new Option<double>("--seconds") { Description = "how long to measure", DefaultValueFactory = _ => 5 };
         seconds.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!CommonOptions.TryGet(r, out double v))
+            {
+                return;
+            }
+
             if (v is <= 0 or > 3600)
             {
                 r.AddError($"--seconds must be above 0 and at most 3600, was {v}");
             }
         });
         var json = CommonOptions.Json();
-        var plot = CommonOptions.Plot();
+        var plot = CommonOptions.Plot("messages per second received over time");
         var timeout = CommonOptions.Timeout(TimeSpan.FromMinutes(2));
 
         var command = new Command("transport", "Measure Engine's transport over loopback: a sender blasts datagrams or frames at a receiver.")

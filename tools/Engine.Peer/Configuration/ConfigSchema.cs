@@ -109,6 +109,12 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.LazyPushPeerNum = v, s => s.Gossip.LazyPushPeerNum, "LazyPushPeerNum"),
         Duration("gossip.lazyPushGrace", "20ms", "Engine only: how long an announced message may take to arrive by push before it is asked for.",
             (s, v) => s.Gossip.LazyPushGrace = v, s => s.Gossip.LazyPushGrace, "LazyPushGrace"),
+        Bool("gossip.lazyBlockPush", "true", "Engine only: a block too large for a datagram is announced by digest to the peers push picks, which ask for it at once, instead of being sent whole to each (each peer receives a block's body about once instead of propagatePeerNum times; false: Fabric's push).",
+            (s, v) => s.Gossip.LazyBlockPush = v, s => s.Gossip.LazyBlockPush, "LazyBlockPush"),
+        Int("gossip.maxStoredMessages", "100000", 1, 1 << 26, "Engine's own: the most messages the message store (what pull serves) holds; the oldest are evicted beyond it.",
+            (s, v) => s.Gossip.MaxStoredMessages = v, s => s.Gossip.MaxStoredMessages, "MaxStoredMessages"),
+        LongBytes("gossip.maxStoredBytes", "64MiB", 64 * 1024, 1L << 40, "Engine's own: the most bytes the message store holds (envelopes plus about 100 bytes per message).",
+            (s, v) => s.Gossip.MaxStoredBytes = v, s => s.Gossip.MaxStoredBytes, "MaxStoredBytes"),
         Duration("gossip.pullInterval", "4s", "Period of pull rounds and of membership synchronisation.",
             (s, v) => s.Gossip.PullInterval = v, s => s.Gossip.PullInterval, "PullInterval"),
         Int("gossip.pullPeerNum", "3", 1, 1000, "Peers asked per pull round and per membership synchronisation.",
@@ -125,6 +131,14 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.RequestStateInfoInterval = v, s => s.Gossip.RequestStateInfoInterval, "RequestStateInfoInterval"),
         Int("gossip.maxBlockCountToStore", "10", 1, 100_000, "Committed blocks each channel keeps in memory to serve pull and gap requests (the window).",
             (s, v) => s.Gossip.Ledger.MaxBlockCountToStore = v, s => s.Gossip.Ledger.MaxBlockCountToStore, "MaxBlockCountToStore"),
+        Int("gossip.archiveBlockCount", "1000", 0, 10_000_000, "Engine's own: committed blocks each channel keeps in memory to serve state transfer (the archive, counting the window); 0 keeps the window only.",
+            (s, v) => s.Gossip.Ledger.ArchiveBlockCount = v, s => s.Gossip.Ledger.ArchiveBlockCount, "ArchiveBlockCount"),
+        LongBytes("gossip.archiveBytes", "256MiB", 0, 1L << 40, "Engine's own: the most block bytes a channel's archive holds; the oldest blocks are dropped first, the window is always kept.",
+            (s, v) => s.Gossip.Ledger.ArchiveBytes = v, s => s.Gossip.Ledger.ArchiveBytes, "ArchiveBytes"),
+        Bytes("gossip.maxBlockBytes", "16MiB", "Engine's own: the largest block envelope a channel accepts; a larger one is refused and counted. 64 bytes to 1GiB.",
+            (s, v) => s.Gossip.Ledger.MaxBlockBytes = v, s => s.Gossip.Ledger.MaxBlockBytes, "MaxBlockBytes", min: 64, max: 1 << 30),
+        Duration("gossip.ordererRetryInterval", "1s", "Engine's own: how soon a leader reopens a delivery stream the orderer refused or lost.",
+            (s, v) => s.Gossip.OrdererRetryInterval = v, s => s.Gossip.OrdererRetryInterval, "OrdererRetryInterval"),
         Duration("gossip.aliveTimeInterval", "5s", "Heartbeat (alive message) period.",
             (s, v) => s.Gossip.AliveTimeInterval = v, s => s.Gossip.AliveTimeInterval, "AliveTimeInterval"),
         Duration("gossip.aliveExpirationTimeout", "25s",
@@ -158,6 +172,8 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.Swim.SuspicionMultiplier = v, s => s.Gossip.Swim.SuspicionMultiplier, "Swim.SuspicionMultiplier"),
         Int("gossip.swimRetransmitMultiplier", "4", 1, 100, "Engine's own, swim mode: each membership change is piggybacked this × log10(N) times by each peer.",
             (s, v) => s.Gossip.Swim.RetransmitMultiplier = v, s => s.Gossip.Swim.RetransmitMultiplier, "Swim.RetransmitMultiplier"),
+        Int("gossip.swimMaxPiggyback", "24", 1, 256, "Engine's own, swim mode: the most membership changes one probe or ack carries (also bounded by the datagram size).",
+            (s, v) => s.Gossip.Swim.MaxPiggyback = v, s => s.Gossip.Swim.MaxPiggyback, "Swim.MaxPiggyback"),
         Duration("gossip.dialTimeout", "3s", "How long a TCP connect may take.",
             (s, v) => s.Gossip.Transport.ConnectTimeout = v, s => s.Gossip.Transport.ConnectTimeout, "ConnectTimeout"),
         Duration("gossip.election.startupGracePeriod", "15s", "Wait for a stable membership view before the first election.",
@@ -169,6 +185,20 @@ internal static class ConfigSchema
             (s, v) => s.ElectionLeaderAliveThreshold = v, s => s.ElectionLeaderAliveThreshold),
         Duration("gossip.election.leaderElectionDuration", "5s", "How long proposals are collected in an election.",
             (s, v) => s.ElectionLeaderElectionDuration = v, s => s.ElectionLeaderElectionDuration),
+        Bool("gossip.state.enabled", "true", "Run state transfer's anti-entropy loop: a peer behind its channel's peers asks them for the blocks it lacks. Fabric 2.2+ defaults to false (every Fabric peer can reach the orderer); Engine's followers have no orderer stream, so this is how they catch up. Off, a peer still serves state requests and still asks for gaps below a block that arrives.",
+            (s, v) => s.Gossip.State.Enabled = v, s => s.Gossip.State.Enabled, "Enabled"),
+        Duration("gossip.state.checkInterval", "10s", "How often the ledger height is compared with the channel peers' heights.",
+            (s, v) => s.Gossip.State.CheckInterval = v, s => s.Gossip.State.CheckInterval, "CheckInterval"),
+        Duration("gossip.state.responseTimeout", "3s", "How long to wait for the answer to a state request before asking another peer.",
+            (s, v) => s.Gossip.State.ResponseTimeout = v, s => s.Gossip.State.ResponseTimeout, "ResponseTimeout"),
+        Int("gossip.state.batchSize", "10", 1, 10_000, "Blocks asked for in one state request; a responder refuses a request for more than this + 1. At most gossip.state.blockBufferSize.",
+            (s, v) => s.Gossip.State.BatchSize = v, s => s.Gossip.State.BatchSize, "BatchSize"),
+        Int("gossip.state.blockBufferSize", "20", 1, 100_000, "Blocks that arrive ahead of the next one to commit are held (the reorder buffer) when their number is below height + this; a block further ahead is refused.",
+            (s, v) => s.Gossip.Ledger.BlockBufferSize = v, s => s.Gossip.Ledger.BlockBufferSize, "BlockBufferSize"),
+        Int("gossip.state.maxRetries", "3", 0, 1000, "Further peers asked for a batch nobody answered before the round gives up until the next check.",
+            (s, v) => s.Gossip.State.MaxRetries = v, s => s.Gossip.State.MaxRetries, "MaxRetries"),
+        Bytes("gossip.state.maxResponseBytes", "2MiB", "Engine's own: the most block bytes one state response carries (a single larger block still goes alone). 1KiB to 1GiB.",
+            (s, v) => s.Gossip.State.MaxResponseBytes = v, s => s.Gossip.State.MaxResponseBytes, "MaxResponseBytes", min: 1024, max: 1 << 30),
 
         Bytes("transport.maxDatagramPayload", "1400", "Largest UDP datagram body (heartbeats); 1400 fits an Ethernet MTU.",
             (s, v) => s.Gossip.Transport.MaxDatagramPayload = v, s => s.Gossip.Transport.MaxDatagramPayload, "MaxDatagramPayload"),
@@ -401,7 +431,7 @@ internal static class ConfigSchema
         { OptionName = optionName, NotInEffect = notInEffect };
 
     private static ConfigKey Bytes(string path, string defaultText, string description, Action<PeerSettings, int> set,
-        Func<PeerSettings, int> get, string optionName) =>
+        Func<PeerSettings, int> get, string optionName, int min = 0, int max = int.MaxValue) =>
         new(path, "bytes", defaultText, description,
             (value, s) =>
             {
@@ -410,8 +440,29 @@ internal static class ConfigSchema
                     return e;
                 }
 
-                // The range here only keeps the number an int; TransportOptions.Validate states the real limits.
-                if (!P.TryParseBytes(text, 0, int.MaxValue, out int v, out string? error))
+                // Without a range here the number is only kept an int; TransportOptions.Validate states the real limits.
+                if (!P.TryParseBytes(text, min, max, out int v, out string? error))
+                {
+                    return error;
+                }
+
+                set(s, v);
+                return null;
+            },
+            s => FormatBytes(get(s)))
+        { OptionName = optionName };
+
+    private static ConfigKey LongBytes(string path, string defaultText, long min, long max, string description, Action<PeerSettings, long> set,
+        Func<PeerSettings, long> get, string optionName) =>
+        new(path, "bytes", defaultText, description,
+            (value, s) =>
+            {
+                if (Scalar(value, out string text) is { } e)
+                {
+                    return e;
+                }
+
+                if (!P.TryParseBytes(text, min, max, out long v, out string? error))
                 {
                     return error;
                 }
@@ -541,9 +592,10 @@ internal static class ConfigSchema
 
     internal static string FormatEndpoint(PeerEndpoint endpoint) => endpoint.IsEmpty ? "" : endpoint.ToString();
 
-    internal static string FormatBytes(int bytes) => bytes switch
+    internal static string FormatBytes(long bytes) => bytes switch
     {
         0 => "0",
+        _ when bytes % (1024 * 1024 * 1024) == 0 => (bytes / (1024 * 1024 * 1024)).ToString(CultureInfo.InvariantCulture) + "GiB",
         _ when bytes % (1024 * 1024) == 0 => (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + "MiB",
         _ when bytes % 1024 == 0 => (bytes / 1024).ToString(CultureInfo.InvariantCulture) + "KiB",
         _ => bytes.ToString(CultureInfo.InvariantCulture),

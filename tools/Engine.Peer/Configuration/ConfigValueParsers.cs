@@ -161,6 +161,14 @@ internal static class ConfigValueParsers
     /// <summary>A byte count: a whole number, optionally with a binary unit (B, KiB, MiB, GiB; K, M, G mean the same).</summary>
     public static bool TryParseBytes(string text, int min, int max, out int value, [NotNullWhen(false)] out string? error)
     {
+        bool ok = TryParseBytes(text, (long)min, max, out long bytes, out error);
+        value = ok ? (int)bytes : 0;
+        return ok;
+    }
+
+    /// <summary>A byte count that may exceed an int (e.g. an archive's bytes), within [min, max].</summary>
+    public static bool TryParseBytes(string text, long min, long max, out long value, [NotNullWhen(false)] out string? error)
+    {
         value = 0;
         string s = text.Trim();
         int digits = 0;
@@ -187,14 +195,13 @@ internal static class ConfigValueParsers
             return false;
         }
 
-        long bytes = number * multiplier;
-        if (number > int.MaxValue || bytes < min || bytes > max)
+        if (number > max / multiplier || number * multiplier < min)
         {
             error = $"must be between {min} and {max} bytes, was {text.Trim()}";
             return false;
         }
 
-        value = (int)bytes;
+        value = number * multiplier;
         error = null;
         return true;
     }

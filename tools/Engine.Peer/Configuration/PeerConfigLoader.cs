@@ -295,6 +295,13 @@ internal static class PeerConfigLoader
                 + $"({ConfigValueParsers.FormatDuration(g.Transport.ReconnectBackoffInitial)})"));
         }
 
+        if (g.State.BatchSize > g.Ledger.BlockBufferSize)
+        {
+            errors.Add(new ConfigError("gossip.state.batchSize", SourceOf(settings, "gossip.state.batchSize"),
+                $"({g.State.BatchSize}) must be at most gossip.state.blockBufferSize ({g.Ledger.BlockBufferSize}), "
+                + "or the blocks of a batch beyond the reorder buffer would be refused"));
+        }
+
         if (errors.Count > 0)
         {
             return;
