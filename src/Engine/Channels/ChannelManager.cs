@@ -66,7 +66,7 @@ internal sealed class ChannelManager : IDisposable
         push.OversizeExtraPeers = options.LazyPushPeerNum;
         _emitter = new PushEmitter(push, transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
-        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block }, _store, transport, time, random(), gossipLogger);
+        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block, RetryAfter = TimeSpan.FromSeconds(1), ForgetAfter = TimeSpan.FromSeconds(4) }, _store, transport, time, random(), gossipLogger);
         _emitter.Start();
         Lazy.Start();
         if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
@@ -101,7 +101,8 @@ internal sealed class ChannelManager : IDisposable
 
     /// <summary>
     /// The receiving side of block announcements (<see cref="GossipOptions.LazyBlockPush"/>): an announced block this
-    /// peer lacks is asked for at once, of the first peer that announced it (of a second one if no answer in 250 ms).
+    /// peer lacks is asked for at once, of the first peer that announced it (of a second one if no answer within 1 s;
+    /// not again for 4 s, however many peers announce it meanwhile).
     /// </summary>
     public LazyRepair Lazy { get; }
 

@@ -10,7 +10,9 @@ namespace Engine.Channels;
 /// Fabric's state transfer (<c>gossip/state</c>) for one channel at one peer, both ends.
 /// <para>
 /// <b>Requester.</b> Every <see cref="StateTransferOptions.CheckInterval"/> the anti-entropy loop compares the ledger
-/// height with the highest height the channel's peers advertise in their StateInfo; when behind, it asks for the missing
+/// height with the highest height the channel's peers advertise in their StateInfo; when behind — and the ledger either
+/// made no progress since the last check or trails by more than its reorder buffer (otherwise push is delivering the
+/// blocks in flight, and asking for them would only fetch them twice) — it asks for the missing
 /// blocks in batches of <see cref="StateTransferOptions.BatchSize"/> (a RemoteStateRequest with a fresh nonce) from a
 /// random peer whose advertised height covers the batch, waits <see cref="StateTransferOptions.ResponseTimeout"/>, and
 /// asks another peer up to <see cref="StateTransferOptions.MaxRetries"/> times; each answered batch asks for the next at
@@ -56,6 +58,7 @@ internal sealed class StateTransfer : IDisposable
     // The catch-up round in progress (anti-entropy), under _gate.
     private bool _catchingUp;
     private ulong _target;
+    private ulong _lastCheckedHeight = ulong.MaxValue;
     private ulong _roundFrom;
     private long _roundStarted;
     private ulong _roundNonce;
@@ -122,7 +125,17 @@ internal sealed class StateTransfer : IDisposable
             ulong max = _channel.MaxAdvertisedHeight();
             lock (_gate)
             {
+                ulong previous = _lastCheckedHeight;
+                _lastCheckedHeight = height;
                 if (_disposed || _catchingUp || max <= height)
+                {
+                    return;
+                }
+
+                // While blocks flow, every peer trails the leader by the blocks in flight: asking for those would fetch
+                // what push is bringing anyway (under load, a storm of duplicate blocks). Catch up when the ledger made no
+                // progress since the last check, or trails by more than the reorder buffer can take from push.
+                if (height != previous && max - height <= (ulong)_host.Options.Ledger.BlockBufferSize)
                 {
                     return;
                 }

@@ -20,6 +20,12 @@ internal sealed class LazyRepairOptions
     /// </summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long a message asked for is remembered (default 2 s): announcements of it meanwhile ask nobody again, so a
+    /// slow answer under load does not turn into one copy per announcer.
+    /// </summary>
+    public TimeSpan ForgetAfter { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Announced messages waiting at most; more are dropped and counted, and left to pull (default 4,096).</summary>
     public int MaxWaiting { get; set; } = 4096;
 
@@ -42,9 +48,9 @@ internal sealed class LazyRepairOptions
             throw new ArgumentException($"Lazy push grace must be positive, was {Grace}.", nameof(Grace));
         }
 
-        if (RetryAfter <= TimeSpan.Zero)
+        if (RetryAfter <= TimeSpan.Zero || ForgetAfter < RetryAfter)
         {
-            throw new ArgumentException($"Lazy push retry must be positive, was {RetryAfter}.", nameof(RetryAfter));
+            throw new ArgumentException($"Lazy push retry must be positive and no longer than the memory of asked messages, was {RetryAfter} and {ForgetAfter}.", nameof(RetryAfter));
         }
 
         if (MaxWaiting <= 0 || MaxItemsPerWant <= 0)
@@ -86,6 +92,7 @@ internal sealed class LazyRepair : IDisposable
     private readonly Lock _replyGate = new();
     private readonly long _graceTicks;
     private readonly long _retryTicks;
+    private readonly long _forgetTicks;
     private readonly ulong _hashSeed;
     private ITimer? _timer;
     private bool _timerArmed;
@@ -119,6 +126,7 @@ internal sealed class LazyRepair : IDisposable
         _dropLog = new LogRateLimiter(time, TimeSpan.FromSeconds(1));
         _graceTicks = (long)(options.Grace.TotalSeconds * time.TimestampFrequency);
         _retryTicks = (long)(options.RetryAfter.TotalSeconds * time.TimestampFrequency);
+        _forgetTicks = (long)(options.ForgetAfter.TotalSeconds * time.TimestampFrequency);
         _hashSeed = (ulong)random.NextInt64();
     }
 
@@ -343,11 +351,20 @@ internal sealed class LazyRepair : IDisposable
                     else
                     {
                         waiting.Asked = true;
+                        waiting.AskedAt = now;
                         _wanted++;
                     }
 
                     AppendWant(waiting.Announcer, digest, maxBody);
                     waiting.Due = now + _retryTicks;
+                    earliest = Math.Min(earliest, waiting.Due);
+                    continue;
+                }
+
+                if (!held && now - waiting.AskedAt < _forgetTicks)
+                {
+                    // Asked, not here yet, nobody else to ask: remembered quietly until ForgetAfter (checked once more then).
+                    waiting.Due = waiting.AskedAt + _forgetTicks;
                     earliest = Math.Min(earliest, waiting.Due);
                     continue;
                 }
@@ -453,6 +470,7 @@ internal sealed class LazyRepair : IDisposable
         public PeerEndpoint Announcer;
         public PeerEndpoint Alternate;
         public bool Asked;
+        public long AskedAt;
         public bool Retried;
         public int DigestLength;
     }

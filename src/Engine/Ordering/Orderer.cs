@@ -156,7 +156,8 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
     /// <summary>
     /// Cuts a block of <paramref name="blockBytes"/> bytes every 1 / <paramref name="blocksPerSecond"/> seconds until
-    /// <see cref="StopCutting"/>. The first 8 bytes of each (when it has 8) are the cut time, UTC ticks, big-endian.
+    /// <see cref="StopCutting"/>. The first 8 bytes of each (when it has 8) are the cut time, UTC ticks, big-endian; the
+    /// rest are pseudo-random (incompressible, like real transactions).
     /// </summary>
     public void StartCutting(string channel, double blocksPerSecond, int blockBytes)
     {
@@ -539,7 +540,22 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
     private sealed class Cutter(Orderer owner, string channel, int blockBytes)
     {
-        private readonly byte[] _data = new byte[blockBytes];
+        // Transactions are hashes, keys and signatures: bytes that do not compress. Zeros would let LZ4 shrink a 64 KiB
+        // block to a few hundred bytes and make any block rate look cheap. Seeded, so runs are reproducible.
+        private readonly byte[] _data = Incompressible(blockBytes, channel);
+
+        private static byte[] Incompressible(int length, string channel)
+        {
+            var data = new byte[length];
+            int seed = 0x5EED;
+            foreach (char c in channel)
+            {
+                seed = (seed * 31) + c; // stable across processes, unlike string.GetHashCode
+            }
+
+            new Random(seed).NextBytes(data);
+            return data;
+        }
 
         public void Cut()
         {
