@@ -176,4 +176,36 @@ public sealed class ChannelElectionTests
         var error = Assert.Throws<ArgumentException>(() => both.Validate());
         Assert.That(error!.Message, Does.Contain("useLeaderElection").And.Contain("orgLeader"));
     }
+    [Test]
+    public async Task AFollowerRestartedWithAnEmptyLedger_DoesNotBecomeASecondLeader()
+    {
+        await using var net = new ChannelCluster(1);
+        var peers = Enumerable.Range(0, 5).Select(i => net.Start(1, i, bootstrap: i == 0 ? [] : [0])).ToList();
+        foreach (var peer in peers)
+        {
+            net.Join(peer);
+        }
+
+        net.RunUntil(() => net.Leaders("Org1").Length == 1 && peers.All(p => p.Node.GetChannelView(ChannelCluster.Channel).Members.Count == 4), TimeSpan.FromSeconds(60), net.Describe);
+        string leader = net.Leaders("Org1").Single();
+        var follower = peers.First(p => p.Name != leader && p.Name != "peer0.org1");
+        int index = int.Parse(follower.Name.AsSpan(4, 1));
+        for (int b = 0; b < 10; b++)
+        {
+            net.Orderer.CutBlock(ChannelCluster.Channel, new byte[100]);
+            net.Run(TimeSpan.FromMilliseconds(100));
+        }
+
+        var restarted = net.Restart(follower, 1, index, bootstrap: [0]);
+        net.Join(restarted);
+        for (int b = 0; b < 50; b++)
+        {
+            net.Orderer.CutBlock(ChannelCluster.Channel, new byte[100]);
+            net.Run(TimeSpan.FromMilliseconds(200));
+            Assert.That(net.Leaders("Org1"), Has.Length.LessThanOrEqualTo(1), $"after block {b}: {net.Describe()}");
+        }
+
+        Assert.That(net.Leaders("Org1"), Is.EqualTo(new[] { leader }));
+        Assert.That(net.Orderer.Streams(ChannelCluster.Channel), Has.Count.EqualTo(1), "one delivery stream: the leader's");
+    }
 }
