@@ -112,7 +112,7 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
     private readonly Dictionary<string, List<(double X, double Y)>> _aliveCurves = PeerNames.ToDictionary(p => p, _ => new List<(double X, double Y)>());
     private readonly List<ChartMarker> _stepMarkers = [];
     private readonly Dictionary<string, ProcessPeer> _processPeers = [];
-    private readonly Dictionary<ulong, (long Counted, int Streams)> _countedDeliveries = [];
+    private readonly Dictionary<ulong, DeliveryCount> _countedDeliveries = [];
     private PeerEndpoint _ordererEndpoint;
     private ProcessPeer? _ordererProcess;
 
@@ -365,9 +365,9 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
 
             var blocks = Blocks();
             PrintBlocks(console, blocks);
-            foreach (var (seq, (counted, streams)) in _countedDeliveries.Where(d => d.Value.Counted != d.Value.Streams))
+            foreach (var (seq, count) in _countedDeliveries.Where(d => d.Value.Counted != d.Value.Streams))
             {
-                console.MarkupLine($"[yellow]block #{seq}[/]: the orderer counted {counted} deliveries; {streams} delivery stream(s) were open when it was cut (listed above).");
+                console.MarkupLine($"[yellow]block #{seq}[/]: the orderer counted {count.Counted} deliveries; {count.Streams} delivery stream(s) were open when it was cut (listed above).");
             }
 
             string[] leaders = [.. Leaders("Org1"), .. Leaders("Org2")];
@@ -507,7 +507,7 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             queue.Enqueue(NameOf(stream.Peer));
         }
 
-        _countedDeliveries[seq] = (-Counter(before, "deliveries"), streams.Count);
+        _countedDeliveries[seq] = new DeliveryCount { Before = Counter(before, "deliveries"), Streams = streams.Count };
         return seq;
     }
 
@@ -517,9 +517,19 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
         var orderer = _ordererProcess!;
         if (await orderer.RefreshAsync(cancellationToken) && orderer.OrdererStatus is { } after)
         {
-            var (negativeBefore, streams) = _countedDeliveries[seq];
-            _countedDeliveries[seq] = (Counter(after, "deliveries") + negativeBefore, streams);
+            var count = _countedDeliveries[seq];
+            count.Counted = Counter(after, "deliveries") - count.Before;
         }
+    }
+
+    /// <summary>A block cut across processes: the orderer's delivery counter before it, the deliveries counted for it (-1 until read), the streams open at the cut.</summary>
+    private sealed class DeliveryCount
+    {
+        public long Before { get; init; }
+
+        public long Counted { get; set; } = -1;
+
+        public int Streams { get; init; }
     }
 
     private static long Counter(Engine.Peer.Ordering.OrdererStatus status, string name) => status.Counters.FirstOrDefault(c => c.Name == name)?.Value ?? 0;
