@@ -8,8 +8,8 @@ using Engine.Ledger;
 using Engine.LoadGen.Output;
 using Engine.LoadGen.Peers;
 using Engine.Node;
-using Engine.Peer.Admin;
 using Engine.Ordering;
+using Engine.Peer.Admin;
 using Engine.Transport;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -311,7 +311,7 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
                 "orderer:", "  id: orderer", $"  listenAddress: {_ordererEndpoint}",
                 "channels:", $"  - name: {Channel}", "    blocksPerSecond: 0", "    orgs:", "      - name: Org1", "      - name: Org2",
                 "admin:", "  enabled: true", $"  listenAddress: {admin}",
-                "log:", "  level: warning", "") , cancellationToken);
+                "log:", "  level: warning", ""), cancellationToken);
             _ordererProcess = await ProcessPeer.StartOrdererAsync("orderer", config, _ordererEndpoint, admin, onOutput: null, cancellationToken);
             await RecordAsync(console, "start the orderer", true, cancellationToken);
 
