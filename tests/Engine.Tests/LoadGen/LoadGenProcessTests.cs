@@ -187,7 +187,7 @@ public sealed class LoadGenProcessTests
     }
 
     /// <summary>Engine.Peer processes whose command line names <paramref name="launcher"/> as their parent (Linux /proc).</summary>
-    private static List<int> PeersLaunchedBy(int launcher)
+    internal static List<int> PeersLaunchedBy(int launcher)
     {
         string marker = "--parent-pid\0" + launcher.ToString(CultureInfo.InvariantCulture) + "\0";
         var found = new List<int>();

@@ -15,7 +15,8 @@ namespace Engine.LoadGen.Peers;
 /// passes it its configuration on the command line (<c>--set</c>), watches it through its local admin port (a status poll
 /// every 200 ms, from which membership changes are derived), and never leaves it behind: the process gets
 /// <c>--parent-pid</c> and stops by itself if the load generator dies, and <see cref="StopAsync"/> sends SIGTERM, then kills
-/// whatever has not exited within 5 s.
+/// whatever has not exited within 5 s. The same launcher runs an Engine.Peer <c>orderer</c> process
+/// (<see cref="StartOrdererAsync"/>), watched and stopped the same way.
 /// </summary>
 internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 {
@@ -33,7 +34,8 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     };
     private readonly Process _process;
     private readonly PeerEndpoint _admin;
-    private readonly Action<MembershipChangedEvent> _onChanged;
+    private readonly Action<MembershipChangedEvent>? _onChanged;
+    private readonly Lock _applyGate = new();
     private readonly CancellationTokenSource _stopPolling = new();
     private readonly Dictionary<string, string> _states = new(StringComparer.Ordinal);
     private readonly Queue<string> _lastErrors = new();
@@ -43,15 +45,30 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     private long _datagrams;
     private long _bytes;
     private volatile bool _answered;
+    private volatile Engine.Peer.Hosting.PeerStatus? _status;
+    private volatile Engine.Peer.Ordering.OrdererStatus? _ordererStatus;
     private int _disposed;
 
-    private ProcessPeer(Process process, PeerEndpoint endpoint, PeerEndpoint admin, Action<MembershipChangedEvent> onChanged)
+    private ProcessPeer(Process process, string name, PeerEndpoint endpoint, PeerEndpoint admin, Action<MembershipChangedEvent>? onChanged)
     {
         _process = process;
+        Name = name;
         Endpoint = endpoint;
         _admin = admin;
         _onChanged = onChanged;
     }
+
+    /// <summary>The name it was launched under (its peer.id, or the orderer's).</summary>
+    public string Name { get; }
+
+    /// <summary>Its local admin port.</summary>
+    public PeerEndpoint Admin => _admin;
+
+    /// <summary>A peer's status as last read from its admin port (every 200 ms, or by <see cref="RefreshAsync"/>); null before the first answer.</summary>
+    public Engine.Peer.Hosting.PeerStatus? Status => _status;
+
+    /// <summary>An orderer's status as last read from its admin port; null for a peer.</summary>
+    public Engine.Peer.Ordering.OrdererStatus? OrdererStatus => _ordererStatus;
 
     public PeerEndpoint Endpoint { get; }
 
@@ -69,34 +86,15 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     /// <summary>
     /// Launches one peer and waits until its admin port answers. <paramref name="endpoint"/> empty picks a free port pair.
     /// </summary>
-    public static async Task<ProcessPeer> StartAsync(string name, string pkiIdHex, PeerEndpoint endpoint, PeerEndpoint bootstrap,
+    public static Task<ProcessPeer> StartAsync(string name, string pkiIdHex, PeerEndpoint endpoint, PeerEndpoint bootstrap,
         TimeSpan aliveInterval, Action<MembershipChangedEvent> onChanged, CancellationToken cancellationToken)
     {
-        if (!File.Exists(Executable))
-        {
-            throw new FileNotFoundException($"Engine.Peer is not built beside the load generator ({Executable})");
-        }
-
-        endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(FreePortPair()) : endpoint;
-        var admin = PeerEndpoint.Loopback(FreeTcpPort());
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string Ms(TimeSpan t) => string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalMilliseconds}ms");
         var sets = new List<string>
         {
-            $"peer.id={name}",
             $"peer.pkiId={pkiIdHex}",
-            $"gossip.endpoint={endpoint}",
-            $"admin.enabled=true",
-            $"admin.listenAddress={admin}",
             $"gossip.aliveTimeInterval={Ms(aliveInterval)}",
             $"gossip.aliveExpirationTimeout={Ms(aliveInterval * 5)}",
             $"gossip.reconnectInterval={Ms(aliveInterval * 5)}",
-            "transport.udpReceiveThread=false",
             "log.level=warning",
         };
         if (!bootstrap.IsEmpty)
@@ -104,10 +102,55 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
             sets.Add($"gossip.bootstrap={bootstrap}");
         }
 
-        foreach (string set in sets)
+        return StartPeerAsync(name, endpoint, sets, onChanged, onOutput: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Launches one peer configured by <paramref name="sets"/> (<c>--set key=value</c> each; its id, endpoint and admin port
+    /// are added here) and waits until its admin port answers. <paramref name="endpoint"/> empty picks a free port pair.
+    /// <paramref name="onOutput"/> gets each line the peer writes to stdout (its log), when given.
+    /// </summary>
+    public static Task<ProcessPeer> StartPeerAsync(string name, PeerEndpoint endpoint, IEnumerable<string> sets,
+        Action<MembershipChangedEvent>? onChanged, Action<string>? onOutput, CancellationToken cancellationToken)
+    {
+        endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(FreePortPair()) : endpoint;
+        var admin = PeerEndpoint.Loopback(FreeTcpPort());
+        var arguments = new List<string>();
+        foreach (string set in (string[])[$"peer.id={name}", $"gossip.endpoint={endpoint}", "admin.enabled=true", $"admin.listenAddress={admin}",
+            "transport.udpReceiveThread=false", .. sets])
         {
-            start.ArgumentList.Add("--set");
-            start.ArgumentList.Add(set);
+            arguments.Add("--set");
+            arguments.Add(set);
+        }
+
+        return LaunchAsync(name, arguments, endpoint, admin, onChanged, onOutput, cancellationToken);
+    }
+
+    /// <summary>
+    /// Launches an Engine.Peer <c>orderer</c> process from <paramref name="configPath"/>, whose orderer.listenAddress is
+    /// <paramref name="endpoint"/> and admin.listenAddress <paramref name="admin"/>, and waits until its admin port answers.
+    /// </summary>
+    public static Task<ProcessPeer> StartOrdererAsync(string name, string configPath, PeerEndpoint endpoint, PeerEndpoint admin,
+        Action<string>? onOutput, CancellationToken cancellationToken) =>
+        LaunchAsync(name, ["orderer", "--config", configPath], endpoint, admin, onChanged: null, onOutput, cancellationToken);
+
+    private static async Task<ProcessPeer> LaunchAsync(string name, IReadOnlyList<string> arguments, PeerEndpoint endpoint, PeerEndpoint admin,
+        Action<MembershipChangedEvent>? onChanged, Action<string>? onOutput, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Executable))
+        {
+            throw new FileNotFoundException($"Engine.Peer is not built beside the load generator ({Executable})");
+        }
+
+        var start = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
         }
 
         start.ArgumentList.Add("--parent-pid");
@@ -120,8 +163,14 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var peer = new ProcessPeer(process, endpoint, admin, onChanged);
-        process.OutputDataReceived += (_, _) => { };
+        var peer = new ProcessPeer(process, name, endpoint, admin, onChanged);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                onOutput?.Invoke(line);
+            }
+        };
         process.ErrorDataReceived += (_, e) => peer.KeepError(e.Data);
         process.Start();
         Live[peer] = 0;
@@ -136,12 +185,12 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
             {
                 if (process.HasExited)
                 {
-                    throw new InvalidOperationException($"peer {name} exited with code {process.ExitCode} before it answered: {peer.LastErrors()}");
+                    throw new InvalidOperationException($"{name} exited with code {process.ExitCode} before it answered: {peer.LastErrors()}");
                 }
 
                 if (DateTime.UtcNow > deadline)
                 {
-                    throw new TimeoutException($"peer {name} did not answer on its admin port {admin} within 30 s: {peer.LastErrors()}");
+                    throw new TimeoutException($"{name} did not answer on its admin port {admin} within 30 s: {peer.LastErrors()}");
                 }
 
                 await Task.Delay(20, cancellationToken);
@@ -156,6 +205,40 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 
         return peer;
     }
+
+    /// <summary>Reads its status now (rather than at the next poll); false when the admin port did not answer within 2 s.</summary>
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(TimeSpan.FromSeconds(2));
+            Apply(await AdminClient.SendAsync(_admin, new AdminRequest(AdminProtocol.StatusCommand), attempt.Token));
+            return true;
+        }
+        catch (Exception e) when (e is AdminException or SocketException or IOException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends one admin request (an orderer's <c>cut</c> or <c>anchors</c>); throws <see cref="AdminException"/> saying what failed.</summary>
+    public async Task<AdminResponse> AskAsync(AdminRequest request, CancellationToken cancellationToken)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            return await AdminClient.SendAsync(_admin, request, attempt.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AdminException($"{Name}'s admin port at {_admin} did not answer '{request.Command}' within 5 s");
+        }
+    }
+
+    private static string Ms(TimeSpan t) => string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalMilliseconds}ms");
 
     public async ValueTask CrashAsync()
     {
@@ -230,9 +313,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
                 {
                     using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stopPolling.Token);
                     attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                    var status = await AdminClient.GetStatusAsync(_admin, attempt.Token);
-                    Apply(status);
-                    _answered = true;
+                    Apply(await AdminClient.SendAsync(_admin, new AdminRequest(AdminProtocol.StatusCommand), attempt.Token));
                 }
                 catch (Exception e) when (e is AdminException or OperationCanceledException or SocketException or IOException)
                 {
@@ -243,6 +324,25 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    private void Apply(AdminResponse response)
+    {
+        if (response.Orderer is { } orderer)
+        {
+            _ordererStatus = orderer;
+            _answered = true;
+        }
+        else if (response.Status is { } status)
+        {
+            lock (_applyGate)
+            {
+                Apply(status);
+            }
+
+            _status = status;
+            _answered = true;
         }
     }
 
@@ -258,7 +358,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
             if (before != m.State)
             {
                 _states[m.PkiId] = m.State;
-                _onChanged(new MembershipChangedEvent(m.PkiId, PeerEndpoint.Parse(m.Endpoint), m.Org, isAlive ? MemberState.Alive : MemberState.Dead, false));
+                _onChanged?.Invoke(new MembershipChangedEvent(m.PkiId, PeerEndpoint.Parse(m.Endpoint), m.Org, isAlive ? MemberState.Alive : MemberState.Dead, false));
             }
         }
 
@@ -304,7 +404,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     }
 
     /// <summary>A port free for both UDP and TCP on 127.0.0.1 right now (the peer binds both on one port).</summary>
-    private static ushort FreePortPair()
+    internal static ushort FreePortPair()
     {
         for (int attempt = 0; attempt < 32; attempt++)
         {
@@ -326,7 +426,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         throw new InvalidOperationException("no free UDP+TCP port pair on 127.0.0.1 after 32 attempts");
     }
 
-    private static ushort FreeTcpPort()
+    internal static ushort FreeTcpPort()
     {
         using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
