@@ -19,7 +19,8 @@ namespace Engine.Benchmarks.Gate;
 /// The threshold for one figure is the stated threshold plus twice the spread its baseline showed between two back-to-back
 /// measurements (<c>--update-baseline</c> measures everything twice and keeps the slower ratio), so a figure that is noisy on
 /// this machine is not failed for its noise, while an injected or real regression of several times its noise still is.
-/// Usage: gate [--update-baseline] [--filter TEXT] [--baseline PATH] [--threshold 0.5]
+/// Usage: gate [--update-baseline] [--filter TEXT] [--baseline PATH] [--threshold 0.5] (with --filter, an update
+/// re-measures the matching classes only and keeps every other entry)
 /// </summary>
 internal static class GateRunner
 {
@@ -101,7 +102,14 @@ internal static class GateRunner
 
         if (update)
         {
-            baseline.Entries = new SortedDictionary<string, GateEntry>(measured, StringComparer.Ordinal);
+            // With --filter only the matching classes are re-measured; every other entry keeps its committed baseline.
+            var entries = new SortedDictionary<string, GateEntry>(filter is null ? [] : baseline.Entries, StringComparer.Ordinal);
+            foreach (var (name, entry) in measured)
+            {
+                entries[name] = entry;
+            }
+
+            baseline.Entries = entries;
             baseline.Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
             baseline.Updated = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             baseline.Save(baselinePath);
