@@ -151,7 +151,25 @@ internal sealed class HostileMemoryAttacks : IAsyncDisposable
         // Afterwards the network runs on: the attacks leave nothing behind that a later heartbeat or sync would act on.
         string before = ViewSnapshot.Of(_nodes, withTime: false);
         _time.Advance(TimeSpan.FromSeconds(10));
-        bool changed = ViewSnapshot.Of(_nodes, withTime: false) != before || _nodes.Any(n => n.AliveCount != _nodes.Count - 1);
+        string after = ViewSnapshot.Of(_nodes, withTime: false);
+        bool changed = after != before || _nodes.Any(n => n.AliveCount != _nodes.Count - 1);
+        if (changed)
+        {
+            // What changed, for whoever reads the run's log: the snapshot lines that differ, and the alive counts.
+            var was = before.Split('\n');
+            var now = after.Split('\n');
+            for (int i = 0; i < Math.Max(was.Length, now.Length); i++)
+            {
+                string a = i < was.Length ? was[i] : "(none)", b = i < now.Length ? now[i] : "(none)";
+                if (a != b)
+                {
+                    Console.Error.WriteLine($"aftermath: before: {a}\naftermath: after:  {b}");
+                }
+            }
+
+            Console.Error.WriteLine($"aftermath: alive counts {string.Join(", ", _nodes.Select(n => n.AliveCount))} (expected {_nodes.Count - 1} each)");
+        }
+
         results.Add(new AttackResult("aftermath", "memory", 0, 0, changed, "10 s of network time after the attacks: every view still exactly the 10 honest peers"));
         return results;
     }
