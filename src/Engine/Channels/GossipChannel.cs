@@ -47,6 +47,10 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private ulong _requestedFrom = ulong.MaxValue;
     private ulong _gapHeight = ulong.MaxValue;
     private long _gapSince;
+    private ITimer? _gapTimer;
+    private bool _gapTimerArmed;
+    private PeerEndpoint _gapSource;
+    private ulong _gapReceived;
     private long _requestedAt;
     private bool _disposed;
 
@@ -117,6 +121,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         {
             _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).OnPublishTick(), this, options.PublishStateInfoInterval, options.PublishStateInfoInterval));
             _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).RequestStates(), this, TimeSpan.Zero, options.RequestStateInfoInterval));
+            _gapTimer = _host.Time.CreateTimer(static s => ((GossipChannel)s!).OnGapTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timers.Add(_gapTimer);
         }
 
         ConnectToAnchors(Store.Config);
@@ -481,6 +487,16 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
 
             if (now - _gapSince < grace)
             {
+                // Looked at again when the grace ends, even if no later block comes to reveal it (the last blocks of a
+                // burst).
+                _gapSource = source;
+                _gapReceived = Math.Max(_gapReceived, received);
+                if (!_gapTimerArmed && _gapTimer is { } timer && !_disposed)
+                {
+                    _gapTimerArmed = true;
+                    timer.Change(TimeSpan.FromSeconds((grace - (now - _gapSince) + 1) / (double)_host.Time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+                }
+
                 return;
             }
 
@@ -496,6 +512,32 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         ulong end = Math.Min(received - 1, height + (ulong)_host.Options.State.BatchSize - 1);
         var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
         StateTransfer.RequestGap(target, height, end, received);
+    }
+
+    /// <summary>The gap grace ended: if the gap it was armed for is still open, ask for it.</summary>
+    private void OnGapTimer()
+    {
+        PeerEndpoint source;
+        ulong received;
+        lock (_gate)
+        {
+            _gapTimerArmed = false;
+            source = _gapSource;
+            received = _gapReceived;
+            _gapReceived = 0;
+        }
+
+        try
+        {
+            if (received > Store.Height && !source.IsEmpty)
+            {
+                RequestMissing(source, received);
+            }
+        }
+        catch (Exception e)
+        {
+            ChannelLog.TimerFailed(_logger, e, _host.PeerName, Id);
+        }
     }
 
     /// <summary>How long a gap below a received block may stay open before it is asked for (blocks overtaking each other close theirs sooner).</summary>

@@ -135,7 +135,7 @@ internal sealed class StateTransfer : IDisposable
                 // While blocks flow, every peer trails the leader by the blocks in flight: asking for those would fetch
                 // what push is bringing anyway (under load, a storm of duplicate blocks). Catch up when the ledger made no
                 // progress since the last check, or trails by more than the reorder buffer can take from push.
-                if (height != previous && max - height <= (ulong)_host.Options.Ledger.BlockBufferSize)
+                if (previous != ulong.MaxValue && height != previous && max - height <= (ulong)_host.Options.Ledger.BlockBufferSize)
                 {
                     return;
                 }
