@@ -96,6 +96,7 @@ internal sealed class LazyRepair : IDisposable
     private readonly ulong _hashSeed;
     private ITimer? _timer;
     private bool _timerArmed;
+    private long _armedFor;
     private PeerEndpoint _self;
 
     private long _announcedReceived;
@@ -158,8 +159,9 @@ internal sealed class LazyRepair : IDisposable
     /// <summary>An Announce's content (<see cref="EnvelopeView.Content"/>) from <paramref name="source"/>.</summary>
     public void OnAnnounce(PeerEndpoint source, ReadOnlySpan<byte> content)
     {
-        long due = _time.GetTimestamp() + (_options.AskAtOnce ? 0 : _graceTicks);
-        bool added = false;
+        long now = _time.GetTimestamp();
+        long due = now + _graceTicks;
+        int maxBody = _options.AskAtOnce ? WantBodyLimit() : 0;
         var reader = new ProtoSpanReader(content);
         bool malformed;
         lock (_gate)
@@ -210,23 +212,15 @@ internal sealed class LazyRepair : IDisposable
                 digest.CopyTo(waiting.Digest);
                 waiting.DigestLength = digest.Length;
                 _waitingIndex[key] = slot;
-                added = true;
+                if (_options.AskAtOnce)
+                {
+                    AskLocked(waiting, now, maxBody); // nothing else is on its way: no grace
+                }
+
+                ArmLocked(waiting.Due, now);
             }
 
-            if (added && _options.AskAtOnce)
-            {
-                // Asked below, outside this loop's parse; the timer then covers the retries.
-            }
-            else if (!_timerArmed && _waitingIndex.Count > 0 && _timer is { } timer)
-            {
-                _timerArmed = true;
-                timer.Change(_options.Grace, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        if (added && _options.AskAtOnce)
-        {
-            Tick();
+            SendWantsLocked();
         }
 
         if (malformed)
@@ -320,7 +314,7 @@ internal sealed class LazyRepair : IDisposable
             }
 
             long earliest = long.MaxValue;
-            int maxBody = Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.WantContent, _transport.MaxDatagramPayload - 4));
+            int maxBody = WantBodyLimit();
             for (int slot = 0; slot < _slots.Count; slot++)
             {
                 var waiting = _slots[slot];
@@ -339,24 +333,7 @@ internal sealed class LazyRepair : IDisposable
                 bool held = MessageId.TryParseDigest(digest, out var id) && _store.Holds(in id);
                 if (!held && (!waiting.Asked || (!waiting.Retried && !waiting.Alternate.IsEmpty)))
                 {
-                    // First ask the first announcer; if its answer has not come within RetryAfter, once more another
-                    // peer that announced it. The entry stays meanwhile, so later announcements only note an alternate.
-                    if (waiting.Asked)
-                    {
-                        waiting.Retried = true;
-                        waiting.Announcer = waiting.Alternate;
-                        waiting.Alternate = default;
-                        _retried++;
-                    }
-                    else
-                    {
-                        waiting.Asked = true;
-                        waiting.AskedAt = now;
-                        _wanted++;
-                    }
-
-                    AppendWant(waiting.Announcer, digest, maxBody);
-                    waiting.Due = now + _retryTicks;
+                    AskLocked(waiting, now, maxBody);
                     earliest = Math.Min(earliest, waiting.Due);
                     continue;
                 }
@@ -381,20 +358,64 @@ internal sealed class LazyRepair : IDisposable
                 _free.Push(slot);
             }
 
-            for (int w = 0; w < _wants.Count; w++)
+            SendWantsLocked();
+            if (earliest != long.MaxValue)
             {
-                SendWant(_wants[w]);
-            }
-
-            _wantIndex.Clear(); // the builders are reused by the next tick
-            if (earliest != long.MaxValue && _timer is { } timer)
-            {
-                _timerArmed = true;
-                var wait = TimeSpan.FromSeconds((earliest - now) / (double)_time.TimestampFrequency);
-                timer.Change(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, Timeout.InfiniteTimeSpan);
+                ArmLocked(earliest, now);
             }
         }
     }
+
+    /// <summary>
+    /// Asks for a waiting message: of its first announcer, or — asked before, unanswered within RetryAfter — once of the
+    /// alternate. The entry stays meanwhile (due again after RetryAfter), so later announcements only note an alternate.
+    /// </summary>
+    private void AskLocked(Waiting waiting, long now, int maxBody)
+    {
+        if (waiting.Asked)
+        {
+            waiting.Retried = true;
+            waiting.Announcer = waiting.Alternate;
+            waiting.Alternate = default;
+            _retried++;
+        }
+        else
+        {
+            waiting.Asked = true;
+            waiting.AskedAt = now;
+            _wanted++;
+        }
+
+        AppendWant(waiting.Announcer, waiting.Digest.AsSpan(0, waiting.DigestLength), maxBody);
+        waiting.Due = now + _retryTicks;
+    }
+
+    /// <summary>Sends the Wants built since the last call, one datagram per announcer (the builders are reused).</summary>
+    private void SendWantsLocked()
+    {
+        for (int w = 0; w < _wantIndex.Count; w++)
+        {
+            SendWant(_wants[w]);
+        }
+
+        _wantIndex.Clear();
+    }
+
+    /// <summary>Arms the one-shot timer for <paramref name="due"/> unless it already fires sooner.</summary>
+    private void ArmLocked(long due, long now)
+    {
+        if ((_timerArmed && _armedFor <= due) || _timer is not { } timer)
+        {
+            return;
+        }
+
+        _timerArmed = true;
+        _armedFor = due;
+        var wait = TimeSpan.FromSeconds((due - now) / (double)_time.TimestampFrequency);
+        timer.Change(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private int WantBodyLimit() => Math.Max(0, DigestListCodec.MaxBody(EnvelopeView.WantContent, _transport.MaxDatagramPayload - 4));
 
     private int AddSlot()
     {

@@ -51,6 +51,26 @@ public sealed class LazyRepairTests
     }
 
     [Test]
+    public void AMessageAnnouncedWhileAnotherIsRemembered_IsAskedAfterItsGrace_NotAtTheOthersLaterTime()
+    {
+        var time = new VirtualTimeProvider();
+        var transport = new RecordingTransport();
+        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
+        using var repair = new LazyRepair(
+            new LazyRepairOptions { Grace = TimeSpan.FromMilliseconds(20), RetryAfter = TimeSpan.FromMilliseconds(250), ForgetAfter = TimeSpan.FromSeconds(2) },
+            store, transport, time, new Random(2));
+        repair.Start();
+
+        repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
+        time.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "asked; now remembered until 2 s");
+
+        repair.OnAnnounce(B, Announce(MessageId.ForAppData([7], 1, 2)));
+        time.Advance(TimeSpan.FromMilliseconds(25));
+        Assert.That(transport.Wants, Is.EqualTo(new[] { A, B }), "the new message waits its own 20 ms grace, not the remembered one's 2 s");
+    }
+
+    [Test]
     public void AskAtOnce_SendsTheWantWithinTheAnnounce_AndAMessageThatArrivesIsForgotten()
     {
         var time = new VirtualTimeProvider();
