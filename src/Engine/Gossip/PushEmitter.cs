@@ -147,9 +147,8 @@ internal sealed class PushEmitter : IDisposable
             }
 
             envelope.CopyTo(_arena.AsSpan(_arenaUsed));
-            bool announced = _options.LazyPeerNum > 0
-                || (_options.AnnounceOversize && EnvelopeBatch.RecordSize(envelope.Length) > _transport.MaxDatagramPayload);
-            var (digestOffset, digestLength) = announced ? KeepDigestLocked(envelope) : (0, 0);
+            bool oversize = _options.AnnounceOversize && EnvelopeBatch.RecordSize(envelope.Length) > _transport.MaxDatagramPayload;
+            var (digestOffset, digestLength) = _options.LazyPeerNum > 0 || oversize ? KeepDigestLocked(envelope) : (0, 0);
             _pending[_pendingCount++] = new Pending(_arenaUsed, envelope.Length, route, _options.Iterations, digestOffset, digestLength);
             _arenaUsed += envelope.Length;
             _queued++;
@@ -158,7 +157,7 @@ internal sealed class PushEmitter : IDisposable
                 _flushesBySize++;
                 FlushLocked("size");
             }
-            else if (digestLength > 0 && _options.AnnounceOversize && EnvelopeBatch.RecordSize(envelope.Length) > _transport.MaxDatagramPayload)
+            else if (oversize && digestLength > 0)
             {
                 // Only its announcements go out (small datagrams): nothing to gain by waiting for the batch to fill.
                 FlushLocked("oversize");

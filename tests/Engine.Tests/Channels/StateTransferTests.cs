@@ -278,41 +278,18 @@ public sealed class StateTransferTests
     }
 
     /// <summary>A real node's transport that lies in answer to the state requests it receives.</summary>
-    private sealed class ByzantineTransport(MemoryTransport inner, Lie lie) : ITransport, ITransportHandler
+    private sealed class ByzantineTransport(MemoryTransport inner, Lie lie) : WrappingTransport(inner)
     {
-        private ITransportHandler _handler = null!;
         private int _lies;
 
         public int Lies => Volatile.Read(ref _lies);
 
-        public PeerEndpoint LocalEndpoint => inner.LocalEndpoint;
-
-        public int MaxDatagramPayload => inner.MaxDatagramPayload;
-
-        public int MaxFramePayload => inner.MaxFramePayload;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default)
-        {
-            _handler = handler;
-            return inner.StartAsync(this, cancellationToken);
-        }
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendDatagram(destination, payload);
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendFrame(destination, payload);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload) => _handler.OnDatagram(source, payload);
-
-        public void OnConnectionLost(PeerEndpoint peer, string reason) => _handler.OnConnectionLost(peer, reason);
-
-        public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
+        public override void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
         {
             var bytes = payload.ToArray();
             if (ReadRequest(bytes) is not { } request)
             {
-                _handler.OnFrame(source, payload);
+                Handler?.OnFrame(source, payload);
                 return;
             }
 
@@ -326,55 +303,32 @@ public sealed class StateTransferTests
             switch (lie)
             {
                 case Lie.Unrequested:
-                    inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce ^ 0x5555, forged));
-                    _handler.OnFrame(source, payload); // then the honest answer
+                    Inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce ^ 0x5555, forged));
+                    Handler?.OnFrame(source, payload); // then the honest answer
                     break;
                 case Lie.OutOfRange:
                     forged.Add(ForgedPayload(request.End + 1));
-                    inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, forged));
+                    Inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, forged));
                     break;
                 case Lie.TooMany:
-                    inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, [.. forged, .. forged]));
+                    Inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, [.. forged, .. forged]));
                     break;
                 case Lie.Replayed:
-                    _handler.OnFrame(source, payload); // the honest answer (the node sends it at once), then the replay
-                    inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, forged));
+                    Handler?.OnFrame(source, payload); // the honest answer (the node sends it at once), then the replay
+                    Inner.SendFrame(source, ChannelMessages.StateResponse(ChannelBytes, request.Nonce, forged));
                     break;
             }
         }
     }
 
     /// <summary>A real node's transport that never answers state requests (they are swallowed on the way in).</summary>
-    private sealed class SilentTransport(MemoryTransport inner) : ITransport, ITransportHandler
+    private sealed class SilentTransport(MemoryTransport inner) : WrappingTransport(inner)
     {
-        private ITransportHandler _handler = null!;
         private int _swallowed;
 
         public int Swallowed => Volatile.Read(ref _swallowed);
 
-        public PeerEndpoint LocalEndpoint => inner.LocalEndpoint;
-
-        public int MaxDatagramPayload => inner.MaxDatagramPayload;
-
-        public int MaxFramePayload => inner.MaxFramePayload;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default)
-        {
-            _handler = handler;
-            return inner.StartAsync(this, cancellationToken);
-        }
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendDatagram(destination, payload);
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendFrame(destination, payload);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload) => _handler.OnDatagram(source, payload);
-
-        public void OnConnectionLost(PeerEndpoint peer, string reason) => _handler.OnConnectionLost(peer, reason);
-
-        public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
+        public override void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
         {
             if (ReadRequest(payload.ToArray()) is not null)
             {
@@ -382,42 +336,18 @@ public sealed class StateTransferTests
                 return;
             }
 
-            _handler.OnFrame(source, payload);
+            Handler?.OnFrame(source, payload);
         }
     }
 
     /// <summary>A transport the test sends through (as the node it belongs to, when it wraps one) and that keeps the state responses to the test's nonces (100-199).</summary>
-    private sealed class TapTransport(MemoryTransport inner) : ITransport, ITransportHandler
+    private sealed class TapTransport(MemoryTransport inner) : WrappingTransport(inner)
     {
-        private ITransportHandler? _handler;
-
         public ConcurrentDictionary<ulong, ulong[]> Responses { get; } = new();
 
-        public PeerEndpoint LocalEndpoint => inner.LocalEndpoint;
+        public void Send(PeerEndpoint to, byte[] frame) => Assert.That(Inner.SendFrame(to, frame), Is.EqualTo(SendStatus.Sent));
 
-        public int MaxDatagramPayload => inner.MaxDatagramPayload;
-
-        public int MaxFramePayload => inner.MaxFramePayload;
-
-        public void Send(PeerEndpoint to, byte[] frame) => Assert.That(inner.SendFrame(to, frame), Is.EqualTo(SendStatus.Sent));
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default)
-        {
-            _handler = handler;
-            return inner.StartAsync(this, cancellationToken);
-        }
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendDatagram(destination, payload);
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendFrame(destination, payload);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload) => _handler?.OnDatagram(source, payload);
-
-        public void OnConnectionLost(PeerEndpoint peer, string reason) => _handler?.OnConnectionLost(peer, reason);
-
-        public void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
+        public override void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
         {
             var bytes = payload.ToArray();
             if (EnvelopeView.TryParse(bytes, out var view) && view.ContentField == ChannelMessages.StateResponseContent && view.Nonce is >= 100 and < 200)
@@ -434,8 +364,40 @@ public sealed class StateTransferTests
                 return;
             }
 
-            _handler?.OnFrame(source, payload);
+            Handler?.OnFrame(source, payload);
         }
+    }
+
+    /// <summary>A node's transport seen through: everything passes both ways except the frames <see cref="OnFrame"/> intercepts.</summary>
+    private abstract class WrappingTransport(MemoryTransport inner) : ITransport, ITransportHandler
+    {
+        protected ITransportHandler? Handler { get; private set; }
+
+        protected MemoryTransport Inner => inner;
+
+        public PeerEndpoint LocalEndpoint => inner.LocalEndpoint;
+
+        public int MaxDatagramPayload => inner.MaxDatagramPayload;
+
+        public int MaxFramePayload => inner.MaxFramePayload;
+
+        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default)
+        {
+            Handler = handler;
+            return inner.StartAsync(this, cancellationToken);
+        }
+
+        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendDatagram(destination, payload);
+
+        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => inner.SendFrame(destination, payload);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+        public void OnDatagram(PeerEndpoint source, ReadOnlySpan<byte> payload) => Handler?.OnDatagram(source, payload);
+
+        public void OnConnectionLost(PeerEndpoint peer, string reason) => Handler?.OnConnectionLost(peer, reason);
+
+        public abstract void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload);
     }
 
     private sealed class NullHandler : ITransportHandler
