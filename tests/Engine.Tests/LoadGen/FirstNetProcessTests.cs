@@ -102,23 +102,8 @@ public sealed class FirstNetProcessTests
         using var loadgen = LoadGenProcessTests.StartLoadGen("firstnet", "--processes", "--timeout", "00:01:30");
         int pid = loadgen.Id;
         var output = loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (LoadGenProcessTests.PeersLaunchedBy(pid).Count < 2)
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the orderer and peer0.org1 did not start");
-            Assert.That(loadgen.HasExited, Is.False, "the load generator ended before its processes ran");
-            await Task.Delay(50, cancellationToken);
-        }
-
-        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
-        {
-            await kill.WaitForExitAsync(cancellationToken);
-            Assert.That(kill.ExitCode, Is.Zero);
-        }
-
-        using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        exited.CancelAfter(TimeSpan.FromSeconds(30));
-        await loadgen.WaitForExitAsync(exited.Token);
+        await LoadGenProcessTests.WaitUntilLaunchedAsync(loadgen, 2, "the orderer and peer0.org1", cancellationToken);
+        await LoadGenProcessTests.CtrlCAsync(loadgen, cancellationToken);
         string text = await output;
         Assert.That(LoadGenProcessTests.PeersLaunchedBy(pid), Is.Empty, "every process was stopped before the load generator exited: " + text);
         Assert.That(loadgen.ExitCode, Is.EqualTo(1), text);

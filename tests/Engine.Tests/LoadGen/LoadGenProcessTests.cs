@@ -136,24 +136,8 @@ public sealed class LoadGenProcessTests
                 "--timeout", "00:01:30", "--json", json);
             int pid = loadgen.Id;
             var output = loadgen.StandardOutput.ReadToEndAsync(cancellationToken);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (PeersLaunchedBy(pid).Count < 3)
-            {
-                Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the 3 peer processes did not start");
-                Assert.That(loadgen.HasExited, Is.False, "the load generator ended before its peers ran");
-                await Task.Delay(50, cancellationToken);
-            }
-
-            // Ctrl-C: SIGINT to the load generator alone (a terminal sends it to the whole group; this is the harder case).
-            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
-            {
-                await kill.WaitForExitAsync(cancellationToken);
-                Assert.That(kill.ExitCode, Is.Zero);
-            }
-
-            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            exited.CancelAfter(TimeSpan.FromSeconds(30));
-            await loadgen.WaitForExitAsync(exited.Token);
+            await WaitUntilLaunchedAsync(loadgen, 3, "the 3 peer processes", cancellationToken);
+            await CtrlCAsync(loadgen, cancellationToken);
             string text = await output;
             Assert.That(PeersLaunchedBy(pid), Is.Empty, "every peer process was stopped before the load generator exited: " + text);
             Assert.That(File.Exists(json), Is.True, "it reports what it had: " + text);
@@ -187,6 +171,35 @@ public sealed class LoadGenProcessTests
     }
 
     /// <summary>Engine.Peer processes whose command line names <paramref name="launcher"/> as their parent (Linux /proc).</summary>
+    /// <summary>Waits (at most 60 s) until <paramref name="loadgen"/> has launched <paramref name="count"/> Engine.Peer processes.</summary>
+    internal static async Task WaitUntilLaunchedAsync(Process loadgen, int count, string what, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (PeersLaunchedBy(loadgen.Id).Count < count)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"{what} did not start");
+            Assert.That(loadgen.HasExited, Is.False, $"the load generator ended before {what} ran");
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Ctrl-C: SIGINT to the load generator alone (a terminal sends it to the whole group; this is the harder case), then
+    /// waits at most 30 s for it to exit.
+    /// </summary>
+    internal static async Task CtrlCAsync(Process loadgen, CancellationToken cancellationToken)
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", loadgen.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync(cancellationToken);
+            Assert.That(kill.ExitCode, Is.Zero);
+        }
+
+        using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        exited.CancelAfter(TimeSpan.FromSeconds(30));
+        await loadgen.WaitForExitAsync(exited.Token);
+    }
+
     internal static List<int> PeersLaunchedBy(int launcher)
     {
         string marker = "--parent-pid\0" + launcher.ToString(CultureInfo.InvariantCulture) + "\0";
