@@ -50,4 +50,7 @@ internal static partial class ChannelLog
 
     [LoggerMessage(EventId = 6313, Level = LogLevel.Information, Message = "Peer {Peer}: {Channel}: no answer from {Target} for blocks {Start}-{End} within {Timeout}; asking another peer")]
     public static partial void ResponseTimedOut(ILogger logger, string peer, string channel, PeerEndpoint target, ulong start, ulong end, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 6314, Level = LogLevel.Debug, Message = "Peer {Peer}: ignored {What} of channel {Channel} from {Source}: this peer has not joined that channel")]
+    public static partial void NotJoined(ILogger logger, string peer, string what, string channel, PeerEndpoint source);
 }

@@ -30,6 +30,7 @@ internal sealed class ChannelManager : IDisposable
     private readonly Lock _joinGate = new();
     private volatile GossipChannel[] _channels = [];
     private long _dropped;
+    private long _notJoined;
 
     public ChannelManager(GossipOptions options, ITransport transport, MembershipTable table, DiscoveryService discovery, TimeProvider time,
         Func<Random> random, ILoggerFactory loggerFactory, Action<BlockCommittedEvent> committed)
@@ -111,6 +112,9 @@ internal sealed class ChannelManager : IDisposable
 
     /// <summary>Channel messages dropped: unknown channel, bad signature, malformed.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>StateInfo (pushed or in a snapshot) of channels this peer has not joined: ignored and not stored.</summary>
+    public long NotJoinedIgnored => Interlocked.Read(ref _notJoined);
 
     public IReadOnlyList<GossipChannel> Channels => _channels;
 
@@ -215,6 +219,12 @@ internal sealed class ChannelManager : IDisposable
                     return Drop(source, "a StateInfo", "malformed");
                 }
 
+                if (Find(view.Channel) is null)
+                {
+                    // Not stored either: once this peer joins, the next copy (or a pulled snapshot) must count as new.
+                    return NotJoined(source, "a StateInfo", view.Channel);
+                }
+
                 if (!Signer.Verify(in view, source))
                 {
                     return true; // refused by the security layer (counted and logged there)
@@ -299,6 +309,12 @@ internal sealed class ChannelManager : IDisposable
                 continue;
             }
 
+            if (Find(view.Channel) is null)
+            {
+                NotJoined(source, "a StateInfo snapshot element", view.Channel);
+                continue;
+            }
+
             if (!Signer.Verify(in view, source))
             {
                 continue; // refused by the security layer (counted and logged there)
@@ -316,6 +332,19 @@ internal sealed class ChannelManager : IDisposable
         {
             channel.Delivery.OnConnectionLost(peer, reason);
         }
+    }
+
+    /// <summary>A message of a channel this peer has not joined (or not yet: a join in progress): ignored, not stored, logged at debug level.</summary>
+    private bool NotJoined(PeerEndpoint source, string what, ReadOnlySpan<byte> channel)
+    {
+        Interlocked.Increment(ref _notJoined);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            string name = System.Text.Encoding.UTF8.GetString(channel);
+            ChannelLog.NotJoined(_logger, PeerName, what, name, source);
+        }
+
+        return true;
     }
 
     private bool Drop(PeerEndpoint source, string what, string reason)

@@ -39,6 +39,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private double _killedAt = double.NaN;
     private PeerSlot? _leaderAtStart;
     private List<PeerSlot> _peers = [];
+    private PeerSlot[] _joined = []; // while leaders are elected: the peers that joined the channel (read by the progress display)
     private string _phase = "starting";
     private long _committed;
     private PeerSlot? _restarted;
@@ -115,6 +116,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                     peer.Node.JoinChannel(genesis, ordererEndpoint);
                 }
 
+                Volatile.Write(ref _joined, [.. _peers]);
+
                 _phase = "electing leaders, spreading StateInfo";
                 bool ready = await network.WaitUntilAsync(
                     () => orgs.All(org => _peers.Count(p => p.Org == org && p.Node.IsLeader(Channel)) == 1)
@@ -123,11 +126,13 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 if (!ready)
                 {
                     console.MarkupLine("[yellow]Leaders or org views did not settle within 60 s; streaming anyway.[/]");
+                    ReportUnsettled(console, endpoints);
                 }
 
                 // Let the leaders' delivery streams open before the first cut.
                 await network.WaitUntilAsync(() => orderer.Streams(Channel).Count >= settings.Orgs, TimeSpan.FromSeconds(10), cancellationToken);
                 _phase = "streaming blocks";
+                Volatile.Write(ref _joined, []); // from here a restarted peer may be between start and join
                 _leaderAtStart = _peers.FirstOrDefault(p => p.Node.IsLeader(Channel));
                 orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
@@ -153,6 +158,26 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         }
 
         return Report();
+    }
+
+    /// <summary>Says what kept the start from settling: each org's leaders, and each peer missing some of its org from its channel view (and whether it sees them alive at all).</summary>
+    private void ReportUnsettled(IAnsiConsole console, PeerEndpoint[] endpoints)
+    {
+        foreach (var org in _peers.GroupBy(p => p.Org))
+        {
+            console.MarkupLineInterpolated($"  {org.Key}: leaders [[{string.Join(", ", org.Where(p => p.Node.IsLeader(Channel)).Select(p => p.Name))}]]");
+        }
+
+        foreach (var peer in _peers)
+        {
+            var inView = peer.Node.GetChannelView(Channel).Members.Select(m => m.Endpoint).ToHashSet();
+            var alive = peer.Node.GetMembership().Alive.Select(m => m.Endpoint).ToHashSet();
+            var missing = _peers.Where(p => p != peer && p.Org == peer.Org && !inView.Contains(endpoints[p.Index])).ToArray();
+            if (missing.Length > 0)
+            {
+                console.MarkupLineInterpolated($"  {peer.Name} lacks in its channel view: {string.Join(", ", missing.Select(p => p.Name + (alive.Contains(endpoints[p.Index]) ? " (alive, no StateInfo)" : " (not alive)")))}");
+            }
+        }
     }
 
     /// <summary>Starts (or restarts: same endpoint and options, a new node with an empty ledger) one peer.</summary>
@@ -291,8 +316,14 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private ProgressSnapshot Snapshot()
     {
         long expected = (long)settings.Blocks * Math.Max(1, _peers.Count);
+        // What the start waits for: one leader per org, and every peer seeing the rest of its org in the channel.
+        var joined = Volatile.Read(ref _joined);
+        string leaders = string.Join(" ", joined.GroupBy(p => p.Org).Select(g => g.Count(p => p.Node.IsLeader(Channel)).ToString(CultureInfo.InvariantCulture)));
+        int leastView = joined.Length == 0 ? 0 : joined.Min(p => p.Node.GetChannelView(Channel).Members.Count(m => m.Org == p.Org));
         return new ProgressSnapshot(_phase, [
             ("peers", _peers.Count.ToString(CultureInfo.InvariantCulture)),
+            ("leaders per org", joined.Length == 0 ? "-" : leaders),
+            ("least org view", $"{leastView}/{settings.PeersPerOrg - 1}"),
             ("commits", $"{Interlocked.Read(ref _committed):N0} / {expected:N0}"),
             ("blocks delivered", _deliveries.Count.ToString(CultureInfo.InvariantCulture)),
         ]);
