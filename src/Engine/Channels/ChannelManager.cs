@@ -67,7 +67,12 @@ internal sealed class ChannelManager : IDisposable
         push.OversizeExtraPeers = options.LazyPushPeerNum;
         _emitter = new PushEmitter(push, transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
-        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block, RetryAfter = TimeSpan.FromSeconds(1), ForgetAfter = TimeSpan.FromSeconds(4) }, _store, transport, time, random(), gossipLogger);
+        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block, RetryAfter = TimeSpan.FromSeconds(2), ForgetAfter = TimeSpan.FromSeconds(10) }, _store, transport, time, random(), gossipLogger)
+        {
+            // A block below the ledger height is committed: announcements of it that come late (after the store's byte
+            // bound evicted it) must not fetch it again.
+            Held = (in MessageId id) => id.Kind == MessageKind.Block && Find(id.Channel) is { } channel && id.Sequence < channel.Store.Height,
+        };
         _emitter.Start();
         Lazy.Start();
         if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
@@ -102,8 +107,9 @@ internal sealed class ChannelManager : IDisposable
 
     /// <summary>
     /// The receiving side of block announcements (<see cref="GossipOptions.LazyBlockPush"/>): an announced block this
-    /// peer lacks is asked for at once, of the first peer that announced it (of a second one if no answer within 1 s;
-    /// not again for 4 s, however many peers announce it meanwhile).
+    /// peer lacks is asked for at once, of the first peer that announced it (of a second one if no answer within 2 s;
+    /// not again for 10 s, however many peers announce it meanwhile: a body queued behind others on a loaded TCP
+    /// connection is late, not lost, and asking again would only add to the queue).
     /// </summary>
     public LazyRepair Lazy { get; }
 

@@ -50,6 +50,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private ITimer? _gapTimer;
     private bool _gapTimerArmed;
     private PeerEndpoint _gapSource;
+    private readonly Random _gapRandom;
     private ulong _gapReceived;
     private long _requestedAt;
     private bool _disposed;
@@ -67,6 +68,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         Orderer = orderer;
         _pullSource = new BlockPullSource(Store, options.Ledger);
         var route = new GossipRoute { Org = host.Org, Predicate = this };
+        _gapRandom = host.NewRandom();
         _pull = new PullEngine(PullOptions.From(options), _pullSource, host.Transport, host.Table, route, host.Time, host.NewRandom(), host.LoggerFactory.CreateLogger("Engine.Gossip"));
         _delivery = new DeliveryClient(host.Transport, orderer, Id, host.Org, host.PeerName, () => Store.Height, OnDelivered, host.Time,
             options.OrdererRetryInterval, host.LoggerFactory.CreateLogger("Engine.Ordering"));
@@ -509,9 +511,34 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _requestedAt = now;
         }
 
+        if (_host.Lazy.IsAsked(new MessageId(MessageKind.Block, IdBytes, default, new PeerTime(0, height))))
+        {
+            return; // lazy push asked for the first missing block and it is on its way (its own retry covers a lost answer)
+        }
+
         ulong end = Math.Min(received - 1, height + (ulong)_host.Options.State.BatchSize - 1);
-        var target = CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
-        StateTransfer.RequestGap(target, height, end, received);
+        StateTransfer.RequestGap(GapTarget(source, end), height, end, received);
+    }
+
+    /// <summary>
+    /// Whom to ask for a gap up to block <paramref name="end"/>: a random peer of the channel whose advertised height
+    /// covers it — the load of many peers' gaps spread over the channel, not all on this org's leader — else the leader,
+    /// else the peer that pushed the block beyond the gap.
+    /// </summary>
+    private PeerEndpoint GapTarget(PeerEndpoint source, ulong end)
+    {
+        var candidates = new List<PeerEndpoint>();
+        PeersAbove(end, candidates);
+        candidates.Remove(_host.Endpoint);
+        if (candidates.Count > 0)
+        {
+            lock (_gapRandom)
+            {
+                return candidates[_gapRandom.Next(candidates.Count)];
+            }
+        }
+
+        return CurrentLeader() is { } leader && leader != _host.Endpoint ? leader : source;
     }
 
     /// <summary>The gap grace ended: if the gap it was armed for is still open, ask for it.</summary>

@@ -280,6 +280,13 @@ internal sealed class StateTransfer : IDisposable
                 return; // the answers to the requests in flight come first; the next block beyond the gap asks again
             }
 
+            if (CoversLocked(start))
+            {
+                // Asked already and not timed out: under load the answer is slow, not lost (framed TCP); asking again
+                // would only send the same blocks twice and make the load worse.
+                return;
+            }
+
             nonce = RegisterLocked(target, start, end, catchUp: false);
         }
 
@@ -313,6 +320,20 @@ internal sealed class StateTransfer : IDisposable
     {
         long now = _host.Time.GetTimestamp();
         _outstanding.RemoveAll(o => !o.CatchUp && now >= o.Deadline);
+    }
+
+    /// <summary>True when a request still awaiting its answer (gap or catch-up) asks for block <paramref name="number"/>.</summary>
+    private bool CoversLocked(ulong number)
+    {
+        foreach (var o in _outstanding)
+        {
+            if (o.Start <= number && number <= o.End)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private int FindLocked(ulong nonce)

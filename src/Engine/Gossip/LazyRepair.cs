@@ -74,6 +74,9 @@ internal sealed class LazyRepairOptions
 /// Waiting announcements live in a fixed table (no allocation once it has grown to its high-water mark); one lock
 /// guards it, taken per Announce and per tick. Thread-safe.
 /// </remarks>
+/// <summary>True when the message <paramref name="id"/> names is already held somewhere other than the message store.</summary>
+internal delegate bool HeldElsewhere(in MessageId id);
+
 internal sealed class LazyRepair : IDisposable
 {
     private readonly LazyRepairOptions _options;
@@ -175,7 +178,7 @@ internal sealed class LazyRepair : IDisposable
                     break;
                 }
 
-                if (_store.Holds(in id))
+                if (HeldLocally(in id))
                 {
                     _alreadyHeld++;
                     continue;
@@ -277,6 +280,27 @@ internal sealed class LazyRepair : IDisposable
         }
     }
 
+    /// <summary>
+    /// Says whether a message is held outside the message store (blocks: committed to the ledger, which keeps them after
+    /// the store's byte bound evicted them); null: the store alone answers.
+    /// </summary>
+    public HeldElsewhere? Held { get; init; }
+
+    private bool HeldLocally(in MessageId id) => _store.Holds(in id) || (Held is { } held && held(in id));
+
+    /// <summary>
+    /// True while <paramref name="id"/> was asked for and is still remembered (not yet arrived, not forgotten): its body is
+    /// on its way, and asking for it by another path would fetch it twice.
+    /// </summary>
+    public bool IsAsked(in MessageId id)
+    {
+        ulong key = id.IdentityHash(_hashSeed);
+        lock (_gate)
+        {
+            return _waitingIndex.TryGetValue(key, out int slot) && _slots[slot].Asked;
+        }
+    }
+
     public LazyRepairStatistics GetStatistics()
     {
         lock (_gate)
@@ -330,7 +354,7 @@ internal sealed class LazyRepair : IDisposable
                 }
 
                 var digest = waiting.Digest.AsSpan(0, waiting.DigestLength);
-                bool held = MessageId.TryParseDigest(digest, out var id) && _store.Holds(in id);
+                bool held = MessageId.TryParseDigest(digest, out var id) && HeldLocally(in id);
                 if (!held && (!waiting.Asked || (!waiting.Retried && !waiting.Alternate.IsEmpty)))
                 {
                     AskLocked(waiting, now, maxBody);

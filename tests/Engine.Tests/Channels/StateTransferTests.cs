@@ -67,6 +67,27 @@ public sealed class StateTransferTests
     }
 
     [Test]
+    public async Task AGapAskedFor_IsNotAskedAgainWhileTheRequestAwaitsItsAnswer()
+    {
+        // Under load the answer is slow, not lost: asking again every few milliseconds only sent the same blocks again.
+        await using var net = new ChannelCluster(1);
+        StartAndJoin(net, orgs: 1, peersPerOrg: 2);
+        var transfer = net.P(1, 0).Node.ChannelManager!.Find(Channel)!.StateTransfer;
+        var silent = EndpointOf(1, 9); // nobody there: no answer ever comes
+        transfer.RequestGap(silent, 5, 9, received: 10);
+        transfer.RequestGap(silent, 5, 9, received: 11);
+        transfer.RequestGap(silent, 7, 9, received: 12);
+        Assert.That(transfer.Counters.GapRequests, Is.EqualTo(1), "blocks 5-9 are asked for once while that request awaits its answer");
+
+        transfer.RequestGap(silent, 10, 12, received: 13);
+        Assert.That(transfer.Counters.GapRequests, Is.EqualTo(2), "blocks outside it are asked for");
+
+        net.Run(new StateTransferOptions().ResponseTimeout + TimeSpan.FromMilliseconds(100));
+        transfer.RequestGap(silent, 5, 9, received: 14);
+        Assert.That(transfer.Counters.GapRequests, Is.EqualTo(3), "after the response timeout the gap is asked for again");
+    }
+
+    [Test]
     public async Task PeerJoiningLate_WhenNobodyAdvertisesMore_DoesNotAsk()
     {
         await using var net = new ChannelCluster(1);

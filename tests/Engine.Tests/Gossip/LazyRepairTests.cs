@@ -91,6 +91,36 @@ public sealed class LazyRepairTests
         Assert.That(repair.WaitingCount, Is.Zero);
     }
 
+    [Test]
+    public void ABlockHeldElsewhere_IsNeverAsked_AndOneAskedIsReportedAsOnItsWayUntilItArrives()
+    {
+        var time = new VirtualTimeProvider();
+        var transport = new RecordingTransport();
+        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
+        ulong height = 5; // the ledger: blocks 0-4 committed (and no longer in the message store)
+        using var repair = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block }, store, transport, time, new Random(2))
+        {
+            Held = (in MessageId id) => id.Sequence < height,
+        };
+        repair.Start();
+        var committed = MessageId.ForBlock("ch"u8, 4);
+        var missing = MessageId.ForBlock("ch"u8, 5);
+
+        repair.OnAnnounce(A, Announce(committed));
+        Assert.That(transport.Wants, Is.Empty, "a late announcement of a committed block fetches nothing");
+        Assert.That(repair.IsAsked(in committed), Is.False);
+
+        Assert.That(repair.IsAsked(in missing), Is.False, "not announced yet");
+        repair.OnAnnounce(B, Announce(missing));
+        Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
+        Assert.That(repair.IsAsked(in missing), Is.True, "asked, not arrived: on its way");
+
+        height = 6; // committed (came by another path)
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.That(repair.IsAsked(in missing), Is.False, "held: forgotten at the next tick, and nobody else is asked");
+        Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
+    }
+
     private static byte[] Announce(MessageId id)
     {
         var digest = new byte[MessageId.MaxDigestLength];

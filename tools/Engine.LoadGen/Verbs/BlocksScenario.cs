@@ -86,19 +86,20 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                     {
                         int index = (o * settings.PeersPerOrg) + i;
                         var options = FirstNetScenario.Timings(new GossipOptions { OrgId = orgs[o] });
-                        options.AliveTimeInterval = TimeSpan.FromSeconds(1);
-                        options.AliveExpirationTimeout = TimeSpan.FromSeconds(10);
+                        // Heartbeats and StateInfo at Fabric's defaults (5 s; 4 s): both flood every peer's message to every
+                        // peer, a cost that grows with N² in this one process; at 1 s a 2 x 50 network spent a core on them.
+                        options.AliveTimeInterval = TimeSpan.FromSeconds(5);
+                        options.AliveExpirationTimeout = TimeSpan.FromSeconds(25);
                         options.ReconnectInterval = TimeSpan.FromSeconds(5);
                         options.BootstrapRetryInterval = TimeSpan.FromMilliseconds(500);
                         options.PullInterval = settings.PullInterval;
                         options.DigestWaitTime = settings.PullInterval / 4;
                         options.RequestWaitTime = settings.PullInterval * 3 / 8;
                         options.ResponseWaitTime = settings.PullInterval / 2;
-                        options.PublishStateInfoInterval = TimeSpan.FromSeconds(1);
-                        options.RequestStateInfoInterval = TimeSpan.FromSeconds(1);
+                        options.PublishStateInfoInterval = TimeSpan.FromSeconds(4);
+                        options.RequestStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
                         options.LazyBlockPush = settings.LazyBlocks;
-                        options.Ledger.BlockBufferSize = Math.Max(20, 2 * settings.Window);
                         if (i > 0)
                         {
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
