@@ -23,8 +23,11 @@ namespace Engine.Channels;
 /// A response is accepted only when its nonce names a request still outstanding, it comes from the peer that request
 /// went to, and every block it carries is in the requested range; then each block goes to the ledger's in-order commit
 /// path (<see cref="BlockStore.Offer"/>: committed, or held in the reorder buffer). Anything else — unrequested, replayed
-/// or late responses, another peer's answer, blocks out of range, more blocks than asked for, malformed payloads — is
+/// or very late responses (past the grace below), another peer's answer, blocks out of range, more blocks than asked for, malformed payloads — is
 /// dropped whole, counted and logged with the sender. A request is answered once: a replay finds no outstanding nonce.
+/// An answer that comes after the response timeout from the peer asked is still taken for <see cref="LateGrace"/> more
+/// timeouts (under load answers are slow, not wrong); only a request still awaited within its timeout keeps the same
+/// blocks from being asked for again.
 /// </para>
 /// <para>
 /// <b>Responder.</b> A request from a peer of the channel for at most BatchSize + 1 blocks (Fabric's limit) is answered
@@ -38,6 +41,12 @@ internal sealed class StateTransfer : IDisposable
 {
     /// <summary>Requests awaiting an answer at most (catch-up and gaps together); further gap requests wait for a slot.</summary>
     public const int MaxOutstanding = 16;
+
+    /// <summary>
+    /// How many response timeouts past its deadline a request's answer is still taken (late: the blocks are asked for
+    /// again meanwhile only if needed, but an answer that does come is not thrown away); after that it is "unrequested".
+    /// </summary>
+    public const int LateGrace = 3;
 
     private readonly GossipChannel _channel;
     private readonly ChannelManager _host;
@@ -243,12 +252,13 @@ internal sealed class StateTransfer : IDisposable
                 }
 
                 timedOut = _outstanding[index];
-                if (_host.Time.GetTimestamp() < timedOut.Deadline)
+                if (timedOut.TimedOut || _host.Time.GetTimestamp() < timedOut.Deadline)
                 {
                     return; // a stale firing of an earlier arming
                 }
 
-                _outstanding.RemoveAt(index);
+                // Kept (not awaited any more): its answer may still come, late, and is taken then (see LateGrace).
+                _outstanding[index] = timedOut with { TimedOut = true };
             }
 
             ChannelMetrics.StateTimeouts.Add(1);
@@ -275,7 +285,7 @@ internal sealed class StateTransfer : IDisposable
             }
 
             PruneExpiredLocked();
-            if (_outstanding.Count >= MaxOutstanding)
+            if (LiveCountLocked() >= MaxOutstanding)
             {
                 return; // the answers to the requests in flight come first; the next block beyond the gap asks again
             }
@@ -299,8 +309,14 @@ internal sealed class StateTransfer : IDisposable
     private ulong RegisterLocked(PeerEndpoint peer, ulong start, ulong end, bool catchUp)
     {
         PruneExpiredLocked();
-        int oldestGap = _outstanding.FindIndex(o => !o.CatchUp);
-        if (_outstanding.Count >= MaxOutstanding && oldestGap >= 0)
+        long now = _host.Time.GetTimestamp();
+        if (_outstanding.Count >= 4 * MaxOutstanding)
+        {
+            _outstanding.RemoveAt(0); // the oldest (timed out: at most MaxOutstanding are awaited) stops waiting for a late answer
+        }
+
+        int oldestGap = _outstanding.FindIndex(o => !o.CatchUp && o.Live(now));
+        if (LiveCountLocked() >= MaxOutstanding && oldestGap >= 0)
         {
             _outstanding.RemoveAt(oldestGap); // a catch-up request always gets a slot
         }
@@ -312,22 +328,40 @@ internal sealed class StateTransfer : IDisposable
         }
         while (FindLocked(nonce) >= 0);
 
-        _outstanding.Add(new Outstanding(nonce, peer, start, end, _host.Time.GetTimestamp() + _timeoutTicks, catchUp));
+        _outstanding.Add(new Outstanding(nonce, peer, start, end, now + _timeoutTicks, catchUp));
         return nonce;
     }
 
+    /// <summary>Forgets the requests whose late answer would come past <see cref="LateGrace"/> responses timeouts after their deadline.</summary>
     private void PruneExpiredLocked()
     {
         long now = _host.Time.GetTimestamp();
-        _outstanding.RemoveAll(o => !o.CatchUp && now >= o.Deadline);
+        long late = _timeoutTicks * LateGrace;
+        _outstanding.RemoveAll(o => now >= o.Deadline + late && (!o.CatchUp || o.TimedOut));
+    }
+
+    private int LiveCountLocked()
+    {
+        long now = _host.Time.GetTimestamp();
+        int live = 0;
+        foreach (var o in _outstanding)
+        {
+            if (o.Live(now))
+            {
+                live++;
+            }
+        }
+
+        return live;
     }
 
     /// <summary>True when a request still awaiting its answer (gap or catch-up) asks for block <paramref name="number"/>.</summary>
     private bool CoversLocked(ulong number)
     {
+        long now = _host.Time.GetTimestamp();
         foreach (var o in _outstanding)
         {
-            if (o.Start <= number && number <= o.End)
+            if (o.Live(now) && o.Start <= number && number <= o.End)
             {
                 return true;
             }
@@ -353,6 +387,7 @@ internal sealed class StateTransfer : IDisposable
     public void OnResponse(PeerEndpoint source, ulong nonce, ReadOnlySpan<byte> content)
     {
         Outstanding request;
+        bool late = false;
         lock (_gate)
         {
             if (_disposed)
@@ -377,15 +412,16 @@ internal sealed class StateTransfer : IDisposable
             _outstanding.RemoveAt(index);
             if (_host.Time.GetTimestamp() >= request.Deadline)
             {
-                RefuseResponse(source, "late", $"it came after the {_options.ResponseTimeout} timeout of the request for blocks {request.Start}-{request.End}");
-                return;
+                // Late, from the peer asked, for the blocks asked: under load an answer is slow, not wrong; refusing it
+                // would only have the blocks sent again.
+                late = true;
             }
         }
 
         var blocks = Validate(source, content, request);
         if (blocks is not null)
         {
-            ChannelMetrics.StateResponsesReceived.Add(1, ChannelMetrics.Tag("result", "accepted"));
+            ChannelMetrics.StateResponsesReceived.Add(1, ChannelMetrics.Tag("result", late ? "accepted_late" : "accepted"));
             long received = 0;
             foreach (var block in blocks)
             {
@@ -399,7 +435,7 @@ internal sealed class StateTransfer : IDisposable
             ChannelMetrics.StateBlocksReceived.Add(received);
         }
 
-        if (request.CatchUp)
+        if (request.CatchUp && !request.TimedOut) // a timed-out one's round went on with another peer
         {
             lock (_gate)
             {
@@ -551,7 +587,11 @@ internal sealed class StateTransfer : IDisposable
         _timeout?.Dispose();
     }
 
-    private readonly record struct Outstanding(ulong Nonce, PeerEndpoint Peer, ulong Start, ulong End, long Deadline, bool CatchUp);
+    private readonly record struct Outstanding(ulong Nonce, PeerEndpoint Peer, ulong Start, ulong End, long Deadline, bool CatchUp, bool TimedOut = false)
+    {
+        /// <summary>Still awaited: before its deadline and not given up on.</summary>
+        public bool Live(long now) => !TimedOut && now < Deadline;
+    }
 }
 
 /// <summary>State-transfer counters of one channel at one peer.</summary>

@@ -96,6 +96,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.DigestWaitTime = settings.PullInterval / 4;
                         options.RequestWaitTime = settings.PullInterval * 3 / 8;
                         options.ResponseWaitTime = settings.PullInterval / 2;
+                        options.State.ResponseTimeout = TimeSpan.FromSeconds(3); // Fabric's: a loaded network answers slowly
                         options.PublishStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.RequestStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
