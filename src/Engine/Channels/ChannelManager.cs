@@ -225,15 +225,15 @@ internal sealed class ChannelManager : IDisposable
                     return Drop(source, "a StateInfo", "malformed");
                 }
 
+                if (!Signer.Verify(in view, source))
+                {
+                    return true; // refused by the security layer (counted and logged there)
+                }
+
                 if (Find(view.Channel) is null)
                 {
                     // Not stored either: once this peer joins, the next copy (or a pulled snapshot) must count as new.
                     return NotJoined(source, "a StateInfo", view.Channel);
-                }
-
-                if (!Signer.Verify(in view, source))
-                {
-                    return true; // refused by the security layer (counted and logged there)
                 }
 
                 Disseminator.Receive(source, envelope);
@@ -315,15 +315,15 @@ internal sealed class ChannelManager : IDisposable
                 continue;
             }
 
+            if (!Signer.Verify(in view, source))
+            {
+                continue; // refused by the security layer (counted and logged there)
+            }
+
             if (Find(view.Channel) is null)
             {
                 NotJoined(source, "a StateInfo snapshot element", view.Channel);
                 continue;
-            }
-
-            if (!Signer.Verify(in view, source))
-            {
-                continue; // refused by the security layer (counted and logged there)
             }
 
             Disseminator.AcceptPulled(source, element);

@@ -88,6 +88,30 @@ public sealed class StateTransferTests
     }
 
     [Test]
+    public async Task AnAnswerThatComesAfterTheTimeout_IsStillTaken()
+    {
+        // Under load answers are slow, not wrong: refusing a late one only had the same blocks sent again.
+        await using var net = new ChannelCluster(1);
+        StartAndJoin(net, orgs: 1, peersPerOrg: 2);
+        CutAndWait(net, 30);
+        HoldingTransport? holding = null;
+        var late = net.Start(1, 2, bootstrap: [0], configure: Follower, transport: m => holding = new HoldingTransport(m));
+        net.Join(late);
+        net.RunUntil(() => holding!.Held > 0, Limit, net.Describe);
+        net.Run(new StateTransferOptions().ResponseTimeout + TimeSpan.FromMilliseconds(200)); // timed out: another peer asked
+
+        holding!.Release(first: 1);
+        var stats = late.Node.GetBlockStatistics(Channel);
+        Assert.That(stats.StateBlocksReceived, Is.GreaterThanOrEqualTo(10), "the late answer's blocks were taken");
+        Assert.That(stats.StateRefused, Is.Zero, "nothing refused as late");
+
+        holding.Pass = true;
+        holding.Release(first: int.MaxValue);
+        net.RunUntil(() => late.Node.GetLedgerHeight(Channel) == 31, Limit, net.Describe);
+        Assert.That(late.Commits.Select(c => c.Number), Is.EqualTo(Sequence(31)));
+    }
+
+    [Test]
     public async Task PeerJoiningLate_WhenNobodyAdvertisesMore_DoesNotAsk()
     {
         await using var net = new ChannelCluster(1);
@@ -390,6 +414,36 @@ public sealed class StateTransferTests
     }
 
     /// <summary>A node's transport seen through: everything passes both ways except the frames <see cref="OnFrame"/> intercepts.</summary>
+    /// <summary>Holds the state responses this peer receives until the test releases them (or lets them pass).</summary>
+    private sealed class HoldingTransport(MemoryTransport inner) : WrappingTransport(inner)
+    {
+        private readonly Queue<(PeerEndpoint Source, byte[] Frame)> _held = new();
+
+        public int Held => _held.Count;
+
+        public bool Pass { get; set; }
+
+        public override void OnFrame(PeerEndpoint source, in ReadOnlySequence<byte> payload)
+        {
+            var bytes = payload.ToArray();
+            if (!Pass && EnvelopeView.TryParse(bytes, out var view) && view.ContentField == ChannelMessages.StateResponseContent)
+            {
+                _held.Enqueue((source, bytes));
+                return;
+            }
+
+            Handler?.OnFrame(source, payload);
+        }
+
+        public void Release(int first)
+        {
+            for (int i = 0; i < first && _held.TryDequeue(out var held); i++)
+            {
+                Handler?.OnFrame(held.Source, new ReadOnlySequence<byte>(held.Frame));
+            }
+        }
+    }
+
     private abstract class WrappingTransport(MemoryTransport inner) : ITransport, ITransportHandler
     {
         protected ITransportHandler? Handler { get; private set; }
