@@ -97,6 +97,10 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.RequestWaitTime = settings.PullInterval * 3 / 8;
                         options.ResponseWaitTime = settings.PullInterval / 2;
                         options.State.ResponseTimeout = TimeSpan.FromSeconds(3); // Fabric's: a loaded network answers slowly
+                        // Fabric's 10 s: a leader declares every 5 s and followers wait 10 s. Scaled to 1 s, a declaration
+                        // delayed by a busy second (GC, a burst of blocks) elected a second leader, and the orderer then
+                        // delivered blocks to three peers until one yielded.
+                        options.Election.LeaderAliveThreshold = TimeSpan.FromSeconds(10);
                         options.PublishStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.RequestStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
