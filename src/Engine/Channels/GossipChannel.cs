@@ -511,7 +511,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _requestedAt = now;
         }
 
-        if (_host.Lazy.IsAsked(new MessageId(MessageKind.Block, IdBytes, default, new PeerTime(0, height))))
+        if (_host.Lazy.IsAsked(MessageId.ForBlock(IdBytes, height)))
         {
             return; // lazy push asked for the first missing block and it is on its way (its own retry covers a lost answer)
         }

@@ -60,6 +60,9 @@ internal sealed class LazyRepairOptions
     }
 }
 
+/// <summary>True when the message <paramref name="id"/> names is already held somewhere other than the message store.</summary>
+internal delegate bool HeldElsewhere(in MessageId id);
+
 /// <summary>
 /// The receiving side of lazy push (Engine only). An <c>Announce</c> names messages a peer has just pushed elsewhere;
 /// each one this peer does not hold waits <see cref="LazyRepairOptions.Grace"/> for push to bring it, and if it has
@@ -74,9 +77,6 @@ internal sealed class LazyRepairOptions
 /// Waiting announcements live in a fixed table (no allocation once it has grown to its high-water mark); one lock
 /// guards it, taken per Announce and per tick. Thread-safe.
 /// </remarks>
-/// <summary>True when the message <paramref name="id"/> names is already held somewhere other than the message store.</summary>
-internal delegate bool HeldElsewhere(in MessageId id);
-
 internal sealed class LazyRepair : IDisposable
 {
     private readonly LazyRepairOptions _options;

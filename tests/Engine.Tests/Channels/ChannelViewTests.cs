@@ -31,6 +31,8 @@ public sealed class ChannelViewTests
             net.Join(peer);
         }
 
+        Assert.That(late.Select(p => p.Node.ChannelManager!.NotJoinedIgnored), Has.All.GreaterThan(0L),
+            "peer0's StateInfo reached each late peer before it joined, and was ignored (not stored)");
         net.RunUntil(() => net.Peers.All(p => p.Node.GetChannelView(Channel).Members.Count == 2), TimeSpan.FromSeconds(5), net.Describe);
         Assert.That(first.Node.GetLedgerHeight(Channel), Is.EqualTo(1UL), "no block was cut: peer0 had no reason to publish again");
     }

@@ -15,12 +15,8 @@ public sealed class LazyRepairTests
     [Test]
     public void AMessageAnnouncedByManyIsAskedOfTheFirst_OnceMoreOfAnother_ThenRememberedUntilForgotten()
     {
-        var time = new VirtualTimeProvider();
-        var transport = new RecordingTransport();
-        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
-        using var repair = new LazyRepair(
-            new LazyRepairOptions { Grace = TimeSpan.FromMilliseconds(20), RetryAfter = TimeSpan.FromMilliseconds(250), ForgetAfter = TimeSpan.FromSeconds(2) },
-            store, transport, time, new Random(2));
+        var (time, transport, store) = Rig();
+        using var repair = new LazyRepair(Graced(), store, transport, time, new Random(2));
         repair.Start();
         var announce = Announce(MessageId.ForAppData([7], 1, 1));
 
@@ -53,12 +49,8 @@ public sealed class LazyRepairTests
     [Test]
     public void AMessageAnnouncedWhileAnotherIsRemembered_IsAskedAfterItsGrace_NotAtTheOthersLaterTime()
     {
-        var time = new VirtualTimeProvider();
-        var transport = new RecordingTransport();
-        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
-        using var repair = new LazyRepair(
-            new LazyRepairOptions { Grace = TimeSpan.FromMilliseconds(20), RetryAfter = TimeSpan.FromMilliseconds(250), ForgetAfter = TimeSpan.FromSeconds(2) },
-            store, transport, time, new Random(2));
+        var (time, transport, store) = Rig();
+        using var repair = new LazyRepair(Graced(), store, transport, time, new Random(2));
         repair.Start();
 
         repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
@@ -73,9 +65,7 @@ public sealed class LazyRepairTests
     [Test]
     public void AskAtOnce_SendsTheWantWithinTheAnnounce_AndAMessageThatArrivesIsForgotten()
     {
-        var time = new VirtualTimeProvider();
-        var transport = new RecordingTransport();
-        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
+        var (time, transport, store) = Rig();
         using var repair = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block }, store, transport, time, new Random(2));
         repair.Start();
         var id = MessageId.ForBlock("ch"u8, 5);
@@ -94,9 +84,7 @@ public sealed class LazyRepairTests
     [Test]
     public void ABlockHeldElsewhere_IsNeverAsked_AndOneAskedIsReportedAsOnItsWayUntilItArrives()
     {
-        var time = new VirtualTimeProvider();
-        var transport = new RecordingTransport();
-        var store = new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1));
+        var (time, transport, store) = Rig();
         ulong height = 5; // the ledger: blocks 0-4 committed (and no longer in the message store)
         using var repair = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block }, store, transport, time, new Random(2))
         {
@@ -120,6 +108,17 @@ public sealed class LazyRepairTests
         Assert.That(repair.IsAsked(in missing), Is.False, "held: forgotten at the next tick, and nobody else is asked");
         Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
     }
+
+    /// <summary>Virtual time, a transport recording the Wants, and a message store: what every repair here runs on.</summary>
+    private static (VirtualTimeProvider Time, RecordingTransport Transport, MessageStore Store) Rig()
+    {
+        var time = new VirtualTimeProvider();
+        return (time, new RecordingTransport(), new MessageStore(new MessageStoreOptions { MaxEntries = 64 }, time, new Random(1)));
+    }
+
+    /// <summary>Application-data repair with a 20 ms grace, a retry after 250 ms and forgetting after 2 s.</summary>
+    private static LazyRepairOptions Graced() =>
+        new() { Grace = TimeSpan.FromMilliseconds(20), RetryAfter = TimeSpan.FromMilliseconds(250), ForgetAfter = TimeSpan.FromSeconds(2) };
 
     private static byte[] Announce(MessageId id)
     {
