@@ -511,9 +511,12 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _requestedAt = now;
         }
 
-        if (_host.Lazy.IsAsked(MessageId.ForBlock(IdBytes, height)))
+        if (_host.Lazy.IsAsked(MessageId.ForBlock(IdBytes, height)) || StateTransfer.Awaits(height))
         {
-            return; // lazy push asked for the first missing block and it is on its way (its own retry covers a lost answer)
+            // The first missing block is on its way: lazy push asked for it (its own retry covers a lost answer), or a
+            // state request for it awaits its answer. Checked before choosing a target: every block arriving beyond the
+            // gap comes here.
+            return;
         }
 
         ulong end = Math.Min(received - 1, height + (ulong)_host.Options.State.BatchSize - 1);

@@ -355,6 +355,15 @@ internal sealed class StateTransfer : IDisposable
         return live;
     }
 
+    /// <summary>True while a request awaiting its answer (gap or catch-up, within its timeout) asks for block <paramref name="number"/>.</summary>
+    public bool Awaits(ulong number)
+    {
+        lock (_gate)
+        {
+            return CoversLocked(number);
+        }
+    }
+
     /// <summary>True when a request still awaiting its answer (gap or catch-up) asks for block <paramref name="number"/>.</summary>
     private bool CoversLocked(ulong number)
     {
