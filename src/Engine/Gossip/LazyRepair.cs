@@ -41,6 +41,14 @@ internal sealed class LazyRepairOptions
     /// <summary>The message kinds announced and served.</summary>
     public LazyKinds Kinds { get; set; } = LazyKinds.AppData;
 
+    /// <summary>
+    /// Answer a Want with one datagram (default true) for the wanted messages that fit
+    /// <see cref="LazyRepair.AmplificationLimit"/> times the Want's size; the rest, and everything when false, go in frames.
+    /// Wants are padded so that a one-message answer fits: a hop over UDP instead of a TCP frame, which on a loaded machine
+    /// may wait for a connection to open.
+    /// </summary>
+    public bool DatagramReplies { get; set; } = true;
+
     public void Validate()
     {
         if (Grace <= TimeSpan.Zero)
@@ -68,9 +76,11 @@ internal delegate bool HeldElsewhere(in MessageId id);
 /// each one this peer does not hold waits <see cref="LazyRepairOptions.Grace"/> for push to bring it, and if it has
 /// not come by then it is asked for with one <c>Want</c> datagram per announcer (a one-shot timer armed for the
 /// earliest due announcement, so nothing runs while nothing waits). A <c>Want</c> is answered with the
-/// messages still held, each in a frame over the framed TCP stream (a connection, not a spoofable datagram reply,
-/// so a forged source address gains an attacker nothing), at most <see cref="LazyRepairOptions.MaxItemsPerWant"/> per
-/// Want and only for <see cref="LazyRepairOptions.Kinds"/>. Answers arrive as ordinary pushed messages: the
+/// messages still held, at most <see cref="LazyRepairOptions.MaxItemsPerWant"/> per Want and only for
+/// <see cref="LazyRepairOptions.Kinds"/>: in one datagram as far as they fit <see cref="AmplificationLimit"/> times the
+/// Want's own size (QUIC's rule for an unvalidated address: a forged source address gets at most three times the
+/// bytes the forger sent, so wants are padded to a third of a datagram), the rest each in a frame over the framed TCP
+/// stream (a connection: a forged source gains nothing there). Answers arrive as ordinary pushed messages: the
 /// <see cref="Disseminator"/> de-duplicates, delivers and forwards them. What a lost Want misses, pull still repairs.
 /// </summary>
 /// <remarks>
@@ -92,6 +102,7 @@ internal sealed class LazyRepair : IDisposable
     private readonly Dictionary<PeerEndpoint, int> _wantIndex = [];
     private readonly List<WantBuilder> _wants = [];
     private readonly ArrayBufferWriter<byte> _reply = new(4096);
+    private byte[] _replyDatagram = [];
     private readonly Lock _replyGate = new();
     private readonly long _graceTicks;
     private readonly long _retryTicks;
@@ -110,6 +121,7 @@ internal sealed class LazyRepair : IDisposable
     private long _retried;
     private long _wantsSent;
     private long _served;
+    private long _servedByDatagram;
     private long _notHeld;
     private long _refused;
     private long _malformed;
@@ -232,7 +244,13 @@ internal sealed class LazyRepair : IDisposable
         }
     }
 
-    /// <summary>A Want's content from <paramref name="source"/>: the items still held are sent back in frames.</summary>
+    /// <summary>Bytes a datagram answer may have per byte of the Want that asked for it (3, as QUIC before address validation).</summary>
+    public const int AmplificationLimit = 3;
+
+    /// <summary>
+    /// A Want's content from <paramref name="source"/>: the items still held are sent back, in one datagram while they fit
+    /// <see cref="AmplificationLimit"/> times <paramref name="content"/>'s size, the rest in frames.
+    /// </summary>
     public void OnWant(PeerEndpoint source, ReadOnlySpan<byte> content)
     {
         var reader = new ProtoSpanReader(content);
@@ -240,10 +258,18 @@ internal sealed class LazyRepair : IDisposable
         bool malformed;
         lock (_replyGate)
         {
+            int budget = _options.DatagramReplies ? Math.Min(_transport.MaxDatagramPayload, content.Length * AmplificationLimit) : 0;
+            if (_replyDatagram.Length < budget)
+            {
+                _replyDatagram = new byte[_transport.MaxDatagramPayload];
+            }
+
+            int datagramWritten = 0, inDatagram = 0;
             while (DigestListCodec.TryReadNext(ref reader, out var digest, out malformed))
             {
                 if (++items > _options.MaxItemsPerWant)
                 {
+                    SendReplyDatagram(source, datagramWritten, inDatagram);
                     Refuse(source, ref _refused, "too_many", $"a Want names more than {_options.MaxItemsPerWant} messages; the rest were ignored");
                     return;
                 }
@@ -261,6 +287,12 @@ internal sealed class LazyRepair : IDisposable
                     continue;
                 }
 
+                if (EnvelopeBatch.TryAppend(_replyDatagram.AsSpan(0, budget), ref datagramWritten, _reply.WrittenSpan))
+                {
+                    inDatagram++;
+                    continue;
+                }
+
                 var status = _transport.SendFrame(source, _reply.WrittenSpan);
                 if (status == SendStatus.Sent)
                 {
@@ -272,11 +304,34 @@ internal sealed class LazyRepair : IDisposable
                     GossipLog.LazySendFailed(_logger, _self, "reply", source, status, suppressed);
                 }
             }
+
+            SendReplyDatagram(source, datagramWritten, inDatagram);
         }
 
         if (malformed)
         {
             Refuse(source, ref _malformed, "malformed", "a Want does not parse, or names a kind lazy push does not serve");
+        }
+    }
+
+    /// <summary>Sends the datagram part of a Want's answer (caller holds the reply lock).</summary>
+    private void SendReplyDatagram(PeerEndpoint source, int written, int items)
+    {
+        if (items == 0)
+        {
+            return;
+        }
+
+        var status = _transport.SendDatagram(source, _replyDatagram.AsSpan(0, written));
+        if (status == SendStatus.Sent)
+        {
+            Interlocked.Add(ref _served, items);
+            Interlocked.Add(ref _servedByDatagram, items);
+            GossipMetrics.LazyServed.Add(items);
+        }
+        else if (_dropLog.TryAcquire(out long suppressed))
+        {
+            GossipLog.LazySendFailed(_logger, _self, "reply", source, status, suppressed);
         }
     }
 
@@ -309,6 +364,7 @@ internal sealed class LazyRepair : IDisposable
                 Interlocked.Read(ref _served), Interlocked.Read(ref _notHeld), Interlocked.Read(ref _refused), Interlocked.Read(ref _malformed))
             {
                 Retried = _retried,
+                ServedByDatagram = Interlocked.Read(ref _servedByDatagram),
             };
         }
     }
@@ -479,6 +535,12 @@ internal sealed class LazyRepair : IDisposable
             return;
         }
 
+        if (_options.DatagramReplies)
+        {
+            // A third of a datagram: the answer may then be a full datagram (AmplificationLimit).
+            DigestListCodec.Pad(builder.Body, ref builder.Written, (_transport.MaxDatagramPayload + AmplificationLimit - 1) / AmplificationLimit);
+        }
+
         Span<byte> envelope = stackalloc byte[DigestListCodec.EnvelopeSize(EnvelopeView.WantContent, builder.Written)];
         DigestListCodec.Write(envelope, EnvelopeView.WantContent, builder.Body.AsSpan(0, builder.Written));
         int written = 0;
@@ -549,4 +611,7 @@ internal sealed record LazyRepairStatistics(
 {
     /// <summary>Messages asked of a second announcer because the first one's answer had not come within the retry time.</summary>
     public long Retried { get; init; }
+
+    /// <summary>Of <see cref="Served"/>, the messages answered in a Want's reply datagram rather than in frames.</summary>
+    public long ServedByDatagram { get; init; }
 }

@@ -9,6 +9,9 @@ namespace Engine.Protocol;
 /// </summary>
 internal static class DigestListCodec
 {
+    /// <summary>Want's <c>bytes padding = 2</c>: zeros that make a Want large enough to be answered by datagram.</summary>
+    public const int PaddingField = 2;
+
     /// <summary>Bytes a digest of <paramref name="length"/> takes in the body.</summary>
     public static int DigestFieldSize(int length) => ProtoSpanWriter.BytesFieldSize(1, length);
 
@@ -38,6 +41,37 @@ internal static class DigestListCodec
         var w = new ProtoSpanWriter(body[written..]);
         w.WriteBytesField(1, digest);
         written += w.Position;
+        return true;
+    }
+
+    /// <summary>
+    /// Pads a body to at least <paramref name="minimum"/> bytes with a zero-filled <c>padding</c> field (Want field 2,
+    /// which readers skip); false when the body is already that long or the padding does not fit the buffer.
+    /// </summary>
+    public static bool Pad(Span<byte> body, ref int written, int minimum)
+    {
+        int missing = minimum - written;
+        if (missing <= 0)
+        {
+            return false;
+        }
+
+        // The field is a tag byte, a varint length and the zeros: the smallest such field of at least `missing` bytes.
+        int length = Math.Max(0, missing - 2);
+        while (ProtoSpanWriter.BytesFieldSize(PaddingField, length) < missing)
+        {
+            length++;
+        }
+
+        if (ProtoSpanWriter.BytesFieldSize(PaddingField, length) > body.Length - written)
+        {
+            return false;
+        }
+
+        var w = new ProtoSpanWriter(body[written..]);
+        w.WriteMessageHeader(PaddingField, length);
+        body.Slice(written + w.Position, length).Clear();
+        written += w.Position + length;
         return true;
     }
 

@@ -109,6 +109,135 @@ public sealed class LazyRepairTests
         Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
     }
 
+    [Test]
+    public void AWantIsPaddedToAThirdOfADatagram_AndStillNamesJustItsMessages()
+    {
+        var (time, transport, store) = Rig();
+        using var repair = new LazyRepair(Graced(), store, transport, time, new Random(2));
+        repair.Start();
+        var id = MessageId.ForAppData([7], 1, 1);
+
+        repair.OnAnnounce(A, Announce(id));
+        time.Advance(TimeSpan.FromMilliseconds(25));
+
+        Assert.That(transport.Datagrams, Has.Count.EqualTo(1));
+        var content = WantContent(transport.Datagrams[0].Payload);
+        Assert.That(content.Length, Is.GreaterThanOrEqualTo(1400 / LazyRepair.AmplificationLimit), "padded: its answer may be a whole datagram");
+        Assert.That(Digests(content), Is.EqualTo(new[] { Digest(id) }), "the padding names nothing");
+    }
+
+    [Test]
+    public void AWantIsAnsweredByDatagramUpToThreeTimesItsSize_TheRestInFrames()
+    {
+        var (time, transport, store) = Rig();
+        using var repair = new LazyRepair(Graced(), store, transport, time, new Random(2));
+        var first = MessageId.ForAppData([7], 1, 1);
+        var second = MessageId.ForAppData([7], 1, 2);
+        Assert.That(store.Add(in first, Filled(1000, 1)), Is.EqualTo(StoreResult.Added));
+        Assert.That(store.Add(in second, Filled(1000, 2)), Is.EqualTo(StoreResult.Added));
+
+        // Padded (as every Engine peer sends it): the first answer fits one datagram, the second does not.
+        repair.OnWant(B, Want(467, Digest(first), Digest(second)));
+        Assert.That(transport.Datagrams, Has.Count.EqualTo(1));
+        Assert.That(transport.Datagrams[0].Destination, Is.EqualTo(B));
+        Assert.That(transport.Datagrams[0].Payload.Length, Is.LessThanOrEqualTo(3 * 467));
+        Assert.That(Records(transport.Datagrams[0].Payload), Is.EqualTo(new[] { Filled(1000, 1) }));
+        Assert.That(transport.Frames.Select(f => f.Payload), Is.EqualTo(new[] { Filled(1000, 2) }));
+
+        // Unpadded (a forged source, or a peer that does not pad): three times its size holds no answer: frames only.
+        var small = Want(0, Digest(first));
+        Assert.That(3 * small.Length, Is.LessThan(1000));
+        repair.OnWant(C, small);
+        Assert.That(transport.Datagrams, Has.Count.EqualTo(1), "nothing larger than three times the Want goes back to an unchecked address");
+        Assert.That(transport.Frames, Has.Count.EqualTo(2));
+
+        var stats = repair.GetStatistics();
+        Assert.That(stats.Served, Is.EqualTo(3));
+        Assert.That(stats.ServedByDatagram, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void WithoutDatagramReplies_EveryAnswerIsAFrame_AndWantsAreNotPadded()
+    {
+        var (time, transport, store) = Rig();
+        var options = Graced();
+        options.DatagramReplies = false;
+        using var repair = new LazyRepair(options, store, transport, time, new Random(2));
+        repair.Start();
+        var id = MessageId.ForAppData([7], 1, 1);
+        Assert.That(store.Add(in id, Filled(200, 1)), Is.EqualTo(StoreResult.Added));
+
+        repair.OnWant(B, Want(467, Digest(id)));
+        Assert.That(transport.Datagrams, Is.Empty);
+        Assert.That(transport.Frames, Has.Count.EqualTo(1));
+
+        var other = MessageId.ForAppData([7], 1, 2);
+        repair.OnAnnounce(A, Announce(other));
+        time.Advance(TimeSpan.FromMilliseconds(25));
+        Assert.That(WantContent(transport.Datagrams.Single().Payload).Length, Is.LessThan(100), "no padding");
+    }
+
+    private static byte[] Filled(int length, byte value) => Enumerable.Repeat(value, length).ToArray();
+
+    private static byte[] Digest(MessageId id)
+    {
+        var digest = new byte[MessageId.MaxDigestLength];
+        return digest.AsSpan(0, id.WriteDigest(digest)).ToArray();
+    }
+
+    /// <summary>A Want's content naming <paramref name="digests"/>, padded to <paramref name="padTo"/> bytes (0: not padded).</summary>
+    private static byte[] Want(int padTo, params byte[][] digests)
+    {
+        var body = new byte[1400];
+        int written = 0;
+        foreach (var digest in digests)
+        {
+            Assert.That(DigestListCodec.AppendDigest(body, ref written, digest), Is.True);
+        }
+
+        if (padTo > 0)
+        {
+            Assert.That(DigestListCodec.Pad(body, ref written, padTo), Is.True);
+            Assert.That(written, Is.GreaterThanOrEqualTo(padTo));
+        }
+
+        return body.AsSpan(0, written).ToArray();
+    }
+
+    private static byte[] WantContent(byte[] datagram)
+    {
+        var records = new EnvelopeBatch.Reader(datagram);
+        Assert.That(records.TryRead(out var envelope), Is.True);
+        Assert.That(EnvelopeView.TryParse(envelope, out var view), Is.True);
+        Assert.That(view.ContentField, Is.EqualTo(EnvelopeView.WantContent));
+        return view.Content.ToArray();
+    }
+
+    private static List<byte[]> Digests(byte[] content)
+    {
+        var found = new List<byte[]>();
+        var reader = new ProtoSpanReader(content);
+        while (DigestListCodec.TryReadNext(ref reader, out var digest, out bool malformed))
+        {
+            found.Add(digest.ToArray());
+        }
+
+        return found;
+    }
+
+    private static List<byte[]> Records(byte[] datagram)
+    {
+        var found = new List<byte[]>();
+        var records = new EnvelopeBatch.Reader(datagram);
+        while (records.TryRead(out var record))
+        {
+            found.Add(record.ToArray());
+        }
+
+        Assert.That(records.Malformed, Is.False);
+        return found;
+    }
+
     /// <summary>Virtual time, a transport recording the Wants, and a message store: what every repair here runs on.</summary>
     private static (VirtualTimeProvider Time, RecordingTransport Transport, MessageStore Store) Rig()
     {
@@ -130,10 +259,15 @@ public sealed class LazyRepairTests
         return body.AsSpan(0, written).ToArray();
     }
 
-    /// <summary>Records the destinations of Want datagrams (the only thing lazy repair sends as a datagram).</summary>
+    /// <summary>Records what lazy repair sends: Want and reply datagrams, reply frames.</summary>
     private sealed class RecordingTransport : ITransport
     {
-        public List<PeerEndpoint> Wants { get; } = [];
+        /// <summary>The destinations of the datagrams sent.</summary>
+        public List<PeerEndpoint> Wants => Datagrams.ConvertAll(d => d.Destination);
+
+        public List<(PeerEndpoint Destination, byte[] Payload)> Datagrams { get; } = [];
+
+        public List<(PeerEndpoint Destination, byte[] Payload)> Frames { get; } = [];
 
         public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0063u, 7051);
 
@@ -145,11 +279,15 @@ public sealed class LazyRepairTests
 
         public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload)
         {
-            Wants.Add(destination);
+            Datagrams.Add((destination, payload.ToArray()));
             return SendStatus.Sent;
         }
 
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
+        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload)
+        {
+            Frames.Add((destination, payload.ToArray()));
+            return SendStatus.Sent;
+        }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
