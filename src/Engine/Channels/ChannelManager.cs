@@ -59,7 +59,8 @@ internal sealed class ChannelManager : IDisposable
             random());
         var gossipLogger = loggerFactory.CreateLogger("Engine.Gossip");
         // Blocks too large for a datagram are announced to push's targets and LazyPushPeerNum more, which ask for them at
-        // once (LazyBlockPush); blocks that fit a datagram are pushed whole, with no announcements.
+        // once (LazyBlockPush); blocks that fit a datagram are pushed whole, with no announcements. So no announced block
+        // fits a reply datagram: Wants go unpadded and are answered in frames.
         var push = PushOptions.From(options);
         push.LazyPeerNum = 0;
         push.LazyKinds = LazyKinds.Block;
@@ -67,7 +68,7 @@ internal sealed class ChannelManager : IDisposable
         push.OversizeExtraPeers = options.LazyPushPeerNum;
         _emitter = new PushEmitter(push, transport, table, time, gossipLogger);
         Disseminator = new Disseminator(_store, _emitter, Endpoint, time, Route, OnDelivered, gossipLogger);
-        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block, RetryAfter = TimeSpan.FromSeconds(2), ForgetAfter = TimeSpan.FromSeconds(10) }, _store, transport, time, random(), gossipLogger)
+        Lazy = new LazyRepair(new LazyRepairOptions { AskAtOnce = true, Kinds = LazyKinds.Block, DatagramReplies = false, RetryAfter = TimeSpan.FromSeconds(2), ForgetAfter = TimeSpan.FromSeconds(10) }, _store, transport, time, random(), gossipLogger)
         {
             // A block below the ledger height is committed: announcements of it that come late (after the store's byte
             // bound evicted it) must not fetch it again.

@@ -10,8 +10,8 @@ namespace Engine.Gossip;
 /// <summary>Settings of <see cref="LazyRepair"/>.</summary>
 internal sealed class LazyRepairOptions
 {
-    /// <summary>How long an announced message may take to arrive by push before it is asked for (default 20 ms).</summary>
-    public TimeSpan Grace { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>How long an announced message may take to arrive by push before it is asked for (default 10 ms).</summary>
+    public TimeSpan Grace { get; set; } = TimeSpan.FromMilliseconds(10);
 
 
     /// <summary>

@@ -356,7 +356,7 @@ internal sealed class GossipScenario
 
 /// <summary>What one gossip run does.</summary>
 internal sealed record GossipRunSettings(int Peers, int Messages, int Size, string Mode, double Loss, bool Memory, int Rate, TimeSpan PullInterval,
-    TimeSpan AliveInterval, int Fanout, int Seed, int Lazy = 3, int LazyGraceMs = 20)
+    TimeSpan AliveInterval, int Fanout, int Seed, int Lazy = 3, int LazyGraceMs = 10)
 {
     /// <summary>Network time allowed for the peers to find each other.</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

@@ -25,8 +25,8 @@ internal static class GossipVerb
         var pullInterval = CommonOptions.Int("--pull-interval", "pull period in ms (Fabric's pullInterval; digest, request and response waits scale with it)", 4000, 10, 600_000);
         var fanout = CommonOptions.Int("--fanout", "peers each message is pushed to by each peer (Fabric's propagatePeerNum)", 3, 1, 256);
         var lazy = CommonOptions.Int("--lazy", "peers each new message's digest is also announced to (Engine's lazy push; 0 = Fabric's push alone)", 3, 0, 256);
-        var lazyGrace = CommonOptions.Int("--lazy-grace", "ms a peer waits for push to bring an announced message before asking for it", 20, 1, 60_000);
-        var alive = CommonOptions.Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run", 1000, 10, 600_000);
+        var lazyGrace = CommonOptions.Int("--lazy-grace", "ms a peer waits for push to bring an announced message before asking for it (GossipOptions.LazyPushGrace)", (int)new Engine.Node.GossipOptions().LazyPushGrace.TotalMilliseconds, 1, 60_000);
+        var alive = CommonOptions.Int("--alive-interval", "heartbeat period in ms while the peers find each other and during the run (Fabric: 5000)", 5000, 10, 600_000);
         var seed = new Option<int>("--seed") { Description = "seed for publishers, bootstrap choices, the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("the delivery latency CDF (publish to delivery, every message at every peer)");
