@@ -16,7 +16,8 @@ internal sealed class LazyRepairOptions
 
     /// <summary>
     /// How long after a Want the message may take to come before it is asked of another peer that announced it too
-    /// (once; default 250 ms). Without a second announcer nothing is re-asked: pull repairs.
+    /// (once; default 250 ms). Without a second announcer it is asked once more of the first when replies are datagrams
+    /// (<see cref="DatagramReplies"/>: the reply may have been lost), else nothing is re-asked: pull repairs.
     /// </summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromMilliseconds(250);
 
@@ -411,7 +412,7 @@ internal sealed class LazyRepair : IDisposable
 
                 var digest = waiting.Digest.AsSpan(0, waiting.DigestLength);
                 bool held = MessageId.TryParseDigest(digest, out var id) && HeldLocally(in id);
-                if (!held && (!waiting.Asked || (!waiting.Retried && !waiting.Alternate.IsEmpty)))
+                if (!held && (!waiting.Asked || (!waiting.Retried && (!waiting.Alternate.IsEmpty || _options.DatagramReplies))))
                 {
                     AskLocked(waiting, now, maxBody);
                     earliest = Math.Min(earliest, waiting.Due);
@@ -448,14 +449,15 @@ internal sealed class LazyRepair : IDisposable
 
     /// <summary>
     /// Asks for a waiting message: of its first announcer, or — asked before, unanswered within RetryAfter — once of the
-    /// alternate. The entry stays meanwhile (due again after RetryAfter), so later announcements only note an alternate.
+    /// alternate (with datagram replies, which a lossy network may drop, once more of the first announcer when there is no
+    /// alternate). The entry stays meanwhile (due again after RetryAfter), so later announcements only note an alternate.
     /// </summary>
     private void AskLocked(Waiting waiting, long now, int maxBody)
     {
         if (waiting.Asked)
         {
             waiting.Retried = true;
-            waiting.Announcer = waiting.Alternate;
+            waiting.Announcer = waiting.Alternate.IsEmpty ? waiting.Announcer : waiting.Alternate;
             waiting.Alternate = default;
             _retried++;
         }

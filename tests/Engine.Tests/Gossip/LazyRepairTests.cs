@@ -54,12 +54,33 @@ public sealed class LazyRepairTests
         repair.Start();
 
         repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
-        time.Advance(TimeSpan.FromMilliseconds(300));
+        time.Advance(TimeSpan.FromMilliseconds(100));
         Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "asked; now remembered until 2 s");
 
         repair.OnAnnounce(B, Announce(MessageId.ForAppData([7], 1, 2)));
         time.Advance(TimeSpan.FromMilliseconds(25));
         Assert.That(transport.Wants, Is.EqualTo(new[] { A, B }), "the new message waits its own 20 ms grace, not the remembered one's 2 s");
+    }
+
+    [Test]
+    public void AnUnansweredWant_IsAskedOnceMoreOfTheSameAnnouncer_WhenRepliesAreDatagrams_NeverWithFrames()
+    {
+        foreach (bool datagramReplies in new[] { true, false })
+        {
+            var (time, transport, store) = Rig();
+            var options = Graced();
+            options.DatagramReplies = datagramReplies;
+            using var repair = new LazyRepair(options, store, transport, time, new Random(2));
+            repair.Start();
+
+            repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
+            time.Advance(TimeSpan.FromMilliseconds(25));
+            Assert.That(transport.Wants, Is.EqualTo(new[] { A }));
+            time.Advance(TimeSpan.FromMilliseconds(1900));
+            Assert.That(transport.Wants, Is.EqualTo(datagramReplies ? new[] { A, A } : new[] { A }),
+                datagramReplies ? "the reply datagram may have been lost: asked again, once" : "a frame is not lost: pull repairs the rest");
+            Assert.That(repair.GetStatistics().Retried, Is.EqualTo(datagramReplies ? 1 : 0));
+        }
     }
 
     [Test]
