@@ -107,7 +107,7 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.PushFlushWhenIdle = v, s => s.Gossip.PushFlushWhenIdle, "PushFlushWhenIdle"),
         Int("gossip.lazyPushPeerNum", "3", 0, 256, "Engine only: peers each new message's digest is also announced to; a peer push missed asks for it after lazyPushGrace instead of waiting for pull (0: Fabric's push alone).",
             (s, v) => s.Gossip.LazyPushPeerNum = v, s => s.Gossip.LazyPushPeerNum, "LazyPushPeerNum"),
-        Duration("gossip.lazyPushGrace", "20ms", "Engine only: how long an announced message may take to arrive by push before it is asked for.",
+        Duration("gossip.lazyPushGrace", "10ms", "Engine only: how long an announced message may take to arrive by push before it is asked for.",
             (s, v) => s.Gossip.LazyPushGrace = v, s => s.Gossip.LazyPushGrace, "LazyPushGrace"),
         Bool("gossip.lazyBlockPush", "true", "Engine only: a block too large for a datagram is announced by digest to the peers push picks, which ask for it at once, instead of being sent whole to each (each peer receives a block's body about once instead of propagatePeerNum times; false: Fabric's push).",
             (s, v) => s.Gossip.LazyBlockPush = v, s => s.Gossip.LazyBlockPush, "LazyBlockPush"),

@@ -98,14 +98,21 @@ internal sealed partial class PullEngine : IDisposable
         }
     }
 
-    /// <summary>Starts the periodic rounds (the first after one interval).</summary>
+    /// <summary>
+    /// Starts the periodic rounds, the first after a random part of one interval (memberlist's stagger): peers started
+    /// together do not pull in step, so a new item meets some peer's round soon instead of every peer's round at once.
+    /// </summary>
     public void Start()
     {
         lock (_gate)
         {
             _self = _transport.LocalEndpoint;
             _phaseTimer ??= _time.CreateTimer(static state => ((PullEngine)state!).OnPhaseTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _pullTimer ??= _time.CreateTimer(static state => ((PullEngine)state!).StartRound(), this, _options.PullInterval, _options.PullInterval);
+            if (_pullTimer is null)
+            {
+                var first = _options.PullInterval * (0.1 + (0.9 * _random.NextDouble()));
+                _pullTimer = _time.CreateTimer(static state => ((PullEngine)state!).StartRound(), this, first, _options.PullInterval);
+            }
         }
     }
 
