@@ -16,7 +16,7 @@ public class PushEmitterTests
     public void FlushesAtBurstSizeAtOnceAndOtherwiseOnTheLatencyTick()
     {
         var (cluster, sender) = FourPeers();
-        cluster.Run(TimeSpan.FromMilliseconds(5)); // off the 10 ms tick
+        cluster.Run(TimeSpan.FromMilliseconds(5)); // idle: the latency timer is not armed
         for (ulong m = 0; m < 9; m++)
         {
             sender.Publish(m);
@@ -24,8 +24,8 @@ public class PushEmitterTests
 
         Assert.That(sender.Transport.Stats.DatagramsSent, Is.Zero, "9 < burst size: waiting for the tick");
         Assert.That(sender.Emitter!.PendingCount, Is.EqualTo(9));
-        cluster.Run(TimeSpan.FromMilliseconds(4));
-        Assert.That(sender.Transport.Stats.DatagramsSent, Is.Zero);
+        cluster.Run(TimeSpan.FromMilliseconds(9));
+        Assert.That(sender.Transport.Stats.DatagramsSent, Is.Zero, "the first waiting message armed the tick for one burst latency");
         cluster.Run(TimeSpan.FromMilliseconds(1));
         Assert.That(sender.Emitter.PendingCount, Is.Zero);
         Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(3), "9 messages to the same 3 peers: one datagram each");
@@ -65,6 +65,23 @@ public class PushEmitterTests
         Assert.That(sender.Transport.Stats.DatagramsSent, Is.EqualTo(6), "4 messages to the same 3 peers: one datagram each");
         var stats = sender.Emitter.GetStatistics();
         Assert.That((stats.FlushesWhenIdle, stats.FlushesByTimer), Is.EqualTo((1L, 1L)));
+    }
+
+    [Test]
+    public void AnIdleEmitter_ArmsNoTimer_AndAWaitingMessageArmsItOnce()
+    {
+        var time = new Engine.Transport.Memory.VirtualTimeProvider();
+        var members = new Engine.Membership.MembershipTable(new Engine.Membership.MembershipOptions(), time, new Random(1));
+        using var emitter = new Engine.Gossip.PushEmitter(new Engine.Gossip.PushOptions { FlushWhenIdle = false }, new DiscardingTransport(), members, time);
+        emitter.Start();
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(time.EventsRun, Is.Zero, "nothing waits: no latency tick runs");
+
+        Assert.That(emitter.Add([1, 2, 3], default), Is.True);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(time.EventsRun, Is.EqualTo(1), "one tick flushed the message (to nobody: no members), then nothing was armed");
+        Assert.That(emitter.PendingCount, Is.Zero);
     }
 
     [Test]
@@ -129,5 +146,22 @@ public class PushEmitterTests
         Assert.That(alone.Emitter!.GetStatistics().NoPeers, Is.EqualTo(1));
         Assert.That(alone.Transport.Stats.DatagramsSent, Is.Zero);
         Assert.That(alone.Transport.LocalEndpoint, Is.Not.EqualTo(default(PeerEndpoint)));
+    }
+
+    private sealed class DiscardingTransport : ITransport
+    {
+        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0001, 7051);
+
+        public int MaxDatagramPayload => 1400;
+
+        public int MaxFramePayload => 1 << 20;
+
+        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
+
+        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
