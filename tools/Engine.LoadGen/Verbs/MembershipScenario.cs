@@ -73,6 +73,8 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var gcPauseStart = GC.GetTotalPauseDuration();
+        int gen2Start = GC.CollectionCount(2);
         var wall = Stopwatch.StartNew();
         try
         {
@@ -166,6 +168,8 @@ internal sealed class MembershipScenario
             }
 
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+            result.GcPauseSeconds = (GC.GetTotalPauseDuration() - gcPauseStart).TotalSeconds;
+            result.Gen2Collections = GC.CollectionCount(2) - gen2Start;
             await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
 
             clock.Dispose();
@@ -385,6 +389,8 @@ internal sealed class MembershipScenario
             .Add("cpu_s", "CPU time of the run", r.CpuSeconds, "N2", " s")
             .Add("signing", s.Signing ? "signing ON: alive messages signed and verified" : "signing OFF: pure transport/membership, nothing signed or verified", s.Signing)
             .Add("peak_rss_mb", "peak resident memory", r.PeakRssMb, "N0", " MB")
+            .Add("gc_pause_s", "time the runtime paused every thread for garbage collection", r.GcPauseSeconds, "N2", " s")
+            .Add("gc_gen2", "full (gen 2) collections", (long)r.Gen2Collections)
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
         if (s.Signing)
         {
@@ -468,6 +474,8 @@ internal sealed class MembershipScenario
         public long UnknownIdentity;
         public double VerifySeconds;
         public double PeakRssMb;
+        public double GcPauseSeconds;
+        public int Gen2Collections;
         public bool TimedOut;
     }
 }
