@@ -54,6 +54,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private ITimer? _probeTimer;
     private ITimer? _timeoutTimer;
     private ITimer? _gossipTimer;
+    private bool _gossipArmed;
     private bool _stopped;
 
     // The probe in progress (under _gate).
@@ -128,7 +129,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var phase = _settings.ProbeInterval * _random.NextDouble();
         _timeoutTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTimeout(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _probeTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnProbeTick(), this, phase, _settings.ProbeInterval);
-        _gossipTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnGossipTick(), this, phase, GossipInterval);
+        // The gossip timer is armed only while urgent news waits (one interval at a time): idle, it costs nothing.
+        _gossipTimer = _time.CreateTimer(static s => ((SwimHeartbeatStrategy)s!).OnGossipTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (_gate)
+        {
+            ArmGossipLocked();
+        }
     }
 
     public void Stop()
@@ -197,6 +203,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     {
         lock (_gate)
         {
+            _gossipArmed = false;
             if (_stopped || _news.UrgentCount == 0)
             {
                 return;
@@ -211,6 +218,20 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         targets[..count].Clear();
+        lock (_gate)
+        {
+            ArmGossipLocked();
+        }
+    }
+
+    /// <summary>Arms the gossip timer for one interval while urgent news waits and it is not armed (caller holds the gate).</summary>
+    private void ArmGossipLocked()
+    {
+        if (!_stopped && !_gossipArmed && _news.UrgentCount > 0 && _gossipTimer is { } timer)
+        {
+            _gossipArmed = true;
+            timer.Change(GossipInterval, Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>Pings a few random dead members (with the news that they are dead): a member that is back refutes and lives again.</summary>
@@ -630,7 +651,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
     // ---- sending ----
 
-    private void Enqueue(in SwimNewsItem item) => _news.Add(item, NewsSize(item));
+    /// <summary>Queues news to piggyback (caller holds the gate); urgent news arms the gossip timer.</summary>
+    private void Enqueue(in SwimNewsItem item)
+    {
+        _news.Add(item, NewsSize(item));
+        ArmGossipLocked();
+    }
 
     private int NewsSize(in SwimNewsItem item)
     {

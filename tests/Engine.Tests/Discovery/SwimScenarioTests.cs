@@ -42,6 +42,24 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void SettledNodes_RunNoGossipTicks_OnlyTheirProbes()
+    {
+        var h = Harness(3);
+        var all = StartAll(h, 3);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "3 swim nodes converge");
+        h.Run(TimeSpan.FromSeconds(30)); // the join news has been passed on: nothing urgent waits
+
+        long before = h.Time.EventsRun;
+        h.Run(TimeSpan.FromSeconds(10));
+        long perNodePerSecond = (h.Time.EventsRun - before) / (3 * 10);
+
+        // A probe tick, its ping and ack, the probe's timeout timer, the periodic discovery and transport jobs: about 6
+        // events per node per second. A gossip timer ticking every 200 ms whether or not news waits adds five (11).
+        Assert.That(perNodePerSecond, Is.LessThan(9), $"{h.Time.EventsRun - before} events in 10 s for 3 settled nodes");
+        Assert.That(all.Sum(h.DiedEvents), Is.Zero);
+    }
+
+    [Test]
     public void StoppedPeer_IsSuspectedThenDeclaredDead_ByEveryone()
     {
         var h = Harness(10);
