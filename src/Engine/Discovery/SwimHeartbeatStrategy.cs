@@ -27,12 +27,6 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private const int MaxHealth = 8;
     private const int WarmUpAcks = 3;
 
-    /// <summary>A suspicion nobody confirms lasts this many suspicion timeouts (memberlist's suspicionMaxTimeoutMult).</summary>
-    private const int MaxSuspicionMultiplier = 6;
-
-    /// <summary>Independent accusers beyond the first after which a suspicion lasts the plain suspicion timeout (memberlist: suspicionMult − 2).</summary>
-    private const int ExpectedConfirmations = 2;
-
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
     private const int GossipFanout = 3;
@@ -51,13 +45,11 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly SwimNewsQueue _news = new(QueueCapacity);
-    private readonly Dictionary<Member, SuspicionState> _suspected = new(MemberIdentityComparer.Instance);
-    private readonly PriorityQueue<Member, long> _suspicionDeadlines = new();
+    private readonly Queue<Suspicion> _suspicions = new();
     private readonly SwimNewsItem[] _taken;
     [ThreadStatic]
     private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
     private readonly Random _random;
-    private readonly byte[] _selfPkiId;
     private readonly int _bodyBudget;
     private ITimer? _probeTimer;
     private ITimer? _timeoutTimer;
@@ -92,7 +84,6 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         _logger = logger;
         _taken = new SwimNewsItem[settings.MaxPiggyback];
         _random = new Random(unchecked((int)PeerKey.Hash(discovery.PkiId, discovery.Incarnation ^ 0x5317)));
-        _selfPkiId = discovery.PkiId.ToArray();
         _bodyBudget = _transport.MaxDatagramPayload - SwimCodec.MaxEnvelopeOverhead;
         _stallTicks = (long)(settings.ProbeInterval.TotalSeconds * 1.5 * _time.TimestampFrequency);
     }
@@ -118,43 +109,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// </summary>
     public long Stalls;
 
-    /// <summary>Suspicions held that another accuser confirmed (each shortened the suspicion's timeout).</summary>
-    public long Confirmations;
-
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
     private int ClusterSize => _table.Count + 1;
 
     private int MaxTransmits => _settings.RetransmitMultiplier * Log10Ceiling(ClusterSize);
 
     private TimeSpan SuspicionTimeout => _settings.ProbeInterval * (_settings.SuspicionMultiplier * Math.Max(1.0, Math.Log10(ClusterSize)));
-
-    /// <summary>
-    /// Lifeguard's dynamic suspicion timeout (memberlist's <c>suspicion.go</c>): a suspicion with one accuser lasts
-    /// <see cref="MaxSuspicionMultiplier"/> × <see cref="SuspicionTimeout"/>, shrinking towards <see cref="SuspicionTimeout"/>
-    /// as <paramref name="confirmations"/> by other accusers arrive (log-scaled, reaching it at
-    /// <see cref="ExpectedConfirmations"/>). A peer dead to everyone is soon accused by several probers; one that a single
-    /// overloaded prober could not reach gets the time to refute.
-    /// </summary>
-    private TimeSpan SuspicionTimeoutAfter(int confirmations) => DynamicSuspicionTimeout(SuspicionTimeout, ClusterSize, confirmations);
-
-    /// <summary>
-    /// The timeout of a suspicion with <paramref name="confirmations"/> accusers beyond the first, in a cluster of
-    /// <paramref name="clusterSize"/>: from <see cref="MaxSuspicionMultiplier"/> × <paramref name="min"/> down to
-    /// <paramref name="min"/> at <see cref="ExpectedConfirmations"/>, log-scaled; <paramref name="min"/> when the cluster is
-    /// too small to expect that many.
-    /// </summary>
-    internal static TimeSpan DynamicSuspicionTimeout(TimeSpan min, int clusterSize, int confirmations)
-    {
-        if (clusterSize - 2 < ExpectedConfirmations)
-        {
-            return min; // too few members to expect independent confirmations
-        }
-
-        var max = min * MaxSuspicionMultiplier;
-        double fraction = Math.Log(Math.Max(0, confirmations) + 1) / Math.Log(ExpectedConfirmations + 1);
-        var timeout = max - ((max - min) * Math.Min(1.0, fraction));
-        return timeout < min ? min : timeout;
-    }
 
     private static int Log10Ceiling(int n) => Math.Max(1, (int)Math.Ceiling(Math.Log10(n + 1)));
 
@@ -476,101 +436,48 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var change = _discovery.RecordVerdict(member, time, MemberState.Suspect, now);
         if (change == MembershipChange.Suspected)
         {
-            OnSuspected(member, time, now, _selfPkiId, reason);
-        }
-        else if (member.GetState(out var held) == MemberState.Suspect && held == time)
-        {
-            Confirm(member, time, _selfPkiId, now); // already suspected by another: this failed probe confirms it
+            SwimLog.Suspected(_logger, _discovery.Endpoint, member, reason, SuspicionTimeout);
+            OnSuspected(member, time, now);
         }
     }
 
-    private void OnSuspected(Member member, PeerTime time, long now, byte[] accuser, string reason)
+    private void OnSuspected(Member member, PeerTime time, long now)
     {
-        var timeout = SuspicionTimeoutAfter(0);
-        SwimLog.Suspected(_logger, _discovery.Endpoint, member, reason, timeout);
+        long deadline = now + (long)(SuspicionTimeout.TotalSeconds * _time.TimestampFrequency);
         lock (_gate)
         {
-            var suspicion = new SuspicionState(time, now) { Deadline = now + Ticks(timeout) };
-            suspicion.Accusers.Add(accuser);
-            _suspected[member] = suspicion;
-            _suspicionDeadlines.Enqueue(member, suspicion.Deadline);
-            Enqueue(new SwimNewsItem(member, MemberState.Suspect, time, Accuser: accuser));
+            _suspicions.Enqueue(new Suspicion(member, time, deadline));
+            Enqueue(new SwimNewsItem(member, MemberState.Suspect, time));
         }
     }
-
-    /// <summary>
-    /// Another accuser of a suspicion held (the same member at the same time): its deadline moves closer, and the
-    /// confirmation is passed on, so that the others count it too.
-    /// </summary>
-    private void Confirm(Member member, PeerTime time, ReadOnlySpan<byte> accuser, long now)
-    {
-        lock (_gate)
-        {
-            if (accuser.IsEmpty || !_suspected.TryGetValue(member, out var suspicion) || suspicion.Time != time
-                || suspicion.Accusers.Count > ExpectedConfirmations)
-            {
-                return;
-            }
-
-            foreach (var known in suspicion.Accusers)
-            {
-                if (accuser.SequenceEqual(known))
-                {
-                    return;
-                }
-            }
-
-            var copy = accuser.ToArray();
-            suspicion.Accusers.Add(copy);
-            Interlocked.Increment(ref Confirmations);
-            long deadline = suspicion.Start + Ticks(SuspicionTimeoutAfter(suspicion.Accusers.Count - 1));
-            if (deadline < suspicion.Deadline)
-            {
-                suspicion.Deadline = Math.Max(deadline, now);
-                _suspicionDeadlines.Enqueue(member, suspicion.Deadline);
-            }
-
-            Enqueue(new SwimNewsItem(member, MemberState.Suspect, time, Accuser: copy));
-        }
-    }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     /// <summary>Suspicions whose time is up and that nobody refuted become deaths.</summary>
     private void ConfirmSuspicions(long now)
     {
         while (true)
         {
-            Member member;
-            SuspicionState suspicion;
+            Suspicion due;
             lock (_gate)
             {
-                if (!_suspicionDeadlines.TryPeek(out member!, out long due) || due > now)
+                if (!_suspicions.TryPeek(out due) || due.Deadline > now)
                 {
                     return;
                 }
 
-                _suspicionDeadlines.Dequeue();
-                if (!_suspected.TryGetValue(member, out suspicion!) || suspicion.Deadline > now)
-                {
-                    continue; // an earlier deadline of a suspicion since replaced by a newer one
-                }
-
-                _suspected.Remove(member);
+                _suspicions.Dequeue();
             }
 
-            if (member.GetState(out var held) != MemberState.Suspect || held != suspicion.Time)
+            if (due.Member.GetState(out var held) != MemberState.Suspect || held != due.Time)
             {
                 continue; // refuted, restarted, already dead or purged
             }
 
-            if (_discovery.RecordVerdict(member, suspicion.Time, MemberState.Dead, now) == MembershipChange.Died)
+            if (_discovery.RecordVerdict(due.Member, due.Time, MemberState.Dead, now) == MembershipChange.Died)
             {
-                var lasted = _time.GetElapsedTime(suspicion.Start, now);
-                SwimLog.Confirmed(_logger, _discovery.Endpoint, member, lasted, suspicion.Accusers.Count);
+                SwimLog.Confirmed(_logger, _discovery.Endpoint, due.Member, SuspicionTimeout);
                 lock (_gate)
                 {
-                    Enqueue(new SwimNewsItem(member, MemberState.Dead, suspicion.Time));
+                    Enqueue(new SwimNewsItem(due.Member, MemberState.Dead, due.Time));
                 }
             }
         }
@@ -709,12 +616,6 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             var change = _discovery.RecordVerdict(member, news.Time, news.State, now);
             var state = member.GetState(out var held);
-            if (news.State == MemberState.Suspect && state == MemberState.Suspect && held == news.Time && change != MembershipChange.Suspected)
-            {
-                Confirm(member, held, news.Accuser, now); // held already: another accuser confirms it (or a relay repeats it)
-                continue;
-            }
-
             if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
             {
                 // The sender still spreads a suspicion or death that the member has refuted since: tell it.
@@ -728,7 +629,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             if (state == MemberState.Suspect)
             {
-                OnSuspected(member, held, now, news.Accuser.ToArray(), "reported by a peer");
+                SwimLog.Suspected(_logger, _discovery.Endpoint, member, "reported by a peer", SuspicionTimeout);
+                OnSuspected(member, held, now);
             }
             else if (state == MemberState.Dead)
             {
@@ -761,7 +663,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         if (item.State != MemberState.Alive)
         {
             var pkiId = item.Member is null ? _discovery.PkiId : item.Member.PkiId;
-            return ProtoSpanWriter.MessageFieldSize(SwimCodec.NewsField, SwimCodec.VerdictNewsSize(pkiId, item.State, item.Time, item.Accuser));
+            return ProtoSpanWriter.MessageFieldSize(SwimCodec.NewsField, SwimCodec.VerdictNewsSize(pkiId, item.State, item.Time));
         }
 
         Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
@@ -864,7 +766,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             if (item.State != MemberState.Alive)
             {
                 var pkiId = item.Member is null ? _discovery.PkiId : item.Member.PkiId;
-                SwimCodec.TryAppendVerdict(body, ref position, pkiId, item.State, item.Time, item.Accuser);
+                SwimCodec.TryAppendVerdict(body, ref position, pkiId, item.State, item.Time);
             }
             else
             {
@@ -892,17 +794,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return scratch.AsSpan(0, length);
     }
 
-    /// <summary>A suspicion held: its time, when it began, its distinct accusers (at most 1 + ExpectedConfirmations), its deadline.</summary>
-    private sealed class SuspicionState(PeerTime time, long start)
-    {
-        public PeerTime Time { get; } = time;
-
-        public long Start { get; } = start;
-
-        public long Deadline { get; set; }
-
-        public List<byte[]> Accusers { get; } = new(ExpectedConfirmations + 1);
-    }
+    private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);
 
     private readonly struct NotFilter(Member excluded) : IPeerFilter
     {

@@ -12,8 +12,8 @@ internal static partial class SwimLog
     public static partial void Suspected(ILogger logger, PeerEndpoint local, Member peer, string reason, TimeSpan timeout);
 
     [LoggerMessage(EventId = 3051, Level = LogLevel.Information,
-        Message = "{Local}: suspicion of {Peer} not refuted within {Timeout} ({Accusers} accuser(s)): declared dead")]
-    public static partial void Confirmed(ILogger logger, PeerEndpoint local, Member peer, TimeSpan timeout, int accusers);
+        Message = "{Local}: suspicion of {Peer} confirmed after {Timeout}: declared dead")]
+    public static partial void Confirmed(ILogger logger, PeerEndpoint local, Member peer, TimeSpan timeout);
 
     [LoggerMessage(EventId = 3052, Level = LogLevel.Information,
         Message = "{Local}: refuting a suspicion of this peer ({State} at seq {Seq}): now at seq {NewSeq}")]

@@ -4,8 +4,7 @@ namespace Engine.Discovery;
 
 /// <summary>One membership change to piggyback: a member (null: this peer) was seen in a state at a time.</summary>
 /// <remarks>Urgent news (verdicts, refutations, resurrections, restarts) is also gossiped on its own timer; joins only ride on probes.</remarks>
-/// <summary>One change to piggyback; <paramref name="Accuser"/>: for a suspicion, the PKI-ID of the peer whose probe failed.</summary>
-internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time, bool Urgent = true, byte[]? Accuser = null);
+internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time, bool Urgent = true);
 
 /// <summary>
 /// SWIM's piggyback buffer: the recent membership changes this peer passes on, at most one per member (newer news about a

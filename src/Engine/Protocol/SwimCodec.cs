@@ -30,9 +30,6 @@ internal readonly ref struct SwimNews
 
     /// <summary>For alive news: the member's AliveMessage (endpoint, metadata, identity), so an unknown member can be added.</summary>
     public ReadOnlySpan<byte> Alive { get; init; }
-
-    /// <summary>For suspect news: the PKI-ID of the peer whose probe failed (empty when the sender did not say).</summary>
-    public ReadOnlySpan<byte> Accuser { get; init; }
 }
 
 /// <summary>A parsed SwimMessage (spans over the datagram).</summary>
@@ -95,18 +92,15 @@ internal static class SwimCodec
 
     private static int PeerTimeSize(Membership.PeerTime t) => ProtoSpanWriter.VarintFieldSize(1, t.IncNum) + ProtoSpanWriter.VarintFieldSize(2, t.SeqNum);
 
-    /// <summary>The size of a suspect or dead news item's content (<paramref name="accuser"/>: suspect news only, may be empty).</summary>
-    public static int VerdictNewsSize(ReadOnlySpan<byte> pkiId, MemberState state, Membership.PeerTime time, ReadOnlySpan<byte> accuser = default) =>
+    /// <summary>The size of a suspect or dead news item's content.</summary>
+    public static int VerdictNewsSize(ReadOnlySpan<byte> pkiId, MemberState state, Membership.PeerTime time) =>
         ProtoSpanWriter.VarintFieldSize(1, (ulong)state) + ProtoSpanWriter.BytesFieldSize(2, pkiId.Length) +
-        ProtoSpanWriter.MessageFieldSize(3, PeerTimeSize(time)) + (accuser.IsEmpty ? 0 : ProtoSpanWriter.BytesFieldSize(5, accuser.Length));
+        ProtoSpanWriter.MessageFieldSize(3, PeerTimeSize(time));
 
-    /// <summary>
-    /// Appends a suspect or dead news item (field 8) at <paramref name="position"/>, naming the suspicion's
-    /// <paramref name="accuser"/> when given; false when it does not fit.
-    /// </summary>
-    public static bool TryAppendVerdict(Span<byte> body, ref int position, ReadOnlySpan<byte> pkiId, MemberState state, Membership.PeerTime time, ReadOnlySpan<byte> accuser = default)
+    /// <summary>Appends a suspect or dead news item (field 8) at <paramref name="position"/>; false when it does not fit.</summary>
+    public static bool TryAppendVerdict(Span<byte> body, ref int position, ReadOnlySpan<byte> pkiId, MemberState state, Membership.PeerTime time)
     {
-        int size = VerdictNewsSize(pkiId, state, time, accuser);
+        int size = VerdictNewsSize(pkiId, state, time);
         if (position + ProtoSpanWriter.MessageFieldSize(NewsField, size) > body.Length)
         {
             return false;
@@ -119,11 +113,6 @@ internal static class SwimCodec
         w.WriteMessageHeader(3, PeerTimeSize(time));
         w.WriteVarintField(1, time.IncNum);
         w.WriteVarintField(2, time.SeqNum);
-        if (!accuser.IsEmpty)
-        {
-            w.WriteBytesField(5, accuser);
-        }
-
         position += w.Position;
         return true;
     }
@@ -256,7 +245,7 @@ internal static class SwimCodec
         {
             news = default;
             ulong state = 0;
-            ReadOnlySpan<byte> pkiId = default, time = default, alive = default, accuser = default;
+            ReadOnlySpan<byte> pkiId = default, time = default, alive = default;
             var r = new ProtoSpanReader(item);
             while (!r.End)
             {
@@ -271,7 +260,6 @@ internal static class SwimCodec
                     (2, WireType.LengthDelimited) => r.TryReadBytes(out pkiId),
                     (3, WireType.LengthDelimited) => r.TryReadBytes(out time),
                     (4, WireType.LengthDelimited) => r.TryReadBytes(out alive),
-                    (5, WireType.LengthDelimited) => r.TryReadBytes(out accuser),
                     _ => r.TrySkip(wt),
                 };
                 if (!ok)
@@ -285,7 +273,7 @@ internal static class SwimCodec
                 return false;
             }
 
-            news = new SwimNews { State = (MemberState)state, PkiId = pkiId, Time = new Membership.PeerTime(inc, seq), Alive = alive, Accuser = accuser };
+            news = new SwimNews { State = (MemberState)state, PkiId = pkiId, Time = new Membership.PeerTime(inc, seq), Alive = alive };
             return true;
         }
     }

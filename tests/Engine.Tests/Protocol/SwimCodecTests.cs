@@ -64,8 +64,6 @@ public sealed class SwimCodecTests
         int position = SwimCodec.WriteHead(body, SwimKind.PingReq, 77, senderBytes, Enumerable.Repeat((byte)9, 32).ToArray(), "10.0.0.9:7051"u8, "10.0.0.3:7051"u8, 5);
         Assert.That(SwimCodec.TryAppendVerdict(body, ref position, Enumerable.Repeat((byte)2, 32).ToArray(), MemberState.Suspect, new PeerTime(3, 4)), Is.True);
         Assert.That(SwimCodec.TryAppendAlive(body, ref position, Alive(3, 6)), Is.True);
-        Assert.That(SwimCodec.TryAppendVerdict(body, ref position, Enumerable.Repeat((byte)5, 32).ToArray(), MemberState.Suspect, new PeerTime(7, 8),
-            accuser: Enumerable.Repeat((byte)6, 32).ToArray()), Is.True);
         var envelope = new byte[SwimCodec.EnvelopeSize(position)];
         SwimCodec.WriteEnvelope(envelope, body.AsSpan(0, position));
 
@@ -76,17 +74,9 @@ public sealed class SwimCodecTests
             Is.EqualTo((SwimMessage.Types.Kind.PingReq, 77UL, "10.0.0.9:7051", "10.0.0.3:7051", 5UL)));
         Assert.That(swim.Sender.Timestamp.IncNum, Is.EqualTo(1_700_000_000_000_000_000UL));
         Assert.That(swim.TargetPkiId.ToByteArray(), Is.EqualTo(Enumerable.Repeat((byte)9, 32).ToArray()));
-        Assert.That(swim.News, Has.Count.EqualTo(3));
+        Assert.That(swim.News, Has.Count.EqualTo(2));
         Assert.That((swim.News[0].State, swim.News[0].PkiId[0], swim.News[0].Timestamp.IncNum, swim.News[0].Timestamp.SeqNum), Is.EqualTo((1u, (byte)2, 3UL, 4UL)));
-        Assert.That(swim.News[0].Accuser.IsEmpty, Is.True, "no accuser given: none written");
         Assert.That((swim.News[1].State, swim.News[1].Alive.Timestamp.SeqNum, swim.News[1].Alive.Membership.PkiId[0]), Is.EqualTo((0u, 6UL, (byte)3)));
-        Assert.That(swim.News[2].Accuser.ToByteArray(), Is.EqualTo(Enumerable.Repeat((byte)6, 32).ToArray()), "the accuser is SwimNewsItem.accuser (field 5)");
-
-        var reader = new SwimCodec.NewsReader(SwimCodec.TryParse(EnvelopeView.TryParse(envelope, out var view) ? view.Content : default, out var parsed) ? parsed.Body : default);
-        Assert.That(reader.TryRead(out var first) && first.Accuser.IsEmpty, Is.True);
-        Assert.That(reader.TryRead(out _), Is.True);
-        Assert.That(reader.TryRead(out var third), Is.True);
-        Assert.That((third.State, third.Time, third.Accuser.ToArray()), Is.EqualTo((MemberState.Suspect, new PeerTime(7, 8), Enumerable.Repeat((byte)6, 32).ToArray())));
         Assert.That(decoded.ToByteArray(), Is.EqualTo(Envelope.Parser.ParseFrom(envelope).Payload.ToByteArray()), "Google.Protobuf re-encodes the same bytes");
     }
 
