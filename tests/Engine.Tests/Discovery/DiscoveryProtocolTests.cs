@@ -3,6 +3,7 @@ using Engine.Discovery;
 using Engine.Membership;
 using Engine.Node;
 using Engine.Protocol;
+using Engine.Tests.Transport;
 using Engine.Transport;
 using Engine.Transport.Memory;
 using PeerTime = Engine.Membership.PeerTime;
@@ -101,19 +102,6 @@ public sealed class DiscoveryProtocolTests
         return envelope;
     }
 
-    private static List<byte[]> Records(byte[] body)
-    {
-        var list = new List<byte[]>();
-        var reader = new EnvelopeBatch.Reader(body);
-        while (reader.TryRead(out var envelope))
-        {
-            list.Add(envelope.ToArray());
-        }
-
-        Assert.That(reader.Malformed, Is.False);
-        return list;
-    }
-
     private static ulong SeqOf(byte[] envelope)
     {
         bool ok = EnvelopeView.TryParse(envelope, out var view) & AliveCodec.TryParse(view.Content, out var fields);
@@ -135,14 +123,14 @@ public sealed class DiscoveryProtocolTests
         rig.Send(rig.InjectorTransport, Alive(fake, Injector, 50, 10));  // duplicate
         rig.Send(rig.InjectorTransport, Alive(fake, Injector, 50, 11));
 
-        var forwarded = rig.ObserverLog.Datagrams.SelectMany(d => Records(d.Body)).Where(e => SeqOf(e) is 5 or 10 or 11 or 99).Select(SeqOf).ToList();
+        var forwarded = rig.ObserverLog.Datagrams.SelectMany(d => RecordingTransport.Records(d.Body)).Where(e => SeqOf(e) is 5 or 10 or 11 or 99).Select(SeqOf).ToList();
         var stats = rig.Node.GetStatistics();
         Assert.Multiple(() =>
         {
             Assert.That(rig.Find(fake)!.Time, Is.EqualTo(new PeerTime(50, 11)));
             Assert.That(stats.AliveStale, Is.EqualTo(3));
             Assert.That(forwarded, Is.EqualTo(new ulong[] { 10, 11 }), "only news is forwarded");
-            Assert.That(rig.InjectorLog.Datagrams.SelectMany(d => Records(d.Body)).Any(e => SeqOf(e) is 10 or 11), Is.False, "never back to the sender");
+            Assert.That(rig.InjectorLog.Datagrams.SelectMany(d => RecordingTransport.Records(d.Body)).Any(e => SeqOf(e) is 10 or 11), Is.False, "never back to the sender");
         });
     }
 
@@ -162,7 +150,7 @@ public sealed class DiscoveryProtocolTests
         var envelopes = Enumerable.Range(20, 5).Select(n => Alive(Pki(n), PeerEndpoint.FromIPv4(0x0A00_1000u + (uint)n, 7051), 1, 1)).ToArray();
         rig.Send(rig.InjectorTransport, envelopes);
 
-        var fromNode = rig.ObserverLog.Datagrams.Where(d => d.From == Rig.NodeEndpoint).Select(d => Records(d.Body)).ToList();
+        var fromNode = rig.ObserverLog.Datagrams.Where(d => d.From == Rig.NodeEndpoint).Select(d => RecordingTransport.Records(d.Body)).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(rig.Node.GetMembership().Alive, Has.Count.EqualTo(6));

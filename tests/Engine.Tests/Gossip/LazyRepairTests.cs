@@ -1,5 +1,6 @@
 using Engine.Gossip;
 using Engine.Protocol;
+using Engine.Tests.Transport;
 using Engine.Transport;
 using Engine.Transport.Memory;
 
@@ -23,27 +24,27 @@ public sealed class LazyRepairTests
         repair.OnAnnounce(A, announce);
         time.Advance(TimeSpan.FromMilliseconds(10));
         repair.OnAnnounce(B, announce);
-        Assert.That(transport.Wants, Is.Empty, "within the grace period nobody is asked");
+        Assert.That(transport.DatagramDestinations, Is.Empty, "within the grace period nobody is asked");
         time.Advance(TimeSpan.FromMilliseconds(15));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "the first announcer is asked");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }), "the first announcer is asked");
 
         repair.OnAnnounce(C, announce);
         time.Advance(TimeSpan.FromMilliseconds(200));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "a later announcement asks nobody while the answer may still come");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }), "a later announcement asks nobody while the answer may still come");
         time.Advance(TimeSpan.FromMilliseconds(60));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A, B }), "no answer within the retry time: the second announcer is asked, once");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A, B }), "no answer within the retry time: the second announcer is asked, once");
         Assert.That(repair.GetStatistics().Retried, Is.EqualTo(1));
 
         repair.OnAnnounce(C, announce);
         time.Advance(TimeSpan.FromMilliseconds(1500));
-        Assert.That(transport.Wants, Has.Count.EqualTo(2), "remembered as asked: nobody else is asked");
+        Assert.That(transport.DatagramDestinations, Has.Count.EqualTo(2), "remembered as asked: nobody else is asked");
         Assert.That(repair.WaitingCount, Is.EqualTo(1));
         time.Advance(TimeSpan.FromMilliseconds(300));
         Assert.That(repair.WaitingCount, Is.Zero, "forgotten ForgetAfter after it was first asked for");
 
         repair.OnAnnounce(C, announce);
         time.Advance(TimeSpan.FromMilliseconds(25));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A, B, C }), "announced again after that: asked again");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A, B, C }), "announced again after that: asked again");
     }
 
     [Test]
@@ -55,11 +56,11 @@ public sealed class LazyRepairTests
 
         repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
         time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "asked; now remembered until 2 s");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }), "asked; now remembered until 2 s");
 
         repair.OnAnnounce(B, Announce(MessageId.ForAppData([7], 1, 2)));
         time.Advance(TimeSpan.FromMilliseconds(25));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A, B }), "the new message waits its own 20 ms grace, not the remembered one's 2 s");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A, B }), "the new message waits its own 20 ms grace, not the remembered one's 2 s");
     }
 
     [Test]
@@ -75,9 +76,9 @@ public sealed class LazyRepairTests
 
             repair.OnAnnounce(A, Announce(MessageId.ForAppData([7], 1, 1)));
             time.Advance(TimeSpan.FromMilliseconds(25));
-            Assert.That(transport.Wants, Is.EqualTo(new[] { A }));
+            Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }));
             time.Advance(TimeSpan.FromMilliseconds(1900));
-            Assert.That(transport.Wants, Is.EqualTo(datagramReplies ? new[] { A, A } : new[] { A }),
+            Assert.That(transport.DatagramDestinations, Is.EqualTo(datagramReplies ? new[] { A, A } : new[] { A }),
                 datagramReplies ? "the reply datagram may have been lost: asked again, once" : "a frame is not lost: pull repairs the rest");
             Assert.That(repair.GetStatistics().Retried, Is.EqualTo(datagramReplies ? 1 : 0));
         }
@@ -92,13 +93,13 @@ public sealed class LazyRepairTests
         var id = MessageId.ForBlock("ch"u8, 5);
 
         repair.OnAnnounce(A, Announce(id));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "asked before any time passed");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }), "asked before any time passed");
         repair.OnAnnounce(B, Announce(id));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }));
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }));
 
         Assert.That(store.Add(in id, [1, 2, 3]), Is.EqualTo(StoreResult.Added));
         time.Advance(TimeSpan.FromMilliseconds(300));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { A }), "it arrived: the alternate is not asked");
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { A }), "it arrived: the alternate is not asked");
         Assert.That(repair.WaitingCount, Is.Zero);
     }
 
@@ -116,18 +117,18 @@ public sealed class LazyRepairTests
         var missing = MessageId.ForBlock("ch"u8, 5);
 
         repair.OnAnnounce(A, Announce(committed));
-        Assert.That(transport.Wants, Is.Empty, "a late announcement of a committed block fetches nothing");
+        Assert.That(transport.DatagramDestinations, Is.Empty, "a late announcement of a committed block fetches nothing");
         Assert.That(repair.IsAsked(in committed), Is.False);
 
         Assert.That(repair.IsAsked(in missing), Is.False, "not announced yet");
         repair.OnAnnounce(B, Announce(missing));
-        Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { B }));
         Assert.That(repair.IsAsked(in missing), Is.True, "asked, not arrived: on its way");
 
         height = 6; // committed (came by another path)
         time.Advance(TimeSpan.FromSeconds(3));
         Assert.That(repair.IsAsked(in missing), Is.False, "held: forgotten at the next tick, and nobody else is asked");
-        Assert.That(transport.Wants, Is.EqualTo(new[] { B }));
+        Assert.That(transport.DatagramDestinations, Is.EqualTo(new[] { B }));
     }
 
     [Test]
@@ -158,15 +159,15 @@ public sealed class LazyRepairTests
         Assert.That(store.Add(in second, Filled(1000, 2)), Is.EqualTo(StoreResult.Added));
 
         // Padded (as every Engine peer sends it): the first answer fits one datagram, the second does not.
-        repair.OnWant(B, Want(467, Digest(first), Digest(second)));
+        repair.OnWant(B, DigestList(467, Digest(first), Digest(second)));
         Assert.That(transport.Datagrams, Has.Count.EqualTo(1));
         Assert.That(transport.Datagrams[0].Destination, Is.EqualTo(B));
         Assert.That(transport.Datagrams[0].Payload.Length, Is.LessThanOrEqualTo(3 * 467));
-        Assert.That(Records(transport.Datagrams[0].Payload), Is.EqualTo(new[] { Filled(1000, 1) }));
+        Assert.That(RecordingTransport.Records(transport.Datagrams[0].Payload), Is.EqualTo(new[] { Filled(1000, 1) }));
         Assert.That(transport.Frames.Select(f => f.Payload), Is.EqualTo(new[] { Filled(1000, 2) }));
 
         // Unpadded (a forged source, or a peer that does not pad): three times its size holds no answer: frames only.
-        var small = Want(0, Digest(first));
+        var small = DigestList(0, Digest(first));
         Assert.That(3 * small.Length, Is.LessThan(1000));
         repair.OnWant(C, small);
         Assert.That(transport.Datagrams, Has.Count.EqualTo(1), "nothing larger than three times the Want goes back to an unchecked address");
@@ -188,7 +189,7 @@ public sealed class LazyRepairTests
         var id = MessageId.ForAppData([7], 1, 1);
         Assert.That(store.Add(in id, Filled(200, 1)), Is.EqualTo(StoreResult.Added));
 
-        repair.OnWant(B, Want(467, Digest(id)));
+        repair.OnWant(B, DigestList(467, Digest(id)));
         Assert.That(transport.Datagrams, Is.Empty);
         Assert.That(transport.Frames, Has.Count.EqualTo(1));
 
@@ -206,8 +207,8 @@ public sealed class LazyRepairTests
         return digest.AsSpan(0, id.WriteDigest(digest)).ToArray();
     }
 
-    /// <summary>A Want's content naming <paramref name="digests"/>, padded to <paramref name="padTo"/> bytes (0: not padded).</summary>
-    private static byte[] Want(int padTo, params byte[][] digests)
+    /// <summary>An Announce's or Want's content naming <paramref name="digests"/>, padded to <paramref name="padTo"/> bytes (0: not padded).</summary>
+    private static byte[] DigestList(int padTo, params byte[][] digests)
     {
         var body = new byte[1400];
         int written = 0;
@@ -227,8 +228,7 @@ public sealed class LazyRepairTests
 
     private static byte[] WantContent(byte[] datagram)
     {
-        var records = new EnvelopeBatch.Reader(datagram);
-        Assert.That(records.TryRead(out var envelope), Is.True);
+        var envelope = RecordingTransport.Records(datagram)[0];
         Assert.That(EnvelopeView.TryParse(envelope, out var view), Is.True);
         Assert.That(view.ContentField, Is.EqualTo(EnvelopeView.WantContent));
         return view.Content.ToArray();
@@ -238,24 +238,11 @@ public sealed class LazyRepairTests
     {
         var found = new List<byte[]>();
         var reader = new ProtoSpanReader(content);
-        while (DigestListCodec.TryReadNext(ref reader, out var digest, out bool malformed))
+        while (DigestListCodec.TryReadNext(ref reader, out var digest, out _))
         {
             found.Add(digest.ToArray());
         }
 
-        return found;
-    }
-
-    private static List<byte[]> Records(byte[] datagram)
-    {
-        var found = new List<byte[]>();
-        var records = new EnvelopeBatch.Reader(datagram);
-        while (records.TryRead(out var record))
-        {
-            found.Add(record.ToArray());
-        }
-
-        Assert.That(records.Malformed, Is.False);
         return found;
     }
 
@@ -270,46 +257,5 @@ public sealed class LazyRepairTests
     private static LazyRepairOptions Graced() =>
         new() { Grace = TimeSpan.FromMilliseconds(20), RetryAfter = TimeSpan.FromMilliseconds(250), ForgetAfter = TimeSpan.FromSeconds(2) };
 
-    private static byte[] Announce(MessageId id)
-    {
-        var digest = new byte[MessageId.MaxDigestLength];
-        int length = id.WriteDigest(digest);
-        var body = new byte[256];
-        int written = 0;
-        Assert.That(DigestListCodec.AppendDigest(body, ref written, digest.AsSpan(0, length)), Is.True);
-        return body.AsSpan(0, written).ToArray();
-    }
-
-    /// <summary>Records what lazy repair sends: Want and reply datagrams, reply frames.</summary>
-    private sealed class RecordingTransport : ITransport
-    {
-        /// <summary>The destinations of the datagrams sent.</summary>
-        public List<PeerEndpoint> Wants => Datagrams.ConvertAll(d => d.Destination);
-
-        public List<(PeerEndpoint Destination, byte[] Payload)> Datagrams { get; } = [];
-
-        public List<(PeerEndpoint Destination, byte[] Payload)> Frames { get; } = [];
-
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0063u, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 1 << 20;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload)
-        {
-            Datagrams.Add((destination, payload.ToArray()));
-            return SendStatus.Sent;
-        }
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload)
-        {
-            Frames.Add((destination, payload.ToArray()));
-            return SendStatus.Sent;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    private static byte[] Announce(MessageId id) => DigestList(0, Digest(id));
 }

@@ -72,7 +72,7 @@ public class PushEmitterTests
     {
         var time = new Engine.Transport.Memory.VirtualTimeProvider();
         var members = new Engine.Membership.MembershipTable(new Engine.Membership.MembershipOptions(), time, new Random(1));
-        using var emitter = new Engine.Gossip.PushEmitter(new Engine.Gossip.PushOptions { FlushWhenIdle = false }, new DiscardingTransport(), members, time);
+        using var emitter = new Engine.Gossip.PushEmitter(new Engine.Gossip.PushOptions { FlushWhenIdle = false }, new Engine.Tests.Transport.RecordingTransport(), members, time);
         emitter.Start();
 
         time.Advance(TimeSpan.FromSeconds(1));
@@ -146,22 +146,5 @@ public class PushEmitterTests
         Assert.That(alone.Emitter!.GetStatistics().NoPeers, Is.EqualTo(1));
         Assert.That(alone.Transport.Stats.DatagramsSent, Is.Zero);
         Assert.That(alone.Transport.LocalEndpoint, Is.Not.EqualTo(default(PeerEndpoint)));
-    }
-
-    private sealed class DiscardingTransport : ITransport
-    {
-        public PeerEndpoint LocalEndpoint => PeerEndpoint.FromIPv4(0x0A00_0001, 7051);
-
-        public int MaxDatagramPayload => 1400;
-
-        public int MaxFramePayload => 1 << 20;
-
-        public ValueTask StartAsync(ITransportHandler handler, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public SendStatus SendDatagram(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public SendStatus SendFrame(PeerEndpoint destination, ReadOnlySpan<byte> payload) => SendStatus.Sent;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
