@@ -27,6 +27,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private const int MaxHealth = 8;
     private const int WarmUpAcks = 3;
 
+    /// <summary>Pings a suspicion's confirmer sends the accused before declaring it dead (the second and later also through helpers).</summary>
+    private const int HealthyConfirmPings = 2;
+
+    /// <summary>The same while this peer is unhealthy (its acks arrive late).</summary>
+    private const int MaxConfirmPings = 3;
+
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
     private const int GossipFanout = 3;
@@ -46,6 +52,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly Lock _gate = new();
     private readonly SwimNewsQueue _news = new(QueueCapacity);
     private readonly Queue<Suspicion> _suspicions = new();
+    private readonly PriorityQueue<Suspicion, long> _confirming = new();
     private readonly SwimNewsItem[] _taken;
     [ThreadStatic]
     private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
@@ -108,6 +115,12 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// stall), or acks reached it late recently.
     /// </summary>
     public long Stalls;
+
+    /// <summary>Direct pings sent to an accused member whose suspicion ran out, before declaring it dead.</summary>
+    public long ConfirmPings;
+
+    /// <summary>Suspicions that ran out unrefuted but whose accused answered the confirmation ping: deaths not declared.</summary>
+    public long SavedByConfirmPing;
 
     /// <summary>N as this peer sees it (members in the table and itself).</summary>
     private int ClusterSize => _table.Count + 1;
@@ -413,6 +426,16 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             probeId = _probeId;
         }
 
+        int count = AskHelpers(target, probeId);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
+        }
+    }
+
+    /// <summary>Asks up to IndirectProbes random other members to ping <paramref name="target"/> for this peer; returns how many were asked.</summary>
+    private int AskHelpers(Member target, ulong probeId)
+    {
         var helpers = Scratch(_settings.IndirectProbes);
         int count = _table.Sample(helpers, new NotFilter(target));
         Span<byte> targetEndpoint = stackalloc byte[EndpointText.MaxLength];
@@ -424,10 +447,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
 
         helpers[..count].Clear();
-        if (_logger.IsEnabled(LogLevel.Debug))
-        {
-            SwimLog.IndirectProbe(_logger, _discovery.Endpoint, target, _settings.ProbeTimeout, count);
-        }
+        return count;
     }
 
     /// <summary>Suspects <paramref name="member"/> at <paramref name="time"/> (stale if it has since been heard newer).</summary>
@@ -451,7 +471,14 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
     }
 
-    /// <summary>Suspicions whose time is up and that nobody refuted become deaths.</summary>
+    /// <summary>
+    /// Suspicions whose time is up and that nobody refuted are not declared at once: this peer first pings the accused
+    /// itself, with the accusation first in the ping (so a member that never heard of it refutes in its ack), waits a
+    /// probe period (stretched by this peer's local health), pings once more, directly and through helpers, and declares
+    /// it dead only if no newer time has arrived by the end of the second period (an unhealthy peer tries
+    /// <see cref="MaxConfirmPings"/> times). A peer slowed by its own load would otherwise declare a death because the
+    /// refutation had not reached it yet, or because one datagram was lost; a dead member costs two probe periods more.
+    /// </summary>
     private void ConfirmSuspicions(long now)
     {
         while (true)
@@ -459,22 +486,62 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             Suspicion due;
             lock (_gate)
             {
-                if (!_suspicions.TryPeek(out due) || due.Deadline > now)
+                if (_suspicions.TryPeek(out due) && due.Deadline <= now)
+                {
+                    _suspicions.Dequeue();
+                }
+                else if (_confirming.TryPeek(out due, out long deadline) && deadline <= now)
+                {
+                    _confirming.Dequeue();
+                }
+                else
                 {
                     return;
                 }
-
-                _suspicions.Dequeue();
             }
 
             if (due.Member.GetState(out var held) != MemberState.Suspect || held != due.Time)
             {
+                if (due.Pings > 0)
+                {
+                    Interlocked.Increment(ref SavedByConfirmPing);
+                }
+
                 continue; // refuted, restarted, already dead or purged
+            }
+
+            int health;
+            lock (_gate)
+            {
+                health = _health;
+            }
+
+            if (due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
+            {
+                var wait = _settings.ProbeInterval * (1 + health);
+                lock (_gate)
+                {
+                    _confirming.Enqueue(due with { Pings = due.Pings + 1 }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
+                }
+
+                Interlocked.Increment(ref ConfirmPings);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    SwimLog.ConfirmingSuspicion(_logger, _discovery.Endpoint, due.Member, due.Pings + 1, wait);
+                }
+
+                Send(due.Member.Endpoint, due.Member, SwimKind.Ping, 0, default, default, default, 0, default);
+                if (due.Pings > 0)
+                {
+                    AskHelpers(due.Member, 0); // the direct path may be what fails: relayed acks carry the accused's time too
+                }
+
+                continue;
             }
 
             if (_discovery.RecordVerdict(due.Member, due.Time, MemberState.Dead, now) == MembershipChange.Died)
             {
-                SwimLog.Confirmed(_logger, _discovery.Endpoint, due.Member, SuspicionTimeout);
+                SwimLog.Confirmed(_logger, _discovery.Endpoint, due.Member, SuspicionTimeout, due.Pings);
                 lock (_gate)
                 {
                     Enqueue(new SwimNewsItem(due.Member, MemberState.Dead, due.Time));
@@ -794,7 +861,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return scratch.AsSpan(0, length);
     }
 
-    private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline);
+    private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline, int Pings = 0);
 
     private readonly struct NotFilter(Member excluded) : IPeerFilter
     {

@@ -12,8 +12,8 @@ internal static partial class SwimLog
     public static partial void Suspected(ILogger logger, PeerEndpoint local, Member peer, string reason, TimeSpan timeout);
 
     [LoggerMessage(EventId = 3051, Level = LogLevel.Information,
-        Message = "{Local}: suspicion of {Peer} confirmed after {Timeout}: declared dead")]
-    public static partial void Confirmed(ILogger logger, PeerEndpoint local, Member peer, TimeSpan timeout);
+        Message = "{Local}: suspicion of {Peer} confirmed after {Timeout} and {Pings} unanswered ping(s): declared dead")]
+    public static partial void Confirmed(ILogger logger, PeerEndpoint local, Member peer, TimeSpan timeout, int pings);
 
     [LoggerMessage(EventId = 3052, Level = LogLevel.Information,
         Message = "{Local}: refuting a suspicion of this peer ({State} at seq {Seq}): now at seq {NewSeq}")]
@@ -22,4 +22,8 @@ internal static partial class SwimLog
     [LoggerMessage(EventId = 3053, Level = LogLevel.Debug,
         Message = "{Local}: no direct ack from {Peer} within {Timeout}; asked {Count} peer(s) to probe it")]
     public static partial void IndirectProbe(ILogger logger, PeerEndpoint local, Member peer, TimeSpan timeout, int count);
+
+    [LoggerMessage(EventId = 3054, Level = LogLevel.Debug,
+        Message = "{Local}: suspicion of {Peer} ran out unrefuted; direct ping {Attempt} before declaring it dead (answer within {Wait})")]
+    public static partial void ConfirmingSuspicion(ILogger logger, PeerEndpoint local, Member peer, int attempt, TimeSpan wait);
 }

@@ -109,6 +109,42 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void AnObserverThatMissedTheRefutation_PingsTheAccusedBeforeDeclaringItDead()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        var accused = DiscoveryHarness.EndpointOf(0);
+        var observer = DiscoveryHarness.EndpointOf(9);
+        var strategy = h.Nodes[9]!.Discovery!.Swim!;
+
+        // Node 0 drops off until node 9 suspects it (4 × log10(10) = 4 s of suspicion from then on).
+        h.Network.Disconnect(accused);
+        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.StartsWith("10.0.0.10:7051: ", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "node 9 suspects node 0");
+        var deadline = h.Time.GetUtcNow() + TimeSpan.FromSeconds(4); // at most one 100 ms step after the suspicion
+
+        // Node 9 then hears nothing (a peer slowed by its own load), while node 0 comes back and refutes to the others.
+        h.Network.Reconnect(accused);
+        h.Network.Disconnect(observer);
+        h.RunUntil(() => h.Nodes[1]!.GetMembership().Alive.Any(p => p.Endpoint == accused), TimeSpan.FromSeconds(5), "node 0 is alive again for node 1");
+
+        // Node 9 is back just before its suspicion runs out: the refutation is no longer being spread by then.
+        h.Run(deadline - TimeSpan.FromMilliseconds(200) - h.Time.GetUtcNow());
+        h.Network.Reconnect(observer);
+        h.Run(TimeSpan.FromSeconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(strategy.ConfirmPings, Is.GreaterThan(0), "node 9 pinged before declaring");
+            Assert.That(strategy.SavedByConfirmPing, Is.GreaterThan(0), "and the answer saved node 0");
+            Assert.That(h.Changes.Count(c => c.Change.Endpoint == accused && c.Change.State == MemberState.Dead), Is.Zero, "nobody declared node 0 dead");
+            Assert.That(h.Alive(9), Does.Contain(accused));
+            Assert.That(h.Logs.Messages(3054).Any(m => m.StartsWith("10.0.0.10:7051: suspicion of", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 ran out", StringComparison.Ordinal)), Is.True);
+        });
+    }
+
+    [Test]
     public void TwentyPercentDatagramLoss_ConvergesWithoutFalseDeaths()
     {
         var h = Harness(20, new NetworkPolicy { Seed = 11, DropProbability = 0.2, Jitter = TimeSpan.FromMilliseconds(20) });

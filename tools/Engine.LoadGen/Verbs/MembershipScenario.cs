@@ -406,7 +406,7 @@ internal sealed class MembershipScenario
 
         if (s.Swim && !s.Processes)
         {
-            long probes = 0, failed = 0, unhealthy = 0, late = 0;
+            long probes = 0, failed = 0, unhealthy = 0, late = 0, confirmPings = 0, saved = 0;
             lock (_swims)
             {
                 foreach (var swim in _swims)
@@ -415,13 +415,17 @@ internal sealed class MembershipScenario
                     failed += Interlocked.Read(ref swim.Failed);
                     unhealthy += Interlocked.Read(ref swim.Stalls);
                     late += Interlocked.Read(ref swim.LateAcks);
+                    confirmPings += Interlocked.Read(ref swim.ConfirmPings);
+                    saved += Interlocked.Read(ref swim.SavedByConfirmPing);
                 }
             }
 
             report.Add("swim_probes", "probes sent (all peers, all runs)", probes)
                 .Add("swim_probes_failed", "probes without any ack: target suspected", failed)
                 .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", unhealthy)
-                .Add("swim_late_acks", "acks that arrived after their probe period", late);
+                .Add("swim_late_acks", "acks that arrived after their probe period", late)
+                .Add("swim_confirm_pings", "direct pings to an accused whose suspicion ran out, before declaring it dead", confirmPings)
+                .Add("swim_saved_by_confirm_ping", "suspicions that ran out unrefuted, dropped because the accused answered the confirmation ping", saved);
         }
 
         if (r.TimedOut)
