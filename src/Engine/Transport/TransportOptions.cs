@@ -27,7 +27,11 @@ public sealed class TransportOptions
     /// <summary>Cap on the reconnect delay (default 5 s).</summary>
     public TimeSpan ReconnectBackoffMax { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A connection with no traffic either way for this long is closed (default 2 min).</summary>
+    /// <summary>
+    /// A connection that carries no message frame either way for this long is closed (default 2 min); keepalives, sent
+    /// on a connection quiet for a third of this, do not count as use, but a connection on which not even they arrive
+    /// closes too.
+    /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>A connection that starts a frame and does not finish it within this time is closed (default 10 s).</summary>

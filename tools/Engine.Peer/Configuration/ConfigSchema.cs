@@ -213,7 +213,7 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.Transport.ReconnectBackoffInitial = v, s => s.Gossip.Transport.ReconnectBackoffInitial, "ReconnectBackoffInitial"),
         Duration("transport.reconnectBackoffMax", "5s", "Cap on the reconnect delay.",
             (s, v) => s.Gossip.Transport.ReconnectBackoffMax = v, s => s.Gossip.Transport.ReconnectBackoffMax, "ReconnectBackoffMax"),
-        Duration("transport.idleTimeout", "2m", "A connection with no traffic either way for this long is closed.",
+        Duration("transport.idleTimeout", "2m", "A connection that carries no message either way for this long is closed (keepalives, sent on a connection quiet for a third of it, do not count as use).",
             (s, v) => s.Gossip.Transport.IdleTimeout = v, s => s.Gossip.Transport.IdleTimeout, "IdleTimeout"),
         Duration("transport.frameReadTimeout", "10s", "A connection that starts a frame and does not finish it within this time is closed.",
             (s, v) => s.Gossip.Transport.FrameReadTimeout = v, s => s.Gossip.Transport.FrameReadTimeout, "FrameReadTimeout"),

@@ -151,6 +151,7 @@ internal sealed partial class TcpConnection
             return true;
         }
 
+        Volatile.Write(ref _lastUse, _time.GetTimestamp());
         _manager.Deliver(this, frame);
         return !_closed;
     }

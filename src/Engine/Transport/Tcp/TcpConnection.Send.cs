@@ -89,6 +89,7 @@ internal sealed partial class TcpConnection : IThreadPoolWorkItem
             return SendStatus.QueueFull;
         }
 
+        Volatile.Write(ref _lastUse, _time.GetTimestamp());
         _manager.CountSent(compressed);
         return SendStatus.Sent;
     }

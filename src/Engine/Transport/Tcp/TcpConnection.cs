@@ -36,6 +36,7 @@ internal sealed partial class TcpConnection
     private long _openedAt;
     private long _lastReceive;
     private long _lastSend;
+    private long _lastUse; // the last message frame queued or delivered: keepalives keep a path checked, not in use
 
     private TcpConnection(TcpConnectionManager manager, Socket socket, bool inbound, PeerEndpoint peer, PeerEndpoint remoteAddress, byte[] handshake)
     {
@@ -69,6 +70,7 @@ internal sealed partial class TcpConnection
         _openedAt = now;
         _lastReceive = now;
         _lastSend = now;
+        _lastUse = now;
         _partialSince = NoTimestamp;
 
         // The handshake goes first, before any frame a sender can queue.
@@ -205,7 +207,9 @@ internal sealed partial class TcpConnection
             return;
         }
 
-        if (now - Volatile.Read(ref _lastReceive) >= idleTicks)
+        // Idle: no message frame either way (the keepalives both ends send would otherwise keep every connection open
+        // for ever), or nothing at all heard from the peer, not even a keepalive (it is gone).
+        if (now - Volatile.Read(ref _lastUse) >= idleTicks || now - Volatile.Read(ref _lastReceive) >= idleTicks)
         {
             Close(CloseCause.Idle);
             return;
@@ -316,6 +320,7 @@ internal sealed partial class TcpConnection
         Volatile.Write(ref _openedAt, now);
         Volatile.Write(ref _lastReceive, now);
         Volatile.Write(ref _lastSend, now);
+        Volatile.Write(ref _lastUse, now);
         _opened = true;
     }
 }

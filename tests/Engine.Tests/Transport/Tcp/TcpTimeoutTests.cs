@@ -92,7 +92,7 @@ public class TcpTimeoutTests
 
     [Test]
     [CancelAfter(10_000)]
-    public async Task KeepalivesHoldAQuietConnectionOpenPastTheIdleTimeout(CancellationToken cancellationToken)
+    public async Task KeepalivesDoNotHoldAnUnusedConnectionOpen_ItClosesAtTheIdleTimeout(CancellationToken cancellationToken)
     {
         var time = new ManualTimeProvider();
         var options = TcpTestKit.Options(o =>
@@ -110,23 +110,58 @@ public class TcpTimeoutTests
             Assert.That(b.Send(a.LocalEndpoint, [2]), Is.EqualTo(SendStatus.Sent));
             await aHandler.WaitUntilAsync(h => h.FrameCount == 1, cancellationToken);
 
-            // 6.6 s of silence, twice the idle timeout, in steps a little over the keepalive interval (1 s).
-            for (int step = 1; step <= 6; step++)
+            // Silence, in steps a little over the keepalive interval (1 s): both ends send keepalives, and both hear them.
+            for (int step = 1; step <= 2; step++)
             {
                 long aKeepalives = a.GetStats().KeepalivesReceived;
                 long bKeepalives = b.GetStats().KeepalivesReceived;
                 time.Advance(TimeSpan.FromSeconds(1.1));
                 await TcpTestKit.EventuallyAsync(
                     () => a.GetStats().KeepalivesReceived > aKeepalives && b.GetStats().KeepalivesReceived > bKeepalives, cancellationToken);
+                Assert.That(a.GetStats().ActiveConnections, Is.EqualTo(1), $"{step * 1.1:F1} s: still open");
+            }
+
+            // 3.3 s after the last message: idle, whatever the keepalives say (they only check a path in use).
+            time.Advance(TimeSpan.FromSeconds(1.1));
+            await aHandler.WaitUntilAsync(h => h.LossCount == 1, cancellationToken);
+            await bHandler.WaitUntilAsync(h => h.LossCount == 1, cancellationToken);
+            Assert.That(aHandler.Losses.Single(), Is.EqualTo((b.LocalEndpoint, "idle")));
+            await TcpTestKit.EventuallyAsync(() => a.GetStats().ActiveConnections == 0 && b.GetStats().ActiveConnections == 0, cancellationToken);
+        }
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task AConnectionUsedOneWay_StaysOpen_TheReceiversKeepalivesShowTheSenderItIsThere(CancellationToken cancellationToken)
+    {
+        var time = new ManualTimeProvider();
+        var options = TcpTestKit.Options(o =>
+        {
+            o.IdleTimeout = TimeSpan.FromSeconds(3);
+            o.FrameReadTimeout = TimeSpan.FromSeconds(2);
+        });
+        var (a, aHandler) = await TcpTestKit.StartAsync(options, time);
+        var (b, bHandler) = await TcpTestKit.StartAsync(options, time);
+        await using (a)
+        await using (b)
+        {
+            // a sends a message every 1.1 s for 6.6 s, twice the idle timeout; b never sends one. Without b's keepalives
+            // a would hear nothing from b for the idle timeout and close.
+            for (int step = 1; step <= 6; step++)
+            {
+                Assert.That(a.Send(b.LocalEndpoint, [(byte)step]), Is.EqualTo(SendStatus.Sent));
+                await bHandler.WaitUntilAsync(h => h.FrameCount == step, cancellationToken);
+                long aKeepalives = a.GetStats().KeepalivesReceived;
+                time.Advance(TimeSpan.FromSeconds(1.1));
+                if (step > 1)
+                {
+                    await TcpTestKit.EventuallyAsync(() => a.GetStats().KeepalivesReceived > aKeepalives, cancellationToken);
+                }
             }
 
             Assert.That(aHandler.LossCount + bHandler.LossCount, Is.Zero);
             Assert.That(a.GetStats().ConnectionsClosed + b.GetStats().ConnectionsClosed, Is.Zero);
-            Assert.That(a.GetStats().ActiveConnections, Is.EqualTo(1));
-
-            // Without keepalives from b (disposed sweep would stop them), a would idle out; here a frame still flows.
-            Assert.That(a.Send(b.LocalEndpoint, [3]), Is.EqualTo(SendStatus.Sent));
-            await bHandler.WaitUntilAsync(h => h.FrameCount == 2, cancellationToken);
+            Assert.That(aHandler.FrameCount, Is.Zero, "b sent no message");
         }
     }
 }
