@@ -51,8 +51,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly SwimNewsQueue _news = new(QueueCapacity);
-    private readonly Queue<Suspicion> _suspicions = new();
-    private readonly PriorityQueue<Suspicion, long> _confirming = new();
+    private readonly PriorityQueue<Suspicion, long> _suspicions = new(); // by deadline: timeouts differ (first-hand, second-hand, confirming)
     private readonly SwimNewsItem[] _taken;
     [ThreadStatic]
     private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
@@ -316,7 +315,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
         if (waiting)
         {
-            ConfirmSuspicions(now);
+            ConfirmSuspicions(now, stalled);
             return;
         }
 
@@ -358,7 +357,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             Suspect(failed, failedTime, now, "no ack to a direct or indirect probe");
         }
 
-        ConfirmSuspicions(now);
+        ConfirmSuspicions(now, stalled);
         if (target is not null)
         {
             Interlocked.Increment(ref Probes);
@@ -456,17 +455,24 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         var change = _discovery.RecordVerdict(member, time, MemberState.Suspect, now);
         if (change == MembershipChange.Suspected)
         {
-            SwimLog.Suspected(_logger, _discovery.Endpoint, member, reason, SuspicionTimeout);
-            OnSuspected(member, time, now);
+            OnSuspected(member, time, now, reason);
         }
     }
 
-    private void OnSuspected(Member member, PeerTime time, long now)
+    /// <summary>
+    /// Starts this peer's timer for a suspicion, whoever raised it. (Second-hand timers two probe intervals longer, so
+    /// that the accuser alone pings before a verdict, were tried: the accuser's path to the accused is the one that
+    /// already failed, and false deaths came back; with every holder pinging, some ping gets through and its refutation
+    /// spreads.)
+    /// </summary>
+    private void OnSuspected(Member member, PeerTime time, long now, string reason)
     {
-        long deadline = now + (long)(SuspicionTimeout.TotalSeconds * _time.TimestampFrequency);
+        var timeout = SuspicionTimeout;
+        SwimLog.Suspected(_logger, _discovery.Endpoint, member, reason, timeout);
+        long deadline = now + (long)(timeout.TotalSeconds * _time.TimestampFrequency);
         lock (_gate)
         {
-            _suspicions.Enqueue(new Suspicion(member, time, deadline));
+            _suspicions.Enqueue(new Suspicion(member, time), deadline);
             Enqueue(new SwimNewsItem(member, MemberState.Suspect, time));
         }
     }
@@ -479,32 +485,27 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <see cref="MaxConfirmPings"/> times). A peer slowed by its own load would otherwise declare a death because the
     /// refutation had not reached it yet, or because one datagram was lost; a dead member costs two probe periods more.
     /// </summary>
-    private void ConfirmSuspicions(long now)
+    private void ConfirmSuspicions(long now, bool stalled)
     {
         while (true)
         {
             Suspicion due;
             lock (_gate)
             {
-                if (_suspicions.TryPeek(out due) && due.Deadline <= now)
-                {
-                    _suspicions.Dequeue();
-                }
-                else if (_confirming.TryPeek(out due, out long deadline) && deadline <= now)
-                {
-                    _confirming.Dequeue();
-                }
-                else
+                if (!_suspicions.TryPeek(out due, out long deadline) || deadline > now)
                 {
                     return;
                 }
+
+                _suspicions.Dequeue();
             }
 
-            if (due.Member.GetState(out var held) != MemberState.Suspect || held != due.Time)
+            var state = due.Member.GetState(out var held);
+            if (state != MemberState.Suspect || held != due.Time)
             {
-                if (due.Pings > 0)
+                if (due.Pings > 0 && state is MemberState.Alive or MemberState.Suspect && held > due.Time)
                 {
-                    Interlocked.Increment(ref SavedByConfirmPing);
+                    Interlocked.Increment(ref SavedByConfirmPing); // refuted (or restarted) while this peer was pinging it
                 }
 
                 continue; // refuted, restarted, already dead or purged
@@ -516,12 +517,14 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 health = _health;
             }
 
-            if (due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
+            // A tick that comes after a stall (this process was not running its timers) declares nobody: the answers
+            // to this peer's pings may be waiting, unread, behind the stall. It pings once more instead.
+            if (stalled || due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
             {
                 var wait = _settings.ProbeInterval * (1 + health);
                 lock (_gate)
                 {
-                    _confirming.Enqueue(due with { Pings = due.Pings + 1 }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
+                    _suspicions.Enqueue(due with { Pings = due.Pings + 1 }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
                 }
 
                 Interlocked.Increment(ref ConfirmPings);
@@ -696,8 +699,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             if (state == MemberState.Suspect)
             {
-                SwimLog.Suspected(_logger, _discovery.Endpoint, member, "reported by a peer", SuspicionTimeout);
-                OnSuspected(member, held, now);
+                OnSuspected(member, held, now, "reported by a peer");
             }
             else if (state == MemberState.Dead)
             {
@@ -861,7 +863,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return scratch.AsSpan(0, length);
     }
 
-    private readonly record struct Suspicion(Member Member, PeerTime Time, long Deadline, int Pings = 0);
+    private readonly record struct Suspicion(Member Member, PeerTime Time, int Pings = 0);
 
     private readonly struct NotFilter(Member excluded) : IPeerFilter
     {
