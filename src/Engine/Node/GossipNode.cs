@@ -369,6 +369,12 @@ public sealed class GossipNode : IAsyncDisposable
     /// <summary>How many other peers this node sees alive (cheap: no snapshot; 0 before start).</summary>
     public int AliveCount => _table?.AliveCount ?? 0;
 
+    /// <summary>
+    /// How many other peers this node holds as suspected (Swim mode: not answering probes, dead unless they refute; still
+    /// members, still probed). Always 0 in Fabric mode. Cheap: no snapshot; 0 before start.
+    /// </summary>
+    public int SuspectCount => _table?.SuspectCount ?? 0;
+
     /// <summary>How many peers this node holds as dead, not yet purged (cheap: no snapshot; 0 before start).</summary>
     public int DeadCount => _table?.DeadCount ?? 0;
 

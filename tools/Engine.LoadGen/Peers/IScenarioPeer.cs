@@ -15,6 +15,9 @@ internal interface IScenarioPeer
     /// <summary>How many other peers it sees alive.</summary>
     int AliveCount { get; }
 
+    /// <summary>How many other peers it holds as suspected (Swim mode; still members).</summary>
+    int SuspectCount { get; }
+
     /// <summary>How many peers it holds as dead.</summary>
     int DeadCount { get; }
 
@@ -37,6 +40,8 @@ internal sealed class NodePeer(GossipNode node) : IScenarioPeer
     public PeerEndpoint Endpoint => node.Endpoint;
 
     public int AliveCount => node.AliveCount;
+
+    public int SuspectCount => node.SuspectCount;
 
     public int DeadCount => node.DeadCount;
 

@@ -41,6 +41,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     private readonly Queue<string> _lastErrors = new();
     private Task _polling = Task.CompletedTask;
     private int _alive;
+    private int _suspect;
     private int _dead;
     private long _datagrams;
     private long _bytes;
@@ -73,6 +74,8 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     public PeerEndpoint Endpoint { get; }
 
     public int AliveCount => Volatile.Read(ref _alive);
+
+    public int SuspectCount => Volatile.Read(ref _suspect);
 
     public int DeadCount => Volatile.Read(ref _dead);
 
@@ -348,17 +351,22 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 
     private void Apply(Engine.Peer.Hosting.PeerStatus status)
     {
-        int alive = 0, dead = 0;
+        int alive = 0, suspect = 0, dead = 0;
         foreach (var m in status.Members)
         {
             bool isAlive = m.State == "alive";
+            bool isSuspect = m.State == "suspect";
             alive += isAlive ? 1 : 0;
-            dead += isAlive ? 0 : 1;
+            suspect += isSuspect ? 1 : 0;
+            dead += isAlive || isSuspect ? 0 : 1;
             _states.TryGetValue(m.PkiId, out string? before);
             if (before != m.State)
             {
                 _states[m.PkiId] = m.State;
-                _onChanged?.Invoke(new MembershipChangedEvent(m.PkiId, PeerEndpoint.Parse(m.Endpoint), m.Org, isAlive ? MemberState.Alive : MemberState.Dead, false));
+                if (!isSuspect) // as in process: a suspicion is not a view change
+                {
+                    _onChanged?.Invoke(new MembershipChangedEvent(m.PkiId, PeerEndpoint.Parse(m.Endpoint), m.Org, isAlive ? MemberState.Alive : MemberState.Dead, false));
+                }
             }
         }
 
@@ -375,6 +383,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         }
 
         Volatile.Write(ref _alive, alive);
+        Volatile.Write(ref _suspect, suspect);
         Volatile.Write(ref _dead, dead);
     }
 

@@ -120,10 +120,20 @@ internal sealed class MembershipScenario
                 _phase = "detecting";
                 double killedAt = clock.ElapsedMs;
                 result.Killed = kill;
+                // Detected: every survivor holds the stopped peers dead and no survivor dead (a suspected survivor is still a
+                // member: Swim probes it and it refutes). Settled: besides, no survivor holds another one suspect.
                 result.Detected = await clock.WaitUntilAsync(
-                    () => Sample(DetectionCurve, clock, p => p.Node.DeadCount >= kill && p.Node.AliveCount >= survivors.Count - 1, survivors),
+                    () => Sample(DetectionCurve, clock, p => p.Node.DeadCount >= kill && p.Node.AliveCount + p.Node.SuspectCount >= survivors.Count - 1, survivors),
                     s.DetectionLimit, cancellationToken);
                 result.DetectionMs = clock.ElapsedMs - killedAt;
+                if (result.Detected)
+                {
+                    var left = s.DetectionLimit - TimeSpan.FromMilliseconds(result.DetectionMs);
+                    result.DetectionSettled = await clock.WaitUntilAsync(
+                        () => survivors.All(p => p.Node.DeadCount >= kill && p.Node.AliveCount >= survivors.Count - 1),
+                        left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+                    result.DetectionSettledMs = clock.ElapsedMs - killedAt;
+                }
 
                 // Restart the stopped peers (same endpoint, new incarnation, bootstrapped to a survivor): time until every
                 // peer sees everyone alive again.
@@ -383,6 +393,7 @@ internal sealed class MembershipScenario
             .Add("killed", "peers stopped", (long)r.Killed)
             .Add("detected", "every survivor saw them dead", r.Detected)
             .Add("detection_ms", "time to detect", r.Detected ? r.DetectionMs : double.NaN, "N0", " ms")
+            .Add("detection_settled_ms", "time until, besides, no survivor holds another one suspect", r.DetectionSettled ? r.DetectionSettledMs : double.NaN, "N0", " ms")
             .Add("recovered", "restarted peers alive again everywhere", r.Recovered)
             .Add("recovery_ms", "time until restarted peers are seen alive", r.Recovered ? r.RecoveryMs : double.NaN, "N0", " ms")
             .Add("false_deaths", "live peers wrongly declared dead", Interlocked.Read(ref _falseDeaths))
@@ -470,6 +481,8 @@ internal sealed class MembershipScenario
         public int Killed;
         public bool Detected;
         public double DetectionMs;
+        public bool DetectionSettled;
+        public double DetectionSettledMs;
         public bool Recovered;
         public double RecoveryMs;
         public double CpuSeconds;
