@@ -28,6 +28,7 @@ public class MembershipBenchmarks
     private ulong _random = 0x2545F4914F6CDD1DUL;
     private ulong _seq;
     private Slot[] _reference = [];
+    private Slot _cursor = null!;
 
     [Params(1_000, 100_000, 1_000_000)]
     public int Members { get; set; }
@@ -67,11 +68,34 @@ public class MembershipBenchmarks
         {
             _reference[i] = new Slot { Value = i };
         }
+
+        // The same objects linked in one random cycle, for the dependent-read reference.
+        var order = Enumerable.Range(0, Members).ToArray();
+        new Random(7).Shuffle(order);
+        for (int i = 0; i < Members; i++)
+        {
+            _reference[order[i]].Next = _reference[order[(i + 1) % Members]];
+        }
+
+        _cursor = _reference[order[0]];
     }
 
     /// <summary>The gate's reference: a random read of one object among <see cref="Members"/>.</summary>
     [Benchmark(Baseline = true)]
     public long RandomReadReference() => _reference[Next()].Value;
+
+    /// <summary>
+    /// One random read among <see cref="Members"/> objects whose address comes from the previous read (a walk around a
+    /// random cycle): reads cannot overlap, so this is the machine's latency for one cache and TLB miss over this working
+    /// set — the floor under any lookup that must reach a member at random (a lookup reaches an index cell, then the member).
+    /// </summary>
+    [Benchmark]
+    public long DependentReadReference()
+    {
+        var next = _cursor.Next!;
+        _cursor = next;
+        return next.Value;
+    }
 
     [Benchmark]
     public MembershipChange Update()
@@ -108,8 +132,9 @@ public class MembershipBenchmarks
     private sealed class Slot
     {
         public long Value;
+        public Slot? Next;
 #pragma warning disable CS0169, IDE0051 // padding: a member-sized object, so the reference touches as many cache lines
-        private readonly long _pad1, _pad2, _pad3, _pad4, _pad5, _pad6, _pad7;
+        private readonly long _pad1, _pad2, _pad3, _pad4, _pad5, _pad6;
 #pragma warning restore CS0169, IDE0051
     }
 
