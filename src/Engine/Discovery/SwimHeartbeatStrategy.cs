@@ -30,8 +30,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <summary>Pings a suspicion's confirmer sends the accused before declaring it dead (the second and later also through helpers).</summary>
     private const int HealthyConfirmPings = 2;
 
-    /// <summary>The most it sends while it cannot trust its own silence verdicts (acks late or none on time lately).</summary>
-    private const int MaxConfirmPings = 5;
+    /// <summary>The same while this peer is unhealthy (its acks arrive late).</summary>
+    private const int MaxConfirmPings = 3;
 
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
@@ -72,7 +72,6 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private int _health; // 0: healthy; raised by late acks, lowered by acks on time
     private int _ticksToWait;
     private int _acksOnTime; // a peer judges nobody until its own probes have been answered on time a few times
-    private long _lastAckOnTime; // when an ack to this peer's own probe last came back within its period
     private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
@@ -513,24 +512,19 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             }
 
             int health;
-            bool hearing;
             lock (_gate)
             {
                 health = _health;
-                hearing = _lastAckOnTime >= due.LastPing; // an ack to this peer's own probe came back in time since its last confirmation ping
             }
 
-            // Declared dead only after HealthyConfirmPings unanswered pings and while this peer shows it hears answers
-            // (an ack to one of its own probes came back in time since its last ping). Otherwise it pings again, up to
-            // MaxConfirmPings: its silence verdicts are not to be trusted while its own receive path lags (health, no
-            // ack on time) or its timers stalled (the answers may be waiting, unread, behind the stall).
-            bool trusted = !stalled && health == 0 && hearing;
-            if (due.Pings < HealthyConfirmPings || (!trusted && due.Pings < MaxConfirmPings) || stalled)
+            // A tick that comes after a stall (this process was not running its timers) declares nobody: the answers
+            // to this peer's pings may be waiting, unread, behind the stall. It pings once more instead.
+            if (stalled || due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
             {
                 var wait = _settings.ProbeInterval * (1 + health);
                 lock (_gate)
                 {
-                    _suspicions.Enqueue(due with { Pings = due.Pings + 1, LastPing = now }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
+                    _suspicions.Enqueue(due with { Pings = due.Pings + 1 }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
                 }
 
                 Interlocked.Increment(ref ConfirmPings);
@@ -608,7 +602,6 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                         _acked = true;
                         _health = Math.Max(0, _health - 1);
                         _acksOnTime++;
-                        _lastAckOnTime = now;
                     }
                     else if (view.ProbeId != 0 && view.ProbeId < _probeId)
                     {
@@ -870,7 +863,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return scratch.AsSpan(0, length);
     }
 
-    private readonly record struct Suspicion(Member Member, PeerTime Time, int Pings = 0, long LastPing = 0);
+    private readonly record struct Suspicion(Member Member, PeerTime Time, int Pings = 0);
 
     private readonly struct NotFilter(Member excluded) : IPeerFilter
     {
