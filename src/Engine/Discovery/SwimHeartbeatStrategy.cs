@@ -432,8 +432,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
     }
 
-    /// <summary>Asks up to IndirectProbes random other members to ping <paramref name="target"/> for this peer; returns how many were asked.</summary>
-    private int AskHelpers(Member target, ulong probeId)
+    /// <summary>
+    /// Asks up to IndirectProbes random other members to ping <paramref name="target"/> for this peer; returns how many
+    /// were asked. With <paramref name="accuse"/> the request carries this peer's verdict about the target first: a helper
+    /// that did not hold it learns it, and its ping then carries the accusation (buddy rule), so the target refutes in
+    /// the ack relayed back, not just confirms the time this peer already suspects.
+    /// </summary>
+    private int AskHelpers(Member target, ulong probeId, bool accuse = false)
     {
         var helpers = Scratch(_settings.IndirectProbes);
         int count = _table.Sample(helpers, new NotFilter(target));
@@ -442,7 +447,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         for (int i = 0; i < count; i++)
         {
             var helper = helpers[i];
-            Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default);
+            Send(helper.Endpoint, helper, SwimKind.PingReq, probeId, target.PkiId, targetEndpoint[..endpointLength], default, 0, default, accuse ? target : null);
         }
 
         helpers[..count].Clear();
@@ -536,7 +541,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 Send(due.Member.Endpoint, due.Member, SwimKind.Ping, 0, default, default, default, 0, default);
                 if (due.Pings > 0)
                 {
-                    AskHelpers(due.Member, 0); // the direct path may be what fails: relayed acks carry the accused's time too
+                    AskHelpers(due.Member, 0, accuse: true); // the direct path may be what fails: relayed acks carry the refutation too
                 }
 
                 continue;
@@ -744,7 +749,8 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <summary>
     /// Sends one SWIM message to <paramref name="to"/> (<paramref name="recipient"/>: the member there, when known),
     /// with this peer's alive message as sender (or <paramref name="relayedSender"/> when passing an ack on) and as many
-    /// pending changes as fit — news about the recipient itself first.
+    /// pending changes as fit — what this peer holds about <paramref name="correction"/> first (an alive message, or a
+    /// verdict), then news about the recipient itself.
     /// </summary>
     private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
         ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? correction = null)
@@ -802,13 +808,24 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         }
     }
 
-    /// <summary>Appends the recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).</summary>
-    private void AppendNews(Span<byte> body, ref int position, Member? recipient, Member? correction)
+    /// <summary>
+    /// Appends what this peer holds about <paramref name="first"/> (its alive message, or the verdict), then the
+    /// recipient's own news, then pending changes (under <see cref="_gate"/>: <see cref="_taken"/> is shared).
+    /// </summary>
+    private void AppendNews(Span<byte> body, ref int position, Member? recipient, Member? first)
     {
         Span<byte> endpoint = stackalloc byte[EndpointText.MaxLength];
-        if (correction is not null)
+        if (first is not null)
         {
-            SwimCodec.TryAppendAlive(body, ref position, AliveNow(correction, endpoint));
+            var state = first.GetState(out var time);
+            if (state is MemberState.Suspect or MemberState.Dead)
+            {
+                SwimCodec.TryAppendVerdict(body, ref position, first.PkiId, state, time);
+            }
+            else
+            {
+                SwimCodec.TryAppendAlive(body, ref position, AliveNow(first, endpoint));
+            }
         }
 
         // Lifeguard's buddy rule: a recipient held suspect or dead hears it first, so it can refute at once.
