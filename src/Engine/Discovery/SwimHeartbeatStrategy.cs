@@ -33,6 +33,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <summary>The same while this peer is unhealthy (its acks arrive late).</summary>
     private const int MaxConfirmPings = 3;
 
+    /// <summary>Probe intervals a confirmer waits, sending nothing, after its pings while it cannot trust its own silence verdicts.</summary>
+    private const int MaxUntrustedWaits = 3;
+
     /// <summary>While changes are pending they are also gossiped to <see cref="GossipFanout"/> random members this often (memberlist's gossip timer).</summary>
     private static readonly TimeSpan GossipInterval = TimeSpan.FromMilliseconds(200);
     private const int GossipFanout = 3;
@@ -72,6 +75,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private int _health; // 0: healthy; raised by late acks, lowered by acks on time
     private int _ticksToWait;
     private int _acksOnTime; // a peer judges nobody until its own probes have been answered on time a few times
+    private long _lastAckOnTime; // when an ack to this peer's own probe last came back within its period
     private readonly long _stallTicks;
 
     // The round robin: positions offset + i·stride (mod count) of the sampling index, reshuffled each pass.
@@ -117,6 +121,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
     /// <summary>Direct pings sent to an accused member whose suspicion ran out, before declaring it dead.</summary>
     public long ConfirmPings;
+
+    /// <summary>Probe intervals confirmers waited before a verdict because they could not trust their own silence verdicts.</summary>
+    public long UntrustedWaits;
 
     /// <summary>Suspicions that ran out unrefuted but whose accused answered the confirmation ping: deaths not declared.</summary>
     public long SavedByConfirmPing;
@@ -517,19 +524,35 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
             }
 
             int health;
+            bool hearing;
             lock (_gate)
             {
                 health = _health;
+                hearing = _lastAckOnTime >= due.LastPing; // an ack to this peer's own probe came back in time since its last confirmation ping
             }
 
-            // A tick that comes after a stall (this process was not running its timers) declares nobody: the answers
-            // to this peer's pings may be waiting, unread, behind the stall. It pings once more instead.
-            if (stalled || due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
+            // The pings are spent. A verdict is trusted only while this peer shows it hears answers: healthy, an ack to
+            // one of its own probes back in time since its last confirmation ping, and this tick not after a stall of
+            // its timers. Otherwise it waits another probe interval, sending nothing (answers to its pings may be
+            // waiting, unread, behind its own backlog), up to MaxUntrustedWaits times.
+            if (due.Pings >= (health > 0 ? MaxConfirmPings : HealthyConfirmPings)
+                && (stalled || health > 0 || !hearing) && due.Waits < MaxUntrustedWaits)
+            {
+                Interlocked.Increment(ref UntrustedWaits);
+                lock (_gate)
+                {
+                    _suspicions.Enqueue(due with { Waits = due.Waits + 1 }, now + (long)(_settings.ProbeInterval.TotalSeconds * _time.TimestampFrequency));
+                }
+
+                continue;
+            }
+
+            if (due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
             {
                 var wait = _settings.ProbeInterval * (1 + health);
                 lock (_gate)
                 {
-                    _suspicions.Enqueue(due with { Pings = due.Pings + 1 }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
+                    _suspicions.Enqueue(due with { Pings = due.Pings + 1, LastPing = now }, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
                 }
 
                 Interlocked.Increment(ref ConfirmPings);
@@ -607,6 +630,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                         _acked = true;
                         _health = Math.Max(0, _health - 1);
                         _acksOnTime++;
+                        _lastAckOnTime = now;
                     }
                     else if (view.ProbeId != 0 && view.ProbeId < _probeId)
                     {
@@ -880,7 +904,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
         return scratch.AsSpan(0, length);
     }
 
-    private readonly record struct Suspicion(Member Member, PeerTime Time, int Pings = 0);
+    private readonly record struct Suspicion(Member Member, PeerTime Time, int Pings = 0, long LastPing = 0, int Waits = 0);
 
     private readonly struct NotFilter(Member excluded) : IPeerFilter
     {

@@ -417,7 +417,7 @@ internal sealed class MembershipScenario
 
         if (s.Swim && !s.Processes)
         {
-            long probes = 0, failed = 0, unhealthy = 0, late = 0, confirmPings = 0, saved = 0;
+            long probes = 0, failed = 0, unhealthy = 0, late = 0, confirmPings = 0, saved = 0, waits = 0;
             lock (_swims)
             {
                 foreach (var swim in _swims)
@@ -428,6 +428,7 @@ internal sealed class MembershipScenario
                     late += Interlocked.Read(ref swim.LateAcks);
                     confirmPings += Interlocked.Read(ref swim.ConfirmPings);
                     saved += Interlocked.Read(ref swim.SavedByConfirmPing);
+                    waits += Interlocked.Read(ref swim.UntrustedWaits);
                 }
             }
 
@@ -436,7 +437,8 @@ internal sealed class MembershipScenario
                 .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", unhealthy)
                 .Add("swim_late_acks", "acks that arrived after their probe period", late)
                 .Add("swim_confirm_pings", "direct pings to an accused whose suspicion ran out, before declaring it dead", confirmPings)
-                .Add("swim_saved_by_confirm_ping", "suspicions that ran out unrefuted, dropped because the accused answered the confirmation ping", saved);
+                .Add("swim_saved_by_confirm_ping", "suspicions that ran out unrefuted, dropped because the accused answered the confirmation ping", saved)
+                .Add("swim_untrusted_waits", "probe intervals confirmers waited before a verdict, not trusting their own silence verdicts", waits);
         }
 
         if (r.TimedOut)
