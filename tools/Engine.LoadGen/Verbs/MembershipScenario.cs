@@ -85,6 +85,12 @@ internal sealed class MembershipScenario
                 () => Sample(ConvergenceCurve, clock, p => p.Node.AliveCount >= everyone - 1, _peers),
                 s.ConvergenceLimit, cancellationToken);
             result.ConvergenceMs = clock.ElapsedMs;
+            if (clock.IsMemory && result.Converged)
+            {
+                // What the converged network holds (every table full, nothing in flight that a collection frees): in
+                // virtual time a full collection here costs the protocol nothing. Not on sockets, where its pause would.
+                result.RetainedBytes = GC.GetTotalMemory(forceFullCollection: true);
+            }
 
             // Steady state: two alive intervals with a complete view, counted from the peers' own statistics.
             _phase = "steady state";
@@ -402,6 +408,8 @@ internal sealed class MembershipScenario
             .Add("cpu_s", "CPU time of the run", r.CpuSeconds, "N2", " s")
             .Add("signing", s.Signing ? "signing ON: alive messages signed and verified" : "signing OFF: pure transport/membership, nothing signed or verified", s.Signing)
             .Add("peak_rss_mb", "peak resident memory", r.PeakRssMb, "N0", " MB")
+            .Add("retained_mb", "managed heap after a full collection once converged (memory network)", r.RetainedBytes > 0 ? r.RetainedBytes / (1024.0 * 1024.0) : double.NaN, "N0", " MB")
+            .Add("retained_bytes_per_member_entry", "that, per member entry of all tables (N x (N - 1))", r.RetainedBytes > 0 && s.Peers > 1 ? r.RetainedBytes / ((double)s.Peers * (s.Peers - 1)) : double.NaN, "N0", " B")
             .Add("gc_pause_s", "time the runtime paused every thread for garbage collection", r.GcPauseSeconds, "N2", " s")
             .Add("gc_gen2", "full (gen 2) collections", (long)r.Gen2Collections)
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
@@ -495,6 +503,7 @@ internal sealed class MembershipScenario
         public long UnknownIdentity;
         public double VerifySeconds;
         public double PeakRssMb;
+        public long RetainedBytes;
         public double GcPauseSeconds;
         public int Gen2Collections;
         public bool TimedOut;
