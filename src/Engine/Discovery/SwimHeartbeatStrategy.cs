@@ -54,7 +54,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly SwimNewsQueue _news = new(QueueCapacity);
-    private readonly PriorityQueue<Suspicion, long> _suspicions = new(); // by deadline: timeouts differ (first-hand, second-hand, confirming)
+    private readonly PriorityQueue<Suspicion, long> _suspicions = new(); // by deadline: the suspicion timeout grows with N, confirmations wait less
     private readonly SwimNewsItem[] _taken;
     [ThreadStatic]
     private static Member[]? _scratch; // helpers and gossip targets: timers may overlap, so per thread
@@ -531,12 +531,13 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 hearing = _lastAckOnTime >= due.LastPing; // an ack to this peer's own probe came back in time since its last confirmation ping
             }
 
+            int pingLimit = health > 0 ? MaxConfirmPings : HealthyConfirmPings;
+
             // The pings are spent. A verdict is trusted only while this peer shows it hears answers: healthy, an ack to
             // one of its own probes back in time since its last confirmation ping, and this tick not after a stall of
             // its timers. Otherwise it waits another probe interval, sending nothing (answers to its pings may be
             // waiting, unread, behind its own backlog), up to MaxUntrustedWaits times.
-            if (due.Pings >= (health > 0 ? MaxConfirmPings : HealthyConfirmPings)
-                && (stalled || health > 0 || !hearing) && due.Waits < MaxUntrustedWaits)
+            if (due.Pings >= pingLimit && (stalled || health > 0 || !hearing) && due.Waits < MaxUntrustedWaits)
             {
                 Interlocked.Increment(ref UntrustedWaits);
                 lock (_gate)
@@ -547,7 +548,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 continue;
             }
 
-            if (due.Pings < (health > 0 ? MaxConfirmPings : HealthyConfirmPings))
+            if (due.Pings < pingLimit)
             {
                 var wait = _settings.ProbeInterval * (1 + health);
                 lock (_gate)
@@ -773,11 +774,11 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
     /// <summary>
     /// Sends one SWIM message to <paramref name="to"/> (<paramref name="recipient"/>: the member there, when known),
     /// with this peer's alive message as sender (or <paramref name="relayedSender"/> when passing an ack on) and as many
-    /// pending changes as fit — what this peer holds about <paramref name="correction"/> first (an alive message, or a
+    /// pending changes as fit — what this peer holds about <paramref name="first"/> first (an alive message, or a
     /// verdict), then news about the recipient itself.
     /// </summary>
     private void Send(PeerEndpoint to, Member? recipient, SwimKind kind, ulong probeId, ReadOnlySpan<byte> targetPkiId, ReadOnlySpan<byte> targetEndpoint,
-        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? correction = null)
+        ReadOnlySpan<byte> replyTo, ulong replyProbeId, ReadOnlySpan<byte> relayedSender, Member? first = null)
     {
         if (to.IsEmpty)
         {
@@ -805,7 +806,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             lock (_gate)
             {
-                AppendNews(span, ref position, recipient, correction);
+                AppendNews(span, ref position, recipient, first);
             }
 
             // One EnvelopeBatch record: the envelope's length, then the envelope.

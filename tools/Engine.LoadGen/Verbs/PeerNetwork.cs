@@ -124,7 +124,8 @@ internal abstract class PeerNetwork : IDisposable
             return true;
         }
 
-        private int _nextPort = FirstReservedPort();
+        private static readonly int EphemeralStart = EphemeralRangeStart();
+        private int _nextPort = Math.Max(1024, EphemeralStart - 12_000) - 1; // a range of ports for the peers, ending where the ephemeral range starts
 
         public override ITransport CreateTransport(GossipOptions options, int index, PeerEndpoint endpoint)
         {
@@ -143,11 +144,10 @@ internal abstract class PeerNetwork : IDisposable
         /// <summary>The next port below the ephemeral range that is free for both UDP and TCP on 127.0.0.1; 0 (the OS picks) when none is left.</summary>
         private int NextFreePort()
         {
-            int ephemeral = EphemeralRangeStart();
             while (true)
             {
                 int port = Interlocked.Increment(ref _nextPort);
-                if (port >= ephemeral)
+                if (port >= EphemeralStart)
                 {
                     return 0;
                 }
@@ -175,9 +175,7 @@ internal abstract class PeerNetwork : IDisposable
             }
         }
 
-        /// <summary>A range of ports for the peers, ending where the ephemeral range starts (Linux: ip_local_port_range).</summary>
-        private static int FirstReservedPort() => Math.Max(1024, EphemeralRangeStart() - 12_000) - 1;
-
+        /// <summary>Where the kernel's ephemeral port range starts (Linux: ip_local_port_range).</summary>
         private static int EphemeralRangeStart()
         {
             try

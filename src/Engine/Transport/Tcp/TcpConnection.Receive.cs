@@ -151,7 +151,7 @@ internal sealed partial class TcpConnection
             return true;
         }
 
-        Volatile.Write(ref _lastUse, _time.GetTimestamp());
+        Volatile.Write(ref _lastUse, Volatile.Read(ref _lastReceive)); // the read that brought the frame: no clock read per frame
         _manager.Deliver(this, frame);
         return !_closed;
     }

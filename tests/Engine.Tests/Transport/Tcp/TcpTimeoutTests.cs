@@ -95,13 +95,7 @@ public class TcpTimeoutTests
     public async Task KeepalivesDoNotHoldAnUnusedConnectionOpen_ItClosesAtTheIdleTimeout(CancellationToken cancellationToken)
     {
         var time = new ManualTimeProvider();
-        var options = TcpTestKit.Options(o =>
-        {
-            o.IdleTimeout = TimeSpan.FromSeconds(3);
-            o.FrameReadTimeout = TimeSpan.FromSeconds(2);
-        });
-        var (a, aHandler) = await TcpTestKit.StartAsync(options, time);
-        var (b, bHandler) = await TcpTestKit.StartAsync(options, time);
+        var (a, aHandler, b, bHandler) = await StartPairAsync(time);
         await using (a)
         await using (b)
         {
@@ -135,13 +129,7 @@ public class TcpTimeoutTests
     public async Task AConnectionUsedOneWay_StaysOpen_TheReceiversKeepalivesShowTheSenderItIsThere(CancellationToken cancellationToken)
     {
         var time = new ManualTimeProvider();
-        var options = TcpTestKit.Options(o =>
-        {
-            o.IdleTimeout = TimeSpan.FromSeconds(3);
-            o.FrameReadTimeout = TimeSpan.FromSeconds(2);
-        });
-        var (a, aHandler) = await TcpTestKit.StartAsync(options, time);
-        var (b, bHandler) = await TcpTestKit.StartAsync(options, time);
+        var (a, aHandler, b, bHandler) = await StartPairAsync(time);
         await using (a)
         await using (b)
         {
@@ -163,5 +151,18 @@ public class TcpTimeoutTests
             Assert.That(a.GetStats().ConnectionsClosed + b.GetStats().ConnectionsClosed, Is.Zero);
             Assert.That(aHandler.FrameCount, Is.Zero, "b sent no message");
         }
+    }
+
+    /// <summary>Two transports on a manual clock: idle timeout 3 s (keepalives after 1 s of sending nothing), frame read timeout 2 s.</summary>
+    private static async Task<(TcpConnectionManager A, RecordingHandler AHandler, TcpConnectionManager B, RecordingHandler BHandler)> StartPairAsync(ManualTimeProvider time)
+    {
+        var options = TcpTestKit.Options(o =>
+        {
+            o.IdleTimeout = TimeSpan.FromSeconds(3);
+            o.FrameReadTimeout = TimeSpan.FromSeconds(2);
+        });
+        var (a, aHandler) = await TcpTestKit.StartAsync(options, time);
+        var (b, bHandler) = await TcpTestKit.StartAsync(options, time);
+        return (a, aHandler, b, bHandler);
     }
 }
