@@ -74,6 +74,11 @@ internal sealed class ChannelManager : IDisposable
             // bound evicted it) must not fetch it again.
             Held = (in MessageId id) => id.Kind == MessageKind.Block && Find(id.Channel) is { } channel && id.Sequence < channel.Store.Height,
         };
+        if (options.BlockRelayFanout > 0)
+        {
+            Relay = new BlockRelay(this, options.BlockRelayFanout, random(), _logger);
+        }
+
         _emitter.Start();
         Lazy.Start();
         if (options.CrossOrgMembership == CrossOrgMembership.ChannelOrgsOnly)
@@ -113,6 +118,9 @@ internal sealed class ChannelManager : IDisposable
     /// connection is late, not lost, and asking again would only add to the queue).
     /// </summary>
     public LazyRepair Lazy { get; }
+
+    /// <summary>The relay tree for blocks (<see cref="GossipOptions.BlockRelayFanout"/>); null when blocks go by push.</summary>
+    public BlockRelay? Relay { get; }
 
     /// <summary>Signs this peer's StateInfo and leadership messages and verifies received ones (the security layer's seam).</summary>
     public IEnvelopeSigner Signer { get; set; } = UnsignedEnvelopes.Instance;
@@ -219,6 +227,20 @@ internal sealed class ChannelManager : IDisposable
 
                     return true;
                 }
+
+            case BlockRelay.RelayContent:
+                if (Find(view.Channel) is not { } relayed)
+                {
+                    return Drop(source, "a relayed block", "this peer is not in its channel");
+                }
+
+                if (Relay is null)
+                {
+                    return Drop(source, "a relayed block", "this peer does not relay blocks (gossip.blockRelayFanout is 0)");
+                }
+
+                Relay.OnRelay(relayed, source, view.Content);
+                return true;
 
             case EnvelopeView.StateInfoContent:
                 if (!ChannelMessages.TryParseStateInfo(view.Content, out var state))

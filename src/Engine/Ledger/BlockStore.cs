@@ -488,7 +488,7 @@ internal sealed class BlockStore : IDisposable
         if (slot.Buffer is not null)
         {
             _archivedBytes -= slot.Length;
-            ArrayPool<byte>.Shared.Return(slot.Buffer);
+            LargeBuffers.Pool.Return(slot.Buffer);
         }
 
         slot = default;
@@ -532,7 +532,7 @@ internal sealed class BlockStore : IDisposable
 
     private static byte[] Rent(ReadOnlySpan<byte> bytes)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        byte[] buffer = LargeBuffers.Pool.Rent(bytes.Length);
         bytes.CopyTo(buffer);
         return buffer;
     }
@@ -543,7 +543,7 @@ internal sealed class BlockStore : IDisposable
         {
             if (slots[i].Buffer is { } buffer)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                LargeBuffers.Pool.Return(buffer);
             }
 
             slots[i] = default;

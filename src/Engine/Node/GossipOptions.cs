@@ -65,6 +65,16 @@ public sealed class GossipOptions
     /// </summary>
     public bool LazyBlockPush { get; set; } = true;
 
+    /// <summary>
+    /// Engine only: blocks travel a relay tree within the org instead of push (default 0: off, push as
+    /// <see cref="LazyBlockPush"/> says). The leader shuffles the org's peers of the channel, splits them into this many
+    /// parts and sends the block in one frame to the first peer of each part, naming the rest of the part; each receiver
+    /// does the same with the peers it was given. Every peer receives each block once, in one frame and with no
+    /// announcement or request, and sends about one; a peer the tree missed (a relay down, a peer it did not know) is
+    /// repaired by gap requests, pull and state transfer.
+    /// </summary>
+    public int BlockRelayFanout { get; set; }
+
     /// <summary>Period of pull rounds and membership sync (default 4 s).</summary>
     public TimeSpan PullInterval { get; set; } = TimeSpan.FromSeconds(4);
 
@@ -203,6 +213,7 @@ public sealed class GossipOptions
         Positive(MaxPropagationBurstSize, nameof(MaxPropagationBurstSize));
         Positive(MaxPropagationBurstLatency, nameof(MaxPropagationBurstLatency));
         Require(LazyPushPeerNum is >= 0 and <= 256, nameof(LazyPushPeerNum), $"must be between 0 and 256, was {LazyPushPeerNum}");
+        Require(BlockRelayFanout is >= 0 and <= 64, nameof(BlockRelayFanout), $"must be between 0 and 64, was {BlockRelayFanout}");
         Positive(LazyPushGrace, nameof(LazyPushGrace));
         Positive(PullInterval, nameof(PullInterval));
         Positive(PullPeerNum, nameof(PullPeerNum));

@@ -143,7 +143,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         }
 
         int length = checked((int)payload.Length);
-        var copy = ArrayPool<byte>.Shared.Rent(length);
+        var copy = LargeBuffers.Pool.Rent(length);
         try
         {
             payload.CopyTo(copy);
@@ -151,7 +151,7 @@ internal sealed class MessageRouter(TimeProvider time) : ITransportHandler
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(copy);
+            LargeBuffers.Pool.Return(copy);
         }
     }
 

@@ -18,7 +18,7 @@ namespace Engine.LoadGen.Verbs;
 /// empty ledger, at half: it must catch up (state transfer) and end at the final height like every other peer.
 /// </param>
 internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
-    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true);
+    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
@@ -105,6 +105,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.RequestStateInfoInterval = TimeSpan.FromSeconds(4);
                         options.Ledger.MaxBlockCountToStore = settings.Window;
                         options.LazyBlockPush = settings.LazyBlocks;
+                        options.BlockRelayFanout = settings.RelayFanout;
                         if (i > 0)
                         {
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
@@ -346,6 +347,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         ulong final = _finalHeight;
         bool allAtFinal = final > 0 && _peers.All(p => p.Node.GetLedgerHeight(Channel) == final);
         long repairs = stats.Sum(s => s.PullRepaired);
+        var ledgers = _peers.Where(p => p.Node.ChannelManager?.Find(Channel) is not null).Select(p => p.Node.ChannelManager!.Find(Channel)!.Store.GetStatistics()).ToArray();
+        var relays = _peers.Where(p => p.Node.ChannelManager?.Relay is not null).Select(p => p.Node.ChannelManager!.Relay!).ToArray();
         var lazy = _peers.Where(p => p.Node.ChannelManager is not null).Select(p => p.Node.ChannelManager!.Lazy.GetStatistics()).ToArray();
         var report = new RunReport($"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s, "
             + (settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp/tcp loopback"))
@@ -365,6 +368,12 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("lazy_wanted", "blocks asked for after an announcement (lazy block push)", lazy.Sum(l => l.Wanted))
             .Add("lazy_served", "blocks sent to peers that asked", lazy.Sum(l => l.Served))
             .Add("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", lazy.Sum(l => l.Retried))
+            .Add("relay_sent", "relay frames sent (block relay tree)", relays.Sum(r => r.Sent))
+            .Add("relay_send_failures", "relay sends that failed (the next peer of the part was tried)", relays.Sum(r => r.SendFailures))
+            .Add("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)", ledgers.Sum(l => l.TooFarAhead))
+            .Add("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", ledgers.Sum(l => l.Buffered))
+            .Add("ledger_duplicates", "blocks a ledger already held", ledgers.Sum(l => l.Duplicates))
+            .Add("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", relays.Sum(r => r.Unreached))
             .Add("final_height", "final height (blocks cut + genesis)", (long)final)
             .Add("all_at_final_height", "every peer at the final height", allAtFinal);
         if (_restarted is { } r)

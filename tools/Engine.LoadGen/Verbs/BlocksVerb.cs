@@ -44,6 +44,11 @@ internal static class BlocksVerb
             Description = "announce blocks too large for a datagram and send them to the peers that ask (Engine's lazy block push); false: push sends each block whole to every target, as Fabric does",
             DefaultValueFactory = _ => true,
         };
+        var relayFanout = new Option<int>("--relay-fanout")
+        {
+            Description = "Engine's block relay tree: the leader sends each block to this many peers of its org, each naming the rest of its part, and so on (every peer receives a block once); 0: push, as --lazy-blocks says",
+            DefaultValueFactory = _ => new Engine.Node.GossipOptions().BlockRelayFanout,
+        };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("the commit latency CDF (cut to commit, every peer); with --restart-peer, ledger heights over time instead: the orderer's, a leader's, a follower's and the restarted peer's catch-up");
@@ -52,10 +57,15 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, seed, json, plot, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
+            if (r.GetValue(relayFanout) is < 0 or > 64)
+            {
+                r.AddError("--relay-fanout must be between 0 and 64");
+            }
+
             if (r.GetValue(loss) > 0 && r.GetValue(network) != "memory")
             {
                 r.AddError("--loss needs --network memory: loss is injected by the in-memory network");
@@ -65,7 +75,7 @@ internal static class BlocksVerb
         {
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
-                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks));
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new BlocksScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
