@@ -83,8 +83,9 @@ internal readonly record struct LedgerStatistics(
 /// the latest configuration, not a database — memory is bounded by <see cref="LedgerOptions.MaxMemoryBytes"/>.
 /// </summary>
 /// <remarks>
-/// Thread-safe (one lock). Block bytes live in <see cref="ArrayPool{T}"/> buffers, returned when a block leaves the
-/// archive, so a steady stream of commits allocates nothing once the pool is warm. The archive is a ring indexed by block
+/// Thread-safe (one lock). Block bytes live in the store's <see cref="BlockArena"/> (2 MiB chunks of native memory,
+/// huge pages where the kernel grants them, reused once their blocks leave the archive), so a steady stream of commits
+/// allocates nothing and, once chunks are reused, touches no fresh memory. The archive is a ring indexed by block
 /// number that grows by doubling up to its block count, so a store that never holds many blocks never allocates for them.
 /// </remarks>
 internal sealed class BlockStore : IDisposable
@@ -100,6 +101,7 @@ internal sealed class BlockStore : IDisposable
     private readonly Slot[] _buffer;
     private readonly int _windowSize;
     private readonly int _archiveCapacity;
+    private readonly BlockArena _arena = new();
     private Slot[] _archive;
     private ulong _oldest;
     private long _archivedBytes;
@@ -196,7 +198,7 @@ internal sealed class BlockStore : IDisposable
         var store = new BlockStore(config!.ChannelId, options, time ?? TimeProvider.System, logger, peerName, committed);
         lock (store._gate)
         {
-            store.CommitLocked(Rent(genesisBlock), genesisBlock.Length, 0, config);
+            store.CommitLocked(store._arena.Store(genesisBlock), genesisBlock.Length, 0, config);
         }
 
         if (logger.IsEnabled(LogLevel.Information))
@@ -278,7 +280,7 @@ internal sealed class BlockStore : IDisposable
             if (number != _height)
             {
                 ref var slot = ref _buffer[Index(number, _buffer.Length)];
-                slot = new Slot(Rent(envelope), envelope.Length, number, config);
+                slot = new Slot(_arena.Store(envelope), envelope.Length, number, config);
                 _bufferedNow++;
                 _bufferedCount++;
                 LedgerMetrics.Offered.Add(1, LedgerMetrics.Tag("result", "buffered"));
@@ -286,7 +288,7 @@ internal sealed class BlockStore : IDisposable
             }
 
             LedgerMetrics.Offered.Add(1, LedgerMetrics.Tag("result", "committed"));
-            CommitLocked(Rent(envelope), envelope.Length, number, config);
+            CommitLocked(_arena.Store(envelope), envelope.Length, number, config);
             while (_bufferedNow > 0)
             {
                 ref var next = ref _buffer[Index(_height, _buffer.Length)];
@@ -298,7 +300,7 @@ internal sealed class BlockStore : IDisposable
                 var taken = next;
                 next = default;
                 _bufferedNow--;
-                CommitLocked(taken.Buffer!, taken.Length, taken.Number, taken.Config);
+                CommitLocked(taken.Memory, taken.Length, taken.Number, taken.Config);
             }
 
             return OfferResult.Committed;
@@ -352,7 +354,7 @@ internal sealed class BlockStore : IDisposable
                 return false;
             }
 
-            destination.Write(slot.Buffer.AsSpan(0, slot.Length));
+            destination.Write(BlockArena.Bytes(slot.Memory, slot.Length));
             return true;
         }
     }
@@ -395,20 +397,21 @@ internal sealed class BlockStore : IDisposable
             _disposed = true;
             ReturnAll(_buffer);
             ReturnAll(_archive);
+            _arena.Close();
             _archivedBytes = 0;
             _oldest = _height;
             _bufferedNow = 0;
         }
     }
 
-    private void CommitLocked(byte[] buffer, int length, ulong number, ChannelConfiguration? config)
+    private void CommitLocked(BlockMemory memory, int length, ulong number, ChannelConfiguration? config)
     {
-        Archive(buffer, length, number);
+        Archive(memory, length, number);
         _height = number + 1;
         _committedCount++;
         LedgerMetrics.Committed.Add(1);
         LedgerMetrics.Height.Record((long)_height, _channelTag);
-        var envelope = buffer.AsSpan(0, length);
+        var envelope = BlockArena.Bytes(memory, length);
         BlockCodec.TryRead(envelope, out var block);
         if (config is not null)
         {
@@ -455,7 +458,7 @@ internal sealed class BlockStore : IDisposable
     /// Adds committed block <paramref name="number"/> (= height) to the archive, growing the ring up to its capacity, then
     /// drops the oldest blocks while more than the capacity are held, or more than ArchiveBytes beyond the window.
     /// </summary>
-    private void Archive(byte[] buffer, int length, ulong number)
+    private void Archive(BlockMemory memory, int length, ulong number)
     {
         ulong held = number - _oldest;
         if (held >= (ulong)_archive.Length && _archive.Length < _archiveCapacity)
@@ -474,7 +477,7 @@ internal sealed class BlockStore : IDisposable
             DropOldestLocked();
         }
 
-        _archive[Index(number, _archive.Length)] = new Slot(buffer, length, number, null);
+        _archive[Index(number, _archive.Length)] = new Slot(memory, length, number, null);
         _archivedBytes += length;
         while (number + 1 - _oldest > (ulong)_windowSize && _archivedBytes > _options.ArchiveBytes)
         {
@@ -485,10 +488,10 @@ internal sealed class BlockStore : IDisposable
     private void DropOldestLocked()
     {
         ref var slot = ref _archive[Index(_oldest, _archive.Length)];
-        if (slot.Buffer is not null)
+        if (!slot.Memory.IsEmpty)
         {
             _archivedBytes -= slot.Length;
-            LargeBuffers.Pool.Return(slot.Buffer);
+            BlockArena.Free(slot.Memory);
         }
 
         slot = default;
@@ -530,28 +533,21 @@ internal sealed class BlockStore : IDisposable
 
     private static int Index(ulong number, int length) => (int)(number % (ulong)length);
 
-    private static byte[] Rent(ReadOnlySpan<byte> bytes)
-    {
-        byte[] buffer = LargeBuffers.Pool.Rent(bytes.Length);
-        bytes.CopyTo(buffer);
-        return buffer;
-    }
-
     private static void ReturnAll(Slot[] slots)
     {
         for (int i = 0; i < slots.Length; i++)
         {
-            if (slots[i].Buffer is { } buffer)
+            if (!slots[i].Memory.IsEmpty)
             {
-                LargeBuffers.Pool.Return(buffer);
+                BlockArena.Free(slots[i].Memory);
             }
 
             slots[i] = default;
         }
     }
 
-    private readonly record struct Slot(byte[]? Buffer, int Length, ulong Number, ChannelConfiguration? Config)
+    private readonly record struct Slot(BlockMemory Memory, int Length, ulong Number, ChannelConfiguration? Config)
     {
-        public bool Holds(ulong number) => Buffer is not null && Number == number;
+        public bool Holds(ulong number) => !Memory.IsEmpty && Number == number;
     }
 }

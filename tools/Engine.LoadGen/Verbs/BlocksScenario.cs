@@ -47,6 +47,9 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private double _catchUpMs = double.NaN;
     private double _rejoinedAt;
     private ulong _finalHeight;
+    private double _idleCores = double.NaN;
+    private double _streamSeconds = double.NaN;
+    private double _streamCpuSeconds = double.NaN;
 
     public async Task<RunReport> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
     {
@@ -141,6 +144,17 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 _phase = "streaming blocks";
                 Volatile.Write(ref _joined, []); // from here a restarted peer may be between start and join
                 _leaderAtStart = _peers.FirstOrDefault(p => p.Node.IsLeader(Channel));
+                if (!settings.Memory)
+                {
+                    // The cost of the network before any block: membership, StateInfo, leadership.
+                    var idleCpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+                    var idleClock = System.Diagnostics.Stopwatch.StartNew();
+                    await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                    _idleCores = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - idleCpu).TotalSeconds / idleClock.Elapsed.TotalSeconds;
+                }
+
+                var streamCpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+                var streamClock = System.Diagnostics.Stopwatch.StartNew();
                 orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
                 if (settings.RestartPeer)
@@ -154,6 +168,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 _phase = "waiting for the last commits";
                 await network.WaitUntilAsync(() => _peers.All(p => p.Commits.Count >= settings.Blocks && p.Node.GetLedgerHeight(Channel) >= _finalHeight),
                     TimeSpan.FromSeconds(30), cancellationToken);
+                _streamSeconds = streamClock.Elapsed.TotalSeconds;
+                _streamCpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - streamCpu).TotalSeconds;
             });
         }
         finally
@@ -374,6 +390,10 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", ledgers.Sum(l => l.Buffered))
             .Add("ledger_duplicates", "blocks a ledger already held", ledgers.Sum(l => l.Duplicates))
             .Add("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", relays.Sum(r => r.Unreached))
+            .Add("stream_cpu_s", "CPU of the whole process from the first cut to the last commit", _streamCpuSeconds, "N1", " s")
+            .Add("stream_wall_s", "wall time from the first cut to the last commit", _streamSeconds, "N1", " s")
+            .Add("stream_cores", "cores used while streaming (CPU / wall)", _streamCpuSeconds / _streamSeconds, "N2")
+            .Add("idle_cores", "cores used by the same network before the first cut (2 s: membership, StateInfo, leadership)", _idleCores, "N2")
             .Add("final_height", "final height (blocks cut + genesis)", (long)final)
             .Add("all_at_final_height", "every peer at the final height", allAtFinal);
         if (_restarted is { } r)

@@ -1,0 +1,61 @@
+using Engine.Ledger;
+
+namespace Engine.Tests.Ledger;
+
+/// <summary>The ledger's native block memory: blocks packed into chunks, chunks reused once their blocks are freed.</summary>
+public sealed class BlockArenaTests
+{
+    [Test]
+    public void BlocksFillAChunkInTurn_KeepTheirBytes_AndAFullyFreedChunkIsReused()
+    {
+        var arena = new BlockArena();
+        var blocks = new List<(BlockMemory Memory, byte[] Bytes)>();
+        var random = new Random(7);
+        for (int i = 0; i < 100; i++) // 100 x 64 KiB: four chunks
+        {
+            var bytes = new byte[65536 + random.Next(1000)];
+            random.NextBytes(bytes);
+            blocks.Add((arena.Store(bytes), bytes));
+        }
+
+        Assert.That(blocks.Select(b => b.Memory.Chunk).Distinct().Count(), Is.EqualTo(4));
+        foreach (var (memory, bytes) in blocks)
+        {
+            Assert.That(BlockArena.Bytes(memory, bytes.Length).SequenceEqual(bytes), Is.True);
+        }
+
+        // Free the first chunk's blocks (oldest first, as the archive does): the chunk goes back and the next chunk taken is it.
+        var first = blocks[0].Memory.Chunk;
+        foreach (var (memory, _) in blocks.Where(b => b.Memory.Chunk == first))
+        {
+            BlockArena.Free(memory);
+        }
+
+        var later = new BlockArena();
+        var reused = later.Store(new byte[10]);
+        Assert.That(reused.Chunk, Is.SameAs(first), "the freed chunk was taken from the pool, not mapped anew");
+        foreach (var (memory, bytes) in blocks.Where(b => b.Memory.Chunk != first))
+        {
+            Assert.That(BlockArena.Bytes(memory, bytes.Length).SequenceEqual(bytes), Is.True, "freeing one chunk's blocks leaves the others intact");
+            BlockArena.Free(memory);
+        }
+
+        BlockArena.Free(reused);
+        arena.Close();
+        later.Close();
+    }
+
+    [Test]
+    public void ABlockTooLargeForAChunk_GetsAnArrayOfItsOwn()
+    {
+        var arena = new BlockArena();
+        var bytes = new byte[BlockArena.MaxChunkBlock + 1];
+        bytes[^1] = 42;
+        var memory = arena.Store(bytes);
+        Assert.That(memory.Chunk, Is.Null);
+        Assert.That(memory.Array, Is.Not.Null);
+        Assert.That(BlockArena.Bytes(memory, bytes.Length)[^1], Is.EqualTo(42));
+        BlockArena.Free(memory);
+        arena.Close();
+    }
+}
