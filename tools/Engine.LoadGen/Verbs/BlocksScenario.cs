@@ -18,7 +18,7 @@ namespace Engine.LoadGen.Verbs;
 /// empty ledger, at half: it must catch up (state transfer) and end at the final height like every other peer.
 /// </param>
 internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
-    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0);
+    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0, int ArchiveBlocks = 1000);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
@@ -34,6 +34,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
     private readonly ConcurrentDictionary<ulong, int> _deliveries = new();
     private readonly ConcurrentBag<double> _latencies = [];
+    private readonly ConcurrentDictionary<ulong, double> _slowestCommit = new();
     private readonly ConcurrentQueue<(ulong Seq, double At)> _cuts = new();
     private readonly ConcurrentQueue<(int Peer, ulong Seq, double At)> _heightEvents = new();
     private double _killedAt = double.NaN;
@@ -48,6 +49,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private double _rejoinedAt;
     private ulong _finalHeight;
     private double _idleCores = double.NaN;
+    private double _gcPauseMs = double.NaN;
+    private int _gcCount;
     private double _streamSeconds = double.NaN;
     private double _streamCpuSeconds = double.NaN;
 
@@ -109,6 +112,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.Ledger.MaxBlockCountToStore = settings.Window;
                         options.LazyBlockPush = settings.LazyBlocks;
                         options.BlockRelayFanout = settings.RelayFanout;
+                        options.Ledger.ArchiveBlockCount = settings.RestartPeer ? Math.Max(settings.ArchiveBlocks, settings.Blocks) : settings.ArchiveBlocks;
                         if (i > 0)
                         {
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
@@ -155,6 +159,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
                 var streamCpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
                 var streamClock = System.Diagnostics.Stopwatch.StartNew();
+                var gcPause = GC.GetTotalPauseDuration();
+                int gen2 = GC.CollectionCount(2);
                 orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
                 if (settings.RestartPeer)
@@ -169,6 +175,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 await network.WaitUntilAsync(() => _peers.All(p => p.Commits.Count >= settings.Blocks && p.Node.GetLedgerHeight(Channel) >= _finalHeight),
                     TimeSpan.FromSeconds(30), cancellationToken);
                 _streamSeconds = streamClock.Elapsed.TotalSeconds;
+                _gcPauseMs = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds;
+                _gcCount = GC.CollectionCount(2) - gen2;
                 _streamCpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - streamCpu).TotalSeconds;
             });
         }
@@ -228,7 +236,9 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             Interlocked.Increment(ref _committed);
             if (measured && e.CutAt is { } cut)
             {
-                _latencies.Add((e.CommittedAt - cut).TotalMilliseconds);
+                double ms = (e.CommittedAt - cut).TotalMilliseconds;
+                _latencies.Add(ms);
+                _slowestCommit.AddOrUpdate(e.Number, ms, (_, old) => Math.Max(old, ms));
             }
         };
         await node.StartAsync(cancellationToken);
@@ -393,6 +403,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("stream_cpu_s", "CPU of the whole process from the first cut to the last commit", _streamCpuSeconds, "N1", " s")
             .Add("stream_wall_s", "wall time from the first cut to the last commit", _streamSeconds, "N1", " s")
             .Add("stream_cores", "cores used while streaming (CPU / wall)", _streamCpuSeconds / _streamSeconds, "N2")
+            .Add("stream_gc_pause_ms", "garbage collection pauses while streaming (all generations)", _gcPauseMs, "N0", " ms")
+            .Add("stream_gen2_collections", "full (gen2) collections while streaming", _gcCount)
             .Add("idle_cores", "cores used by the same network before the first cut (2 s: membership, StateInfo, leadership)", _idleCores, "N2")
             .Add("final_height", "final height (blocks cut + genesis)", (long)final)
             .Add("all_at_final_height", "every peer at the final height", allAtFinal);
@@ -411,6 +423,12 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         if (perBlock.Length > 0)
         {
             report.Note("orderer deliveries per block (min / max)", $"{perBlock.Min()} / {perBlock.Max()}");
+        }
+
+        var slowest = _slowestCommit.OrderByDescending(kv => kv.Value).Take(5).Select(kv => $"#{kv.Key} {kv.Value:N0} ms").ToArray();
+        if (slowest.Length > 0)
+        {
+            report.Note("slowest blocks (their last commit)", string.Join(", ", slowest));
         }
 
         report.Note("commits measured", latencies.Length.ToString("N0", CultureInfo.InvariantCulture)

@@ -49,6 +49,13 @@ internal static class BlocksVerb
             Description = "Engine's block relay tree: the leader sends each block to this many peers of its org, each naming the rest of its part, and so on (every peer receives a block once); 0: push, as --lazy-blocks says",
             DefaultValueFactory = _ => new Engine.Node.GossipOptions().BlockRelayFanout,
         };
+        var archiveBlocks = new Option<int>("--archive-blocks")
+        {
+            Description = "committed blocks each peer keeps in memory to serve state transfer (LedgerOptions.ArchiveBlockCount; default 128 here, 1,000 in the library: "
+                + "100 peers in one process would otherwise hold 6.4 GB of 64 KiB blocks, and touching that much fresh memory is what the run would measure); "
+                + "with --restart-peer at least --blocks, so the restarted peer can catch up from block #1",
+            DefaultValueFactory = _ => 128,
+        };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("the commit latency CDF (cut to commit, every peer); with --restart-peer, ledger heights over time instead: the orderer's, a leader's, a follower's and the restarted peer's catch-up");
@@ -57,10 +64,15 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, seed, json, plot, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, archiveBlocks, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
+            if (r.GetValue(archiveBlocks) is < 0 or > 10_000_000)
+            {
+                r.AddError("--archive-blocks must be between 0 and 10,000,000");
+            }
+
             if (r.GetValue(relayFanout) is < 0 or > 64)
             {
                 r.AddError("--relay-fanout must be between 0 and 64");
@@ -75,7 +87,7 @@ internal static class BlocksVerb
         {
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
-                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout));
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout), parse.GetValue(archiveBlocks));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new BlocksScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
