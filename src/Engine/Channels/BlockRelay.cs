@@ -237,6 +237,9 @@ internal sealed class BlockRelay
                     }
                     else
                     {
+                        // Its connection's queue is full, or it cannot be reached from here: it stays in the list the next
+                        // peer of the part gets, whose own connection to it may fare better (or which skips it in turn).
+                        skip[h] = false;
                         Interlocked.Increment(ref _sendFailures);
                     }
                 }
@@ -266,11 +269,11 @@ internal sealed class BlockRelay
     private SendStatus Send(PeerEndpoint destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
         ReadOnlySpan<Range> part, ReadOnlySpan<bool> skip)
     {
-        int size = FrameSize(channel, block, ids, part, skip, out int message, out int relay);
+        int size = PartFrameSize(channel, block, ids, part, skip, out int message, out int relay);
         var buffer = LargeBuffers.Pool.Rent(size);
         try
         {
-            WriteFrame(buffer, channel, block, ids, part, skip, message, relay);
+            WritePartFrame(buffer, channel, block, ids, part, skip, message, relay);
             return _host.Transport.SendFrame(destination, buffer.AsSpan(0, size));
         }
         finally
@@ -282,22 +285,53 @@ internal sealed class BlockRelay
     /// <summary>A relay frame naming <paramref name="peers"/> (what a relay sends; tests use it to forge one).</summary>
     internal static byte[] Frame(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, IReadOnlyList<byte[]> peers)
     {
-        var ids = peers.SelectMany(p => p).ToArray();
-        var part = new Range[peers.Count];
-        int at = 0;
-        for (int i = 0; i < peers.Count; i++)
-        {
-            part[i] = new Range(at, at + peers[i].Length);
-            at += peers[i].Length;
-        }
-
-        var skip = new bool[peers.Count];
-        var frame = new byte[FrameSize(channel, block, ids, part, skip, out int message, out int relay)];
-        WriteFrame(frame, channel, block, ids, part, skip, message, relay);
+        var frame = new byte[FrameSize(channel, block.Length, peers)];
+        WriteFrame(frame, channel, block, peers);
         return frame;
     }
 
-    private static int FrameSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> part,
+    /// <summary>The size of a relay frame carrying a block of <paramref name="blockLength"/> bytes and naming <paramref name="peers"/>.</summary>
+    internal static int FrameSize(ReadOnlySpan<byte> channel, int blockLength, IReadOnlyList<byte[]> peers)
+    {
+        int relay = RelaySize(blockLength, peers);
+        return ProtoSpanWriter.MessageFieldSize(1, MessageSize(channel, relay));
+    }
+
+    /// <summary>Writes a relay frame into <paramref name="destination"/> (<see cref="FrameSize(ReadOnlySpan{byte}, int, IReadOnlyList{byte[]})"/> bytes); returns its length.</summary>
+    internal static int WriteFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, IReadOnlyList<byte[]> peers)
+    {
+        int relay = RelaySize(block.Length, peers);
+        int message = MessageSize(channel, relay);
+        var w = new ProtoSpanWriter(destination);
+        w.WriteMessageHeader(1, message);
+        w.WriteBytesField(2, channel);
+        w.WriteVarintField(3, TagChanAndOrg);
+        w.WriteMessageHeader(RelayContent, relay);
+        w.WriteBytesField(BlockField, block);
+        foreach (var peer in peers)
+        {
+            w.WriteBytesField(PeerField, peer);
+        }
+
+        return w.Position;
+    }
+
+    private static int RelaySize(int blockLength, IReadOnlyList<byte[]> peers)
+    {
+        int relay = ProtoSpanWriter.BytesFieldSize(BlockField, blockLength);
+        foreach (var peer in peers)
+        {
+            relay += ProtoSpanWriter.BytesFieldSize(PeerField, peer.Length);
+        }
+
+        return relay;
+    }
+
+    private static int MessageSize(ReadOnlySpan<byte> channel, int relay) =>
+        ProtoSpanWriter.BytesFieldSize(2, channel.Length) + ProtoSpanWriter.VarintFieldSize(3, TagChanAndOrg)
+        + ProtoSpanWriter.MessageFieldSize(RelayContent, relay);
+
+    private static int PartFrameSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> part,
         ReadOnlySpan<bool> skip, out int message, out int relay)
     {
         relay = ProtoSpanWriter.BytesFieldSize(BlockField, block.Length);
@@ -309,12 +343,11 @@ internal sealed class BlockRelay
             }
         }
 
-        message = ProtoSpanWriter.BytesFieldSize(2, channel.Length) + ProtoSpanWriter.VarintFieldSize(3, TagChanAndOrg)
-            + ProtoSpanWriter.MessageFieldSize(RelayContent, relay);
+        message = MessageSize(channel, relay);
         return ProtoSpanWriter.MessageFieldSize(1, message);
     }
 
-    private static void WriteFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
+    private static void WritePartFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
         ReadOnlySpan<Range> part, ReadOnlySpan<bool> skip, int message, int relay)
     {
         var w = new ProtoSpanWriter(destination);

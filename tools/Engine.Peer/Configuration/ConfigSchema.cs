@@ -111,6 +111,8 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.LazyPushGrace = v, s => s.Gossip.LazyPushGrace, "LazyPushGrace"),
         Bool("gossip.lazyBlockPush", "true", "Engine only: a block too large for a datagram is announced by digest to the peers push picks, which ask for it at once, instead of being sent whole to each (each peer receives a block's body about once instead of propagatePeerNum times; false: Fabric's push).",
             (s, v) => s.Gossip.LazyBlockPush = v, s => s.Gossip.LazyBlockPush, "LazyBlockPush"),
+        Int("gossip.blockRelayFanout", "0", 0, 64, "Engine only: blocks travel a relay tree within the org: the leader sends each block to this many peers, each frame naming the rest of its part of the org, and each receiver does the same; every peer receives each block once, in order, with no announcement or request (0: blocks go by push, as lazyBlockPush says).",
+            (s, v) => s.Gossip.BlockRelayFanout = v, s => s.Gossip.BlockRelayFanout, "BlockRelayFanout"),
         Int("gossip.maxStoredMessages", "100000", 1, 1 << 26, "Engine's own: the most messages the message store (what pull serves) holds; the oldest are evicted beyond it.",
             (s, v) => s.Gossip.MaxStoredMessages = v, s => s.Gossip.MaxStoredMessages, "MaxStoredMessages"),
         LongBytes("gossip.maxStoredBytes", "64MiB", 64 * 1024, 1L << 40, "Engine's own: the most bytes the message store holds (envelopes plus about 100 bytes per message).",
