@@ -51,6 +51,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     private bool _gapTimerArmed;
     private PeerEndpoint _gapSource;
     private readonly Random _gapRandom;
+    private readonly Random _publishRandom;
+    private ITimer? _publishSoon;
+    private bool _publishSoonArmed;
     private ulong _gapReceived;
     private long _requestedAt;
     private bool _disposed;
@@ -69,6 +72,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         _pullSource = new BlockPullSource(Store, options.Ledger);
         var route = new GossipRoute { Org = host.Org, Predicate = this };
         _gapRandom = host.NewRandom();
+        _publishRandom = host.NewRandom();
         _pull = new PullEngine(PullOptions.From(options), _pullSource, host.Transport, host.Table, route, host.Time, host.NewRandom(), host.LoggerFactory.CreateLogger("Engine.Gossip"));
         _delivery = new DeliveryClient(host.Transport, orderer, Id, host.Org, host.PeerName, () => Store.Height, OnDelivered, host.Time,
             options.OrdererRetryInterval, host.LoggerFactory.CreateLogger("Engine.Ordering"));
@@ -125,6 +129,8 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             _timers.Add(_host.Time.CreateTimer(static s => ((GossipChannel)s!).RequestStates(), this, TimeSpan.Zero, options.RequestStateInfoInterval));
             _gapTimer = _host.Time.CreateTimer(static s => ((GossipChannel)s!).OnGapTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _timers.Add(_gapTimer);
+            _publishSoon = _host.Time.CreateTimer(static s => ((GossipChannel)s!).OnPublishSoon(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timers.Add(_publishSoon);
         }
 
         ConnectToAnchors(Store.Config);
@@ -660,11 +666,45 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
             ConnectToAnchors(config);
         }
 
-        // StateInfo carries the new height at once when the last one is older than the publish interval, else at the next tick.
-        long interval = (long)(_host.Options.PublishStateInfoInterval.TotalSeconds * _host.Time.TimestampFrequency);
+        // StateInfo carries the new height soon when the last one is older than the publish interval, else at the next
+        // tick. "Soon" is a random moment within half an interval: every peer of a channel commits a block within
+        // milliseconds of the others, so publishing at once made them all flood their StateInfo together (100 peers:
+        // ~30,000 datagrams in a burst, which held up the blocks behind the first one of a stream for over a second).
+        var options = _host.Options;
+        long interval = (long)(options.PublishStateInfoInterval.TotalSeconds * _host.Time.TimestampFrequency);
         if (_host.Time.GetTimestamp() - Volatile.Read(ref _lastPublished) >= interval)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.PublishState(), this, preferLocal: false);
+            lock (_gate)
+            {
+                if (_publishSoonArmed || _disposed || _publishSoon is not { } timer)
+                {
+                    return;
+                }
+
+                _publishSoonArmed = true;
+                double delay = _publishRandom.NextDouble() * options.PublishStateInfoInterval.TotalMilliseconds / 2;
+                timer.Change(TimeSpan.FromMilliseconds(delay), Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void OnPublishSoon()
+    {
+        lock (_gate)
+        {
+            _publishSoonArmed = false;
+        }
+
+        try
+        {
+            if (Store.Height != Volatile.Read(ref _publishedHeight))
+            {
+                PublishState();
+            }
+        }
+        catch (Exception e)
+        {
+            ChannelLog.TimerFailed(_logger, e, _host.PeerName, Id);
         }
     }
 

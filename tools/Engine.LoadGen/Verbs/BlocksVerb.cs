@@ -46,8 +46,8 @@ internal static class BlocksVerb
         };
         var relayFanout = new Option<int>("--relay-fanout")
         {
-            Description = "Engine's block relay tree: the leader sends each block to this many peers of its org, each naming the rest of its part, and so on (every peer receives a block once); 0: push, as --lazy-blocks says",
-            DefaultValueFactory = _ => new Engine.Node.GossipOptions().BlockRelayFanout,
+            Description = "Engine's block relay tree (gossip.blockRelayFanout; 4 here, off in the library): the leader sends each block to this many peers of its org, each naming the rest of its part, and so on (every peer receives a block once); 0: push, as --lazy-blocks says",
+            DefaultValueFactory = _ => 4,
         };
         var archiveBlocks = new Option<int>("--archive-blocks")
         {
