@@ -77,7 +77,7 @@ internal static class DefaultScenario
         if (!cts.IsCancellationRequested)
         {
             var settings = new BlocksRunSettings(Orgs: 2, PeersPerOrg: scale.PeersPerOrg, Blocks: scale.Blocks, BlockSize: 4096, Rate: 50, Loss: 0, Memory: false, Seed: 1,
-                Window: 10, PullInterval: TimeSpan.FromSeconds(4), RestartPeer: true);
+                Window: 10, PullInterval: TimeSpan.FromSeconds(4), RestartPeer: true, RelayFanout: 4);
             blocksRun = new BlocksScenario(settings);
             var report = await blocksRun.RunAsync(console, cts.Token);
             report.Print(console);
