@@ -145,6 +145,41 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void AnObserverThatHearsNothing_DoesNotTrustItsSilence_ItDeclaresOnlyOnceItHearsAgain()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        var accused = DiscoveryHarness.EndpointOf(0);
+        var observer = DiscoveryHarness.EndpointOf(9);
+        var strategy = h.Nodes[9]!.Discovery!.Swim!;
+        bool DeclaredBy9() => h.Logs.Messages(3051).Any(m => m.StartsWith("10.0.0.10:7051: suspicion of", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 confirmed", StringComparison.Ordinal));
+
+        // Node 0 is really gone. Node 9 suspects it (4 × log10(10) = 4 s of suspicion from then on).
+        h.Network.Disconnect(accused);
+        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.StartsWith("10.0.0.10:7051: ", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "node 9 suspects node 0");
+        var deadline = h.Time.GetUtcNow() + TimeSpan.FromSeconds(4);
+
+        // Node 9 hears nothing from shortly before its suspicion runs out until well after its confirmation pings are
+        // spent: its silence says nothing about node 0, since nobody answers it at all.
+        h.Run(deadline - TimeSpan.FromMilliseconds(500) - h.Time.GetUtcNow());
+        h.Network.Disconnect(observer);
+        h.Run(TimeSpan.FromSeconds(4));
+        Assert.Multiple(() =>
+        {
+            Assert.That(strategy.ConfirmPings, Is.GreaterThan(0), "node 9 pinged node 0 when its suspicion ran out");
+            Assert.That(strategy.UntrustedWaits, Is.GreaterThan(0), "with no ack to any of its own probes, it waited");
+            Assert.That(DeclaredBy9(), Is.False, "and declared nothing while it heard nothing");
+        });
+
+        // Heard again: its probes of others are answered, and node 0 (still gone) is declared dead.
+        h.Network.Reconnect(observer);
+        h.RunUntil(() => h.SeesDead([9], [0]), TimeSpan.FromSeconds(10), "node 9 holds node 0 dead");
+        Assert.That(h.Alive(9), Does.Not.Contain(accused));
+    }
+
+    [Test]
     public void TwentyPercentDatagramLoss_ConvergesWithoutFalseDeaths()
     {
         var h = Harness(20, new NetworkPolicy { Seed = 11, DropProbability = 0.2, Jitter = TimeSpan.FromMilliseconds(20) });
