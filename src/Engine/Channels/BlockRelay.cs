@@ -308,9 +308,9 @@ internal sealed class BlockRelay
         w.WriteVarintField(3, TagChanAndOrg);
         w.WriteMessageHeader(RelayContent, relay);
         w.WriteBytesField(BlockField, block);
-        foreach (var peer in peers)
+        for (int i = 0; i < peers.Count; i++)
         {
-            w.WriteBytesField(PeerField, peer);
+            w.WriteBytesField(PeerField, peers[i]);
         }
 
         return w.Position;
@@ -319,9 +319,9 @@ internal sealed class BlockRelay
     private static int RelaySize(int blockLength, IReadOnlyList<byte[]> peers)
     {
         int relay = ProtoSpanWriter.BytesFieldSize(BlockField, blockLength);
-        foreach (var peer in peers)
+        for (int i = 0; i < peers.Count; i++)
         {
-            relay += ProtoSpanWriter.BytesFieldSize(PeerField, peer.Length);
+            relay += ProtoSpanWriter.BytesFieldSize(PeerField, peers[i].Length);
         }
 
         return relay;

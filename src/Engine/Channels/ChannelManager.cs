@@ -167,7 +167,18 @@ internal sealed class ChannelManager : IDisposable
         return null;
     }
 
-    public GossipChannel? Find(string channel) => _channels.FirstOrDefault(c => c.Id == channel);
+    public GossipChannel? Find(string channel)
+    {
+        foreach (var c in _channels)
+        {
+            if (c.Id == channel)
+            {
+                return c;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The orgs of a joined channel (null for another channel): what the security layer checks senders against.</summary>
     public IReadOnlyCollection<string>? OrgsOf(ReadOnlySpan<byte> channel) => Find(channel)?.Orgs;
