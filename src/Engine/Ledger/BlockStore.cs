@@ -101,7 +101,7 @@ internal sealed class BlockStore : IDisposable
     private readonly Slot[] _buffer;
     private readonly int _windowSize;
     private readonly int _archiveCapacity;
-    private readonly BlockArena _arena = new();
+    private readonly BlockArena _arena = new(Random.Shared.Next(BlockArena.ChunkSize / BlockArena.Alignment) * BlockArena.Alignment);
     private Slot[] _archive;
     private ulong _oldest;
     private long _archivedBytes;

@@ -46,6 +46,33 @@ public sealed class BlockArenaTests
     }
 
     [Test]
+    public void TheFirstBlockStartsAtTheGivenOffset_SoPeersWithTheSameBlocksNeedNewChunksAtDifferentBlocks()
+    {
+        var shifted = new BlockArena(firstOffset: BlockArena.ChunkSize - (3 * 65600) + 5);
+        var plain = new BlockArena();
+        var memories = new List<(BlockMemory Shifted, BlockMemory Plain)>();
+        for (int i = 0; i < 4; i++)
+        {
+            memories.Add((shifted.Store(new byte[65536]), plain.Store(new byte[65536])));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(memories[0].Shifted.Offset, Is.EqualTo((BlockArena.ChunkSize - (3 * 65600) + 5) & ~(BlockArena.Alignment - 1)), "aligned down");
+            Assert.That(memories[3].Shifted.Chunk, Is.Not.SameAs(memories[0].Shifted.Chunk), "the shifted arena needed its second chunk at the 4th block");
+            Assert.That(memories[3].Plain.Chunk, Is.SameAs(memories[0].Plain.Chunk), "the plain one did not");
+        });
+        foreach (var (a, b) in memories)
+        {
+            BlockArena.Free(a);
+            BlockArena.Free(b);
+        }
+
+        shifted.Close();
+        plain.Close();
+    }
+
+    [Test]
     public void ABlockTooLargeForAChunk_GetsAnArrayOfItsOwn()
     {
         var arena = new BlockArena();
