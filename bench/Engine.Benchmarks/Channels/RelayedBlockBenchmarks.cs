@@ -20,6 +20,8 @@ public class RelayedBlockBenchmarks : IAsyncDisposable
     private static readonly byte[] Channel = "mychannel"u8.ToArray();
     private static readonly PeerEndpoint Parent = PeerEndpoint.Parse("10.0.0.2:7051");
     private readonly List<byte[]> _named = [];
+    private byte[] _ids = [];
+    private Range[] _entries = [];
     private byte[] _data = [];
     private byte[] _block = [];
     private byte[] _frame = [];
@@ -52,7 +54,8 @@ public class RelayedBlockBenchmarks : IAsyncDisposable
         _data = new byte[BlockBytes];
         new Random(1).NextBytes(_data);
         _block = new byte[BlockCodec.EnvelopeSize(Channel, ulong.MaxValue, BlockContentKind.Transactions, BlockBytes)];
-        _frame = new byte[BlockRelay.FrameSize(Channel, _block.Length, _named)];
+        (_ids, _entries) = BlockRelay.Flatten(_named);
+        _frame = new byte[BlockRelay.FrameSize(Channel, _block.Length, _ids, _entries)];
         _next = 1;
     }
 
@@ -84,6 +87,6 @@ public class RelayedBlockBenchmarks : IAsyncDisposable
     private int Encode()
     {
         int blockLength = BlockCodec.Write(_block, Channel, _next++, BlockContentKind.Transactions, _data);
-        return BlockRelay.WriteFrame(_frame, Channel, _block.AsSpan(0, blockLength), _named);
+        return BlockRelay.WriteFrame(_frame, Channel, _block.AsSpan(0, blockLength), _ids, _entries);
     }
 }

@@ -15,15 +15,17 @@ namespace Engine.Channels;
 /// org's peers of the channel, splits them into <c>fanout</c> parts and sends the block to the first reachable peer of
 /// each part in one frame that names the rest of that part; each receiver forwards the same way to the peers it was
 /// given, then offers the block to its ledger. Every peer of the org receives each block once and sends about one: no
-/// announcement, no request, no duplicate. A fresh shuffle per block spreads the relaying over the org and means a
-/// relay that is down costs its subtree one block, which the next block's gap request (or pull, or state transfer) repairs.
+/// announcement, no request, no duplicate. Consecutive blocks take the same tree, so they arrive in order (one TCP
+/// stream per hop); a new shuffle every <see cref="ReshuffleEvery"/> blocks, or when the org's peers change, spreads
+/// the relaying. A peer the tree misses is repaired by gap requests, pull or state transfer.
 /// </summary>
 /// <remarks>
 /// Wire: <c>Envelope { payload = GossipMessage { channel = 2, tag = 3, relay (103) = BlockRelay { bytes block = 1;
 /// repeated bytes peer = 2 } } }</c>, where <c>block</c> is the block's own envelope and each <c>peer</c> a PKI-ID. A
 /// receiver forwards only to members it knows alive in its own org (so nothing leaves the org), never to itself, and to at
 /// most <see cref="MaxPeers"/> named peers; a peer named that it does not know stays in the list it hands on (the next
-/// relay may know it). Sends never block: a peer whose send fails is skipped and the next of its part takes its place.
+/// relay may know it). Sends never block: when a send fails, the next peer of the part becomes its head and the failed
+/// one stays in the list that head gets.
 /// </remarks>
 internal sealed class BlockRelay
 {
@@ -32,6 +34,9 @@ internal sealed class BlockRelay
 
     /// <summary>The most peers one relay frame may name.</summary>
     public const int MaxPeers = 4096;
+
+    /// <summary>The longest PKI-ID a relay frame may name.</summary>
+    public const int MaxPkiIdBytes = 256;
 
     private const int BlockField = 1;
     private const int PeerField = 2;
@@ -43,6 +48,7 @@ internal sealed class BlockRelay
     private readonly LogRateLimiter _dropLog;
     private readonly Random _random;
     private readonly Dictionary<GossipChannel, Tree> _trees = [];
+    private readonly List<byte[]> _targets = []; // scratch of Start, under the _trees lock
     private long _shuffles;
     private long _started;
     private long _received;
@@ -91,59 +97,35 @@ internal sealed class BlockRelay
     /// </summary>
     public void Start(GossipChannel channel, ReadOnlySpan<byte> block)
     {
-        var targets = new List<byte[]>();
-        channel.RelayTargets(targets);
-        if (targets.Count == 0)
-        {
-            return;
-        }
-
-        byte[][] order;
+        Tree tree;
         lock (_trees)
         {
-            if (!_trees.TryGetValue(channel, out var tree) || tree.Blocks >= ReshuffleEvery || !tree.Holds(targets))
+            _targets.Clear();
+            channel.RelayTargets(_targets);
+            if (_targets.Count == 0)
             {
-                for (int i = targets.Count - 1; i > 0; i--)
+                return;
+            }
+
+            if (!_trees.TryGetValue(channel, out var held) || held.Blocks >= ReshuffleEvery || !held.Holds(_targets))
+            {
+                for (int i = _targets.Count - 1; i > 0; i--)
                 {
                     int j = _random.Next(i + 1);
-                    (targets[i], targets[j]) = (targets[j], targets[i]);
+                    (_targets[i], _targets[j]) = (_targets[j], _targets[i]);
                 }
 
-                tree = new Tree([.. targets]);
-                _trees[channel] = tree;
+                held = new Tree(_targets);
+                _trees[channel] = held;
                 Interlocked.Increment(ref _shuffles);
             }
 
-            tree.Blocks++;
-            order = tree.Order;
+            held.Blocks++;
+            tree = held;
         }
 
-        int total = 0;
-        foreach (var t in order)
-        {
-            total += t.Length;
-        }
-
-        var ids = LargeBuffers.Pool.Rent(total);
-        var entries = ArrayPool<Range>.Shared.Rent(order.Length);
-        try
-        {
-            int at = 0;
-            for (int i = 0; i < order.Length; i++)
-            {
-                order[i].CopyTo(ids.AsSpan(at));
-                entries[i] = new Range(at, at + order[i].Length);
-                at += order[i].Length;
-            }
-
-            Interlocked.Increment(ref _started);
-            Forward(channel, block, ids.AsSpan(0, total), entries.AsSpan(0, order.Length));
-        }
-        finally
-        {
-            LargeBuffers.Pool.Return(ids);
-            ArrayPool<Range>.Shared.Return(entries);
-        }
+        Interlocked.Increment(ref _started);
+        Forward(channel, block, tree.Ids, tree.Entries); // a tree's arrays never change once drawn
     }
 
     /// <summary>Forgets a channel's tree (the channel is being left).</summary>
@@ -223,7 +205,7 @@ internal sealed class BlockRelay
                         continue;
                     }
 
-                    if (_host.Table.Find(id) is not { } member || !IsOrgPeer(member))
+                    if (_host.Table.Find(id) is not { } member || !IsRelayPeer(member, _host.Org))
                     {
                         continue; // unknown here (or not of this org): stays in the list for the next relay
                     }
@@ -262,18 +244,19 @@ internal sealed class BlockRelay
         }
     }
 
-    private bool IsOrgPeer(Member member) =>
-        member.State is MemberState.Alive or MemberState.Suspect && member.Org == _host.Org && !member.Endpoint.IsEmpty;
+    /// <summary>True when <paramref name="member"/> may be sent relayed blocks by a peer of <paramref name="org"/>: alive (or suspect), of that org, reachable.</summary>
+    public static bool IsRelayPeer(Member member, string org) =>
+        member.State is MemberState.Alive or MemberState.Suspect && member.Org == org && !member.Endpoint.IsEmpty;
 
     /// <summary>One relay frame to <paramref name="destination"/>: the block and the part's peers not marked in <paramref name="skip"/>.</summary>
     private SendStatus Send(PeerEndpoint destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
         ReadOnlySpan<Range> part, ReadOnlySpan<bool> skip)
     {
-        int size = PartFrameSize(channel, block, ids, part, skip, out int message, out int relay);
+        int size = FrameSize(channel, block.Length, ids, part, skip, out int message, out int relay);
         var buffer = LargeBuffers.Pool.Rent(size);
         try
         {
-            WritePartFrame(buffer, channel, block, ids, part, skip, message, relay);
+            WriteFrame(buffer, channel, block, ids, part, skip, message, relay);
             return _host.Transport.SendFrame(destination, buffer.AsSpan(0, size));
         }
         finally
@@ -285,69 +268,65 @@ internal sealed class BlockRelay
     /// <summary>A relay frame naming <paramref name="peers"/> (what a relay sends; tests use it to forge one).</summary>
     internal static byte[] Frame(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, IReadOnlyList<byte[]> peers)
     {
-        var frame = new byte[FrameSize(channel, block.Length, peers)];
-        WriteFrame(frame, channel, block, peers);
+        var (ids, entries) = Flatten(peers);
+        var frame = new byte[FrameSize(channel, block.Length, ids, entries)];
+        WriteFrame(frame, channel, block, ids, entries);
         return frame;
     }
 
-    /// <summary>The size of a relay frame carrying a block of <paramref name="blockLength"/> bytes and naming <paramref name="peers"/>.</summary>
-    internal static int FrameSize(ReadOnlySpan<byte> channel, int blockLength, IReadOnlyList<byte[]> peers)
+    /// <summary>PKI-IDs laid end to end, and where each one is: the form a relay forwards from.</summary>
+    internal static (byte[] Ids, Range[] Entries) Flatten(IReadOnlyList<byte[]> peers)
     {
-        int relay = RelaySize(blockLength, peers);
-        return ProtoSpanWriter.MessageFieldSize(1, MessageSize(channel, relay));
-    }
-
-    /// <summary>Writes a relay frame into <paramref name="destination"/> (<see cref="FrameSize(ReadOnlySpan{byte}, int, IReadOnlyList{byte[]})"/> bytes); returns its length.</summary>
-    internal static int WriteFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, IReadOnlyList<byte[]> peers)
-    {
-        int relay = RelaySize(block.Length, peers);
-        int message = MessageSize(channel, relay);
-        var w = new ProtoSpanWriter(destination);
-        w.WriteMessageHeader(1, message);
-        w.WriteBytesField(2, channel);
-        w.WriteVarintField(3, TagChanAndOrg);
-        w.WriteMessageHeader(RelayContent, relay);
-        w.WriteBytesField(BlockField, block);
+        int total = 0;
         for (int i = 0; i < peers.Count; i++)
         {
-            w.WriteBytesField(PeerField, peers[i]);
+            total += peers[i].Length;
         }
 
-        return w.Position;
-    }
-
-    private static int RelaySize(int blockLength, IReadOnlyList<byte[]> peers)
-    {
-        int relay = ProtoSpanWriter.BytesFieldSize(BlockField, blockLength);
+        var ids = new byte[total];
+        var entries = new Range[peers.Count];
+        int at = 0;
         for (int i = 0; i < peers.Count; i++)
         {
-            relay += ProtoSpanWriter.BytesFieldSize(PeerField, peers[i].Length);
+            peers[i].CopyTo(ids, at);
+            entries[i] = new Range(at, at + peers[i].Length);
+            at += peers[i].Length;
         }
 
-        return relay;
+        return (ids, entries);
     }
 
-    private static int MessageSize(ReadOnlySpan<byte> channel, int relay) =>
-        ProtoSpanWriter.BytesFieldSize(2, channel.Length) + ProtoSpanWriter.VarintFieldSize(3, TagChanAndOrg)
-        + ProtoSpanWriter.MessageFieldSize(RelayContent, relay);
+    /// <summary>The size of a relay frame carrying a block of <paramref name="blockLength"/> bytes and naming the peers <paramref name="peers"/> locates in <paramref name="ids"/>.</summary>
+    internal static int FrameSize(ReadOnlySpan<byte> channel, int blockLength, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> peers) =>
+        FrameSize(channel, blockLength, ids, peers, default, out _, out _);
 
-    private static int PartFrameSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> part,
+    /// <summary>Writes a relay frame naming <paramref name="peers"/> into <paramref name="destination"/>; returns its length.</summary>
+    internal static int WriteFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> peers)
+    {
+        int size = FrameSize(channel, block.Length, ids, peers, default, out int message, out int relay);
+        WriteFrame(destination, channel, block, ids, peers, default, message, relay);
+        return size;
+    }
+
+    /// <summary>The frame's size, and its GossipMessage's and BlockRelay's; <paramref name="skip"/> (empty: none) marks peers left out.</summary>
+    private static int FrameSize(ReadOnlySpan<byte> channel, int blockLength, ReadOnlySpan<byte> ids, ReadOnlySpan<Range> part,
         ReadOnlySpan<bool> skip, out int message, out int relay)
     {
-        relay = ProtoSpanWriter.BytesFieldSize(BlockField, block.Length);
+        relay = ProtoSpanWriter.BytesFieldSize(BlockField, blockLength);
         for (int i = 0; i < part.Length; i++)
         {
-            if (!skip[i])
+            if (skip.IsEmpty || !skip[i])
             {
                 relay += ProtoSpanWriter.BytesFieldSize(PeerField, part[i].GetOffsetAndLength(ids.Length).Length);
             }
         }
 
-        message = MessageSize(channel, relay);
+        message = ProtoSpanWriter.BytesFieldSize(2, channel.Length) + ProtoSpanWriter.VarintFieldSize(3, TagChanAndOrg)
+            + ProtoSpanWriter.MessageFieldSize(RelayContent, relay);
         return ProtoSpanWriter.MessageFieldSize(1, message);
     }
 
-    private static void WritePartFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
+    private static void WriteFrame(Span<byte> destination, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> block, ReadOnlySpan<byte> ids,
         ReadOnlySpan<Range> part, ReadOnlySpan<bool> skip, int message, int relay)
     {
         var w = new ProtoSpanWriter(destination);
@@ -358,7 +337,7 @@ internal sealed class BlockRelay
         w.WriteBytesField(BlockField, block);
         for (int i = 0; i < part.Length; i++)
         {
-            if (!skip[i])
+            if (skip.IsEmpty || !skip[i])
             {
                 w.WriteBytesField(PeerField, ids[part[i]]);
             }
@@ -396,7 +375,7 @@ internal sealed class BlockRelay
                     continue;
                 }
 
-                if (value.IsEmpty || value.Length > 256)
+                if (value.IsEmpty || value.Length > MaxPkiIdBytes)
                 {
                     error = $"a peer's PKI-ID is {value.Length} bytes";
                     return false;
@@ -443,25 +422,27 @@ internal sealed class BlockRelay
         }
     }
 
-    /// <summary>A leader's tree for one channel: the order of the org's peers, and the blocks sent along it.</summary>
+    /// <summary>A leader's tree for one channel: the order of the org's peers (flattened once), and the blocks sent along it.</summary>
     private sealed class Tree
     {
         private readonly HashSet<byte[]> _members;
 
-        public Tree(byte[][] order)
+        public Tree(List<byte[]> order)
         {
-            Order = order;
+            (Ids, Entries) = Flatten(order);
             _members = new HashSet<byte[]>(order, PkiIdComparer.Instance);
         }
 
-        public byte[][] Order { get; }
+        public byte[] Ids { get; }
+
+        public Range[] Entries { get; }
 
         public int Blocks { get; set; }
 
         /// <summary>True when <paramref name="targets"/> are exactly this tree's peers.</summary>
         public bool Holds(List<byte[]> targets)
         {
-            if (targets.Count != Order.Length)
+            if (targets.Count != Entries.Length)
             {
                 return false;
             }

@@ -236,7 +236,7 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
         {
             foreach (var state in _states.Values)
             {
-                if (_host.Table.Find(state.PkiId) is { } member && IsAliveState(member.State) && member.Org == _host.Org && !member.Endpoint.IsEmpty)
+                if (_host.Table.Find(state.PkiId) is { } member && BlockRelay.IsRelayPeer(member, _host.Org))
                 {
                     into.Add(state.PkiId);
                 }
@@ -603,17 +603,18 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
     public static readonly TimeSpan GapGrace = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// The gap grace when blocks travel the relay tree: each block takes its own tree, so a peer deep in one block's
-    /// tree and near the root of the next's receives them out of order every few blocks, and under load a tree's depth
-    /// takes hundreds of milliseconds. Asking sooner turned that reordering into a storm of state requests (at 20
-    /// blocks/s, 2 x 50 peers: 16,786 blocks served from archives for 20,000 commits).
+    /// The gap grace when blocks travel the relay tree. Blocks arrive in order along one tree, but not across a change
+    /// of tree (a reshuffle, a peer joining or leaving) or a failed send handed to another peer, and under load a
+    /// tree's depth takes hundreds of milliseconds. With the 50 ms grace and a tree drawn per block (the first version),
+    /// reordering set off a storm of state requests: at 20 blocks/s, 2 x 50 peers, 16,786 blocks served from archives
+    /// for 20,000 commits.
     /// </summary>
     public static readonly TimeSpan RelayGapGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// With the relay tree, a gap is asked for after <see cref="GapGrace"/> once this many blocks beyond it have arrived:
-    /// a block overtaken by that many later ones, each on its own tree, is more likely lost than late (and the reorder
-    /// buffer would fill while waiting the full <see cref="RelayGapGrace"/> at a high block rate).
+    /// a block overtaken by that many later ones is more likely lost than late (and the reorder buffer would fill while
+    /// waiting the full <see cref="RelayGapGrace"/> at a high block rate).
     /// </summary>
     public const int RelayOvertakenBy = 4;
 
@@ -668,8 +669,9 @@ internal sealed class GossipChannel : IMemberPredicate, ILeaderElectionAdapter, 
 
         // StateInfo carries the new height soon when the last one is older than the publish interval, else at the next
         // tick. "Soon" is a random moment within half an interval: every peer of a channel commits a block within
-        // milliseconds of the others, so publishing at once made them all flood their StateInfo together (100 peers:
-        // ~30,000 datagrams in a burst, which held up the blocks behind the first one of a stream for over a second).
+        // milliseconds of the others, so publishing at once made them all flood their StateInfo together (100 peers,
+        // each StateInfo received about 3 times by each: ~30,000 receptions at once). In the 2 x 50-peer blocks run the
+        // blocks cut right after the first one took ~1.2 s; with the spread they no longer do.
         var options = _host.Options;
         long interval = (long)(options.PublishStateInfoInterval.TotalSeconds * _host.Time.TimestampFrequency);
         if (_host.Time.GetTimestamp() - Volatile.Read(ref _lastPublished) >= interval)

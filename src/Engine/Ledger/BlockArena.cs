@@ -38,7 +38,6 @@ internal sealed partial class BlockArena
     private const int MadvHugePage = 14;
 
     private static readonly Stack<Chunk> FreeChunks = new();
-    private static long _mapped;
 
     private Chunk? _current;
     private int _firstOffset;
@@ -47,7 +46,7 @@ internal sealed partial class BlockArena
     /// An arena whose first block goes <paramref name="firstOffset"/> bytes into its first chunk (rounded down to the
     /// alignment). Stores pass a random offset: peers that commit the same blocks would otherwise all fill a chunk and
     /// need a fresh one (2 MiB to fault in and zero) at the same block, which with 100 peers in one process stalled
-    /// every one of them at once (a ~0.5 s pause every 32 blocks of 64 KiB until the archive wrapped).
+    /// every one of them at once (commits stopped for ~300 ms every 32 blocks of 64 KiB until the archive wrapped).
     /// </summary>
     public BlockArena(int firstOffset = 0)
     {
@@ -55,9 +54,6 @@ internal sealed partial class BlockArena
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(firstOffset, ChunkSize);
         _firstOffset = firstOffset & ~(Alignment - 1);
     }
-
-    /// <summary>Bytes of chunk memory mapped by the process and not yet returned to the system.</summary>
-    public static long MappedBytes => Interlocked.Read(ref _mapped);
 
     /// <summary>Copies <paramref name="block"/> into this arena.</summary>
     public BlockMemory Store(ReadOnlySpan<byte> block)
@@ -200,7 +196,6 @@ internal sealed partial class BlockArena
                 _ = Madvise(address, ChunkSize, MadvHugePage); // a hint: without it (or if refused) the chunk has ordinary pages
             }
 
-            Interlocked.Add(ref _mapped, ChunkSize);
             return new Chunk(address);
         }
 
@@ -210,7 +205,6 @@ internal sealed partial class BlockArena
             {
                 NativeMemory.AlignedFree(_base);
                 _base = null;
-                Interlocked.Add(ref _mapped, -ChunkSize);
             }
         }
     }

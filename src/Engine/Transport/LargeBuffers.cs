@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Engine.Transport;
 
 /// <summary>
-/// The pool of large byte buffers (frames made contiguous, relay frames, blocks held by the ledger). The shared pool
+/// The pool of large byte buffers (frames made contiguous, relay frames, ledger blocks too large for a chunk). The shared pool
 /// keeps only a few arrays per size per core: a node receiving, relaying and archiving a 64 KiB block several hundred
 /// times a second missed it on most rents, and each miss was a fresh array whose first touch cost page faults. This one
 /// keeps up to <see cref="ArraysPerSize"/> arrays of each power-of-two size up to <see cref="MaxLength"/> (a frame's

@@ -24,6 +24,21 @@ public sealed class SwimScenarioTests
         return Enumerable.Range(0, count).ToArray();
     }
 
+    /// <summary>
+    /// Ten nodes converge; node 0 drops off the network until node 9 suspects it. Returns right then, with the moment
+    /// node 9's suspicion runs out (4 × log10(10) = 4 s on, at most one 100 ms step early). Node 0 is still disconnected.
+    /// </summary>
+    private static (DiscoveryHarness H, DateTimeOffset Deadline) NodeNineSuspectsNodeZero()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        h.Network.Disconnect(DiscoveryHarness.EndpointOf(0));
+        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.StartsWith("10.0.0.10:7051: ", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "node 9 suspects node 0");
+        return (h, h.Time.GetUtcNow() + TimeSpan.FromSeconds(4));
+    }
+
     [Test]
     public void TwentyNodes_Converge_WithoutAliveHeartbeats()
     {
@@ -111,18 +126,10 @@ public sealed class SwimScenarioTests
     [Test]
     public void AnObserverThatMissedTheRefutation_PingsTheAccusedBeforeDeclaringItDead()
     {
-        var h = Harness(10);
-        var all = StartAll(h, 10);
-        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        var (h, deadline) = NodeNineSuspectsNodeZero();
         var accused = DiscoveryHarness.EndpointOf(0);
         var observer = DiscoveryHarness.EndpointOf(9);
         var strategy = h.Nodes[9]!.Discovery!.Swim!;
-
-        // Node 0 drops off until node 9 suspects it (4 × log10(10) = 4 s of suspicion from then on).
-        h.Network.Disconnect(accused);
-        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.StartsWith("10.0.0.10:7051: ", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(20), "node 9 suspects node 0");
-        var deadline = h.Time.GetUtcNow() + TimeSpan.FromSeconds(4); // at most one 100 ms step after the suspicion
 
         // Node 9 then hears nothing (a peer slowed by its own load), while node 0 comes back and refutes to the others.
         h.Network.Reconnect(accused);
@@ -147,19 +154,11 @@ public sealed class SwimScenarioTests
     [Test]
     public void AnObserverThatHearsNothing_DoesNotTrustItsSilence_ItDeclaresOnlyOnceItHearsAgain()
     {
-        var h = Harness(10);
-        var all = StartAll(h, 10);
-        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        var (h, deadline) = NodeNineSuspectsNodeZero(); // node 0 stays gone
         var accused = DiscoveryHarness.EndpointOf(0);
         var observer = DiscoveryHarness.EndpointOf(9);
         var strategy = h.Nodes[9]!.Discovery!.Swim!;
         bool DeclaredBy9() => h.Logs.Messages(3051).Any(m => m.StartsWith("10.0.0.10:7051: suspicion of", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 confirmed", StringComparison.Ordinal));
-
-        // Node 0 is really gone. Node 9 suspects it (4 × log10(10) = 4 s of suspicion from then on).
-        h.Network.Disconnect(accused);
-        h.RunUntil(() => h.Logs.Messages(3050).Any(m => m.StartsWith("10.0.0.10:7051: ", StringComparison.Ordinal) && m.Contains("@10.0.0.1:7051 is suspected", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(20), "node 9 suspects node 0");
-        var deadline = h.Time.GetUtcNow() + TimeSpan.FromSeconds(4);
 
         // Node 9 hears nothing from shortly before its suspicion runs out until well after its confirmation pings are
         // spent: its silence says nothing about node 0, since nobody answers it at all.

@@ -238,7 +238,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             {
                 double ms = (e.CommittedAt - cut).TotalMilliseconds;
                 _latencies.Add(ms);
-                _slowestCommit.AddOrUpdate(e.Number, ms, (_, old) => Math.Max(old, ms));
+                _slowestCommit.AddOrUpdate(e.Number, static (_, latency) => latency, static (_, old, latency) => Math.Max(old, latency), ms);
             }
         };
         await node.StartAsync(cancellationToken);
