@@ -39,6 +39,7 @@ internal sealed partial class BlockArena
 
     private static readonly Stack<Chunk> FreeChunks = new();
 
+    private Stack<Chunk>? _reserve;
     private Chunk? _current;
     private int _firstOffset;
 
@@ -77,7 +78,7 @@ internal sealed partial class BlockArena
                 }
             }
 
-            chunk = _current = Take();
+            chunk = _current = _reserve is { Count: > 0 } reserve ? reserve.Pop() : Take();
             if (_firstOffset > 0 && _firstOffset + block.Length <= ChunkSize)
             {
                 chunk.Used = _firstOffset;
@@ -118,9 +119,41 @@ internal sealed partial class BlockArena
         }
     }
 
+    /// <summary>
+    /// Takes enough chunks for <paramref name="bytes"/> now (from the pool first) and writes one byte in every 4 KiB of
+    /// each, so the blocks later stored in them meet memory the kernel has already mapped and zeroed (Aeron's pre-touch
+    /// of its buffers). This arena's next chunks come from that reserve before the pool. Returns the chunks reserved.
+    /// </summary>
+    /// <remarks>
+    /// On the development VM, first-touch faults cost ~1.75 s of CPU per GB even with huge pages: 100 peers in one process
+    /// filling 8 MiB archives spent their first ~2.5 s of a block stream at both cores, committing late.
+    /// </remarks>
+    public int Pretouch(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        int chunks = bytes == 0 ? 0 : (int)Math.Min((bytes + _firstOffset + ChunkSize - 1) / ChunkSize, int.MaxValue); // the first chunk starts at the offset
+        _reserve ??= new Stack<Chunk>(chunks);
+        for (int i = 0; i < chunks; i++)
+        {
+            var chunk = Take();
+            chunk.Touch();
+            _reserve.Push(chunk);
+        }
+
+        return chunks;
+    }
+
+    /// <summary>Pre-touched chunks this arena has not started filling yet.</summary>
+    public int Reserved => _reserve?.Count ?? 0;
+
     /// <summary>Gives the current chunk back (the store is disposed; every block was freed first).</summary>
     public void Close()
     {
+        while (_reserve is { Count: > 0 } reserve)
+        {
+            Release(reserve.Pop());
+        }
+
         if (_current is { } chunk)
         {
             _current = null;
@@ -197,6 +230,16 @@ internal sealed partial class BlockArena
             }
 
             return new Chunk(address);
+        }
+
+        /// <summary>Writes one byte in every 4 KiB page, so each page is mapped now rather than when a block lands in it.</summary>
+        public void Touch()
+        {
+            ObjectDisposedException.ThrowIf(_base is null, this);
+            for (int offset = 0; offset < ChunkSize; offset += 4096)
+            {
+                Volatile.Write(ref _base[offset], 0);
+            }
         }
 
         public void Unmap()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using Engine.Diagnostics;
 using Engine.Transport;
@@ -198,6 +199,14 @@ internal sealed class BlockStore : IDisposable
         var store = new BlockStore(config!.ChannelId, options, time ?? TimeProvider.System, logger, peerName, committed);
         lock (store._gate)
         {
+            if (options.PretouchBytes > 0)
+            {
+                long started = Stopwatch.GetTimestamp();
+                int chunks = store._arena.Pretouch(options.PretouchBytes);
+                long milliseconds = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                LedgerLog.Pretouched(logger, peerName, chunks, (long)chunks * BlockArena.ChunkSize, config.ChannelId, milliseconds);
+            }
+
             store.CommitLocked(store._arena.Store(genesisBlock), genesisBlock.Length, 0, config);
         }
 

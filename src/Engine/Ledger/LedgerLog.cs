@@ -28,6 +28,9 @@ internal static partial class LedgerLog
         Message = "Peer {Peer} refused block {Number} of {Channel} from {Source}: {Reason} ({Suppressed} similar lines suppressed)")]
     public static partial void Refused(ILogger logger, string peer, ulong number, string channel, PeerEndpoint source, string reason, long suppressed);
 
+    [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "Peer {Peer} pre-touched {Chunks} ledger chunks ({Bytes} bytes) for {Channel} in {Milliseconds} ms")]
+    public static partial void Pretouched(ILogger logger, string peer, int chunks, long bytes, string channel, long milliseconds);
+
     [LoggerMessage(EventId = 6107, Level = LogLevel.Warning,
         Message = "Peer {Peer} dropped a malformed block for {Channel} from {Source}: {Reason} ({Suppressed} similar lines suppressed)")]
     public static partial void Malformed(ILogger logger, string peer, string channel, PeerEndpoint source, string reason, long suppressed);

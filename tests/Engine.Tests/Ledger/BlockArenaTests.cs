@@ -85,4 +85,33 @@ public sealed class BlockArenaTests
         BlockArena.Free(memory);
         arena.Close();
     }
+
+    [Test]
+    public void APretouchedArena_FillsItsReservedChunksFirst_AndReturnsTheUnusedOnesOnClose()
+    {
+        var arena = new BlockArena(firstOffset: 4096);
+        Assert.That(arena.Pretouch(0), Is.Zero);
+        Assert.That(arena.Pretouch((2 * BlockArena.ChunkSize) - 4096), Is.EqualTo(2), "two chunks hold it from the first offset on");
+        Assert.That(arena.Pretouch(1), Is.EqualTo(1), "a second call adds to the reserve");
+        Assert.That(arena.Reserved, Is.EqualTo(3));
+
+        var first = arena.Store(new byte[65536]);
+        Assert.That(arena.Reserved, Is.EqualTo(2), "the first block opened a reserved chunk");
+        Assert.That(first.Offset, Is.EqualTo(4096));
+        var blocks = new List<BlockMemory> { first };
+        while (blocks[^1].Chunk == first.Chunk)
+        {
+            blocks.Add(arena.Store(new byte[65536]));
+        }
+
+        Assert.That(arena.Reserved, Is.EqualTo(1), "the second chunk came from the reserve too");
+        foreach (var block in blocks)
+        {
+            BlockArena.Free(block);
+        }
+
+        arena.Close();
+        Assert.That(arena.Reserved, Is.Zero, "closing hands the unused reserve back");
+        Assert.That(() => arena.Pretouch(-1), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
 }

@@ -53,6 +53,27 @@ public sealed class BlockStoreTests : IDisposable
     }
 
     [Test]
+    public void PretouchBytes_ReservesLedgerMemoryAtJoin_LogsIt_AndBlocksStillCommit()
+    {
+        using var store = Join(new LedgerOptions { PretouchBytes = 3 * 1024 * 1024 });
+        Assert.That(_loggers.Messages(6108).Single(), Does.Match(@"^Peer peer0\.org1 pre-touched [23] ledger chunks \(\d+ bytes\) for mychannel in \d+ ms$"));
+        for (ulong n = 1; n <= 60; n++)
+        {
+            Assert.That(store.Offer(Block(n, 65536), Source), Is.EqualTo(OfferResult.Committed));
+        }
+
+        Assert.That(store.Height, Is.EqualTo(61UL));
+    }
+
+    [Test]
+    public void PretouchBytes_BeyondWhatAStoreCanHold_IsAClearError()
+    {
+        var options = new LedgerOptions { PretouchBytes = new LedgerOptions().MaxMemoryBytes + 1 };
+        Assert.That(Assert.Throws<ArgumentException>(options.Validate)!.Message, Does.Contain("PretouchBytes must be between 0 and the most a store can hold"));
+        Assert.That(() => new LedgerOptions { PretouchBytes = -1 }.Validate(), Throws.ArgumentException);
+    }
+
+    [Test]
     public void InOrder_EveryBlockCommitsAtOnce()
     {
         using var store = Join();

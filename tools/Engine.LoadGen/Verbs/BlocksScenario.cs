@@ -18,7 +18,8 @@ namespace Engine.LoadGen.Verbs;
 /// empty ledger, at half: it must catch up (state transfer) and end at the final height like every other peer.
 /// </param>
 internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
-    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0, int ArchiveBlocks = 1000);
+    TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0, int ArchiveBlocks = 1000,
+    bool Pretouch = false);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
@@ -113,6 +114,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.LazyBlockPush = settings.LazyBlocks;
                         options.BlockRelayFanout = settings.RelayFanout;
                         options.Ledger.ArchiveBlockCount = settings.RestartPeer ? Math.Max(settings.ArchiveBlocks, settings.Blocks) : settings.ArchiveBlocks;
+                        options.Ledger.PretouchBytes = PretouchBytes(settings, options.Ledger);
                         if (i > 0)
                         {
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
@@ -189,6 +191,21 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         }
 
         return Report();
+    }
+
+    /// <summary>
+    /// The ledger memory each peer touches when it joins: what its archive and reorder buffer will hold of this run's
+    /// blocks (an envelope is the block plus ~1 KiB), within what the options allow; 0 without <see cref="BlocksRunSettings.Pretouch"/>.
+    /// </summary>
+    internal static long PretouchBytes(BlocksRunSettings settings, LedgerOptions ledger)
+    {
+        if (!settings.Pretouch)
+        {
+            return 0;
+        }
+
+        long held = Math.Min(Math.Max(ledger.ArchiveBlockCount, ledger.MaxBlockCountToStore), settings.Blocks + 1) + ledger.BlockBufferSize;
+        return Math.Min(held * (settings.BlockSize + 1024L), ledger.MaxMemoryBytes);
     }
 
     /// <summary>Says what kept the start from settling: each org's leaders, and each peer missing some of its org from its channel view (and whether it sees them alive at all).</summary>
@@ -433,6 +450,13 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
         report.Note("commits measured", latencies.Length.ToString("N0", CultureInfo.InvariantCulture)
             + (_restarted is { } restarted ? $" (not {restarted.Name}'s after its restart: catch-up, not cut-to-commit)" : string.Empty));
+        if (_peers.Count > 0)
+        {
+            long pretouch = _peers[0].Options.Ledger.PretouchBytes;
+            report.Note("ledger memory each peer pre-touched when it joined (--no-pretouch: none)",
+                pretouch == 0 ? "none" : $"{pretouch / (1024.0 * 1024):F1} MiB (rounded up to 2 MiB chunks)");
+        }
+
         report.Note("window (maxBlockCountToStore) / reorder buffer / pull interval",
             $"{settings.Window} / {Math.Max(20, 2 * settings.Window)} / {settings.PullInterval.TotalMilliseconds:F0} ms");
         return report;

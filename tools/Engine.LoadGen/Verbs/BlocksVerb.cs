@@ -56,6 +56,11 @@ internal static class BlocksVerb
                 + "with --restart-peer at least --blocks, so the restarted peer can catch up from block #1",
             DefaultValueFactory = _ => 128,
         };
+        var noPretouch = new Option<bool>("--no-pretouch")
+        {
+            Description = "do not pre-touch each peer's ledger memory when it joins (LedgerOptions.PretouchBytes; by default here the archive's worth, "
+                + "(--archive-blocks + the reorder buffer) x the block size, so the stream's first blocks do not pay first-touch page faults)",
+        };
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("the commit latency CDF (cut to commit, every peer); with --restart-peer, ledger heights over time instead: the orderer's, a leader's, a follower's and the restarted peer's catch-up");
@@ -64,7 +69,7 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, archiveBlocks, seed, json, plot, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, archiveBlocks, noPretouch, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -87,7 +92,8 @@ internal static class BlocksVerb
         {
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
-                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout), parse.GetValue(archiveBlocks));
+                TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout), parse.GetValue(archiveBlocks),
+                !parse.GetValue(noPretouch));
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new BlocksScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);

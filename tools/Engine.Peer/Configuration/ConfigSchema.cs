@@ -137,6 +137,8 @@ internal static class ConfigSchema
             (s, v) => s.Gossip.Ledger.ArchiveBlockCount = v, s => s.Gossip.Ledger.ArchiveBlockCount, "ArchiveBlockCount"),
         LongBytes("gossip.archiveBytes", "256MiB", 0, 1L << 40, "Engine's own: the most block bytes a channel's archive holds; the oldest blocks are dropped first, the window is always kept.",
             (s, v) => s.Gossip.Ledger.ArchiveBytes = v, s => s.Gossip.Ledger.ArchiveBytes, "ArchiveBytes"),
+        LongBytes("gossip.pretouchBytes", "0", 0, 1L << 40, "Engine's own: block memory each channel's ledger maps and touches when it is created, so the first blocks do not pay first-touch page faults while a stream runs (Aeron's pre-touch); size it to the archive. At most the reorder buffer plus the archive.",
+            (s, v) => s.Gossip.Ledger.PretouchBytes = v, s => s.Gossip.Ledger.PretouchBytes, "PretouchBytes"),
         Bytes("gossip.maxBlockBytes", "16MiB", "Engine's own: the largest block envelope a channel accepts; a larger one is refused and counted. 64 bytes to 1GiB.",
             (s, v) => s.Gossip.Ledger.MaxBlockBytes = v, s => s.Gossip.Ledger.MaxBlockBytes, "MaxBlockBytes", min: 64, max: 1 << 30),
         Duration("gossip.ordererRetryInterval", "1s", "Engine's own: how soon a leader reopens a delivery stream the orderer refused or lost.",
