@@ -156,11 +156,16 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
     /// <summary>
     /// Cuts a block of <paramref name="blockBytes"/> bytes every 1 / <paramref name="blocksPerSecond"/> seconds until
-    /// <see cref="StopCutting"/>. The first 8 bytes of each (when it has 8) are the cut time, UTC ticks, big-endian; the
-    /// rest are pseudo-random (incompressible, like real transactions).
+    /// <see cref="StopCutting"/>, or, with <paramref name="count"/>, until that many are cut. The first 8 bytes of each
+    /// (when it has 8) are the cut time, UTC ticks, big-endian; the rest are pseudo-random (incompressible, like real transactions).
     /// </summary>
-    public void StartCutting(string channel, double blocksPerSecond, int blockBytes)
+    public void StartCutting(string channel, double blocksPerSecond, int blockBytes, long? count = null)
     {
+        if (count is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, "at least one block");
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blocksPerSecond);
         ArgumentOutOfRangeException.ThrowIfNegative(blockBytes);
         lock (_gate)
@@ -169,7 +174,8 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             var state = Channel(channel);
             state.Cutter?.Dispose();
             var period = TimeSpan.FromSeconds(1 / blocksPerSecond);
-            var cutter = new Cutter(this, channel, blockBytes);
+            var cutter = new Cutter(this, channel, blockBytes, count ?? long.MaxValue);
+            state.CutterState = cutter;
             state.Cutter = _time.CreateTimer(static s => ((Cutter)s!).Cut(), cutter, period, period);
         }
     }
@@ -181,6 +187,22 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             var state = Channel(channel);
             state.Cutter?.Dispose();
             state.Cutter = null;
+            state.CutterState = null;
+        }
+    }
+
+    /// <summary>Stops <paramref name="cutter"/> if it is still the channel's (a counted cutter that cut its last block).</summary>
+    private void StopCutter(string channel, Cutter cutter)
+    {
+        lock (_gate)
+        {
+            var state = Channel(channel);
+            if (state.Cutter is { } timer && ReferenceEquals(state.CutterState, cutter))
+            {
+                timer.Dispose();
+                state.Cutter = null;
+                state.CutterState = null;
+            }
         }
     }
 
@@ -528,6 +550,9 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
         public ITimer? Cutter { get; set; }
 
+        /// <summary>What <see cref="Cutter"/> calls (a counted cutter stops only its own timer).</summary>
+        public object? CutterState { get; set; }
+
         public void Append(byte[] block)
         {
             _retained[(int)(Height % (ulong)_retained.Length)] = block;
@@ -538,8 +563,10 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             number >= Oldest && number < Height ? _retained[(int)(number % (ulong)_retained.Length)] : null;
     }
 
-    private sealed class Cutter(Orderer owner, string channel, int blockBytes)
+    private sealed class Cutter(Orderer owner, string channel, int blockBytes, long count)
     {
+        private long _left = count;
+
         // Transactions are hashes, keys and signatures: bytes that do not compress. Zeros would let LZ4 shrink a 64 KiB
         // block to a few hundred bytes and make any block rate look cheap. Seeded, so runs are reproducible.
         private readonly byte[] _data = Incompressible(blockBytes, channel);
@@ -561,12 +588,23 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
         {
             try
             {
+                // Timer callbacks can overlap: the count is claimed before the cut, so exactly `count` blocks are cut.
+                long left = Interlocked.Decrement(ref _left);
+                if (left < 0)
+                {
+                    return;
+                }
+
                 if (_data.Length >= 8)
                 {
                     BinaryPrimitives.WriteInt64BigEndian(_data, owner._time.GetUtcNow().UtcTicks);
                 }
 
                 owner.CutBlock(channel, _data);
+                if (left == 0)
+                {
+                    owner.StopCutter(channel, this);
+                }
             }
             catch (ObjectDisposedException)
             {

@@ -192,6 +192,22 @@ public sealed class OrderingTests : IDisposable
     }
 
     [Test]
+    public void CuttingACount_CutsExactlyThatMany_ThenStopsByItself_AndANewCutterStartsAfresh()
+    {
+        P(1, 0).Client.Open();
+        Run(Settle);
+        _orderer.StartCutting(Channel, blocksPerSecond: 10, blockBytes: 100, count: 7);
+        Run(TimeSpan.FromSeconds(3));
+        Assert.That(_orderer.Height(Channel), Is.EqualTo(8UL), "genesis + exactly 7 blocks, although 3 s at 10/s would cut 30");
+
+        _orderer.StartCutting(Channel, blocksPerSecond: 10, blockBytes: 100, count: 2);
+        Run(TimeSpan.FromSeconds(1));
+        Assert.That(_orderer.Height(Channel), Is.EqualTo(10UL), "the second count is its own");
+        Assert.That(P(1, 0).Ledger.Height, Is.EqualTo(10UL));
+        Assert.That(() => _orderer.StartCutting(Channel, 10, 100, count: 0), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
     public void AStreamStartingBeforeTheRetainedBlocks_StartsAtTheOldest_AndSaysSo()
     {
         for (int i = 0; i < 60; i++)

@@ -19,7 +19,7 @@ namespace Engine.LoadGen.Verbs;
 /// </param>
 internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, int BlockSize, double Rate, double Loss, bool Memory, int Seed, int Window,
     TimeSpan PullInterval, bool RestartPeer = false, bool LazyBlocks = true, int RelayFanout = 0, int ArchiveBlocks = 1000,
-    bool Pretouch = false);
+    bool Pretouch = false, int WarmupBlocks = 0, HeartbeatMode Heartbeat = HeartbeatMode.Fabric);
 
 /// <summary>
 /// Sustained blocks: an orderer and O orgs x P peers in one channel (anchors: each org's peer0, in the genesis block);
@@ -27,7 +27,10 @@ internal sealed record BlocksRunSettings(int Orgs, int PeersPerOrg, int Blocks, 
 /// Reports, from cut to each peer's commit, the latency p50/p99/max; whether every peer committed every block, in order;
 /// how many peers the orderer delivered each block to (O when one leader per org holds the only stream); and how many
 /// blocks pull repaired. With <see cref="BlocksRunSettings.RestartPeer"/>, one follower is killed and restarted with an
-/// empty ledger while blocks flow, and the report says whether and how fast it caught up.
+/// empty ledger while blocks flow, and the report says whether and how fast it caught up. With
+/// <see cref="BlocksRunSettings.WarmupBlocks"/>, that many blocks are cut first at the same rate and committed everywhere
+/// before the measured B (numbered after them): connections, compiled code and the relay tree are then what a running
+/// network has, and nothing of the warm-up is counted.
 /// </summary>
 internal sealed class BlocksScenario(BlocksRunSettings settings)
 {
@@ -54,6 +57,13 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
     private int _gcCount;
     private double _streamSeconds = double.NaN;
     private double _streamCpuSeconds = double.NaN;
+    private Dictionary<PeerSlot, Dictionary<string, long>> _countersAtStart = [];
+
+    /// <summary>The number of the first measured block (the warm-up blocks come before it).</summary>
+    private ulong First => (ulong)settings.WarmupBlocks + 1;
+
+    /// <summary>The number of the last measured block.</summary>
+    private ulong Last => (ulong)(settings.WarmupBlocks + settings.Blocks);
 
     public async Task<RunReport> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
     {
@@ -73,7 +83,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         ITransport ordererTransport = settings.Memory
             ? network.Memory!.CreateTransport(ordererEndpoint)
             : SocketTransport.Create(new TransportOptions { ListenEndpoint = ordererEndpoint, UdpReceiveThread = false });
-        await using var orderer = new Orderer(ordererTransport, new OrdererOptions { MaxRetainedBlocks = Math.Max(1000, settings.Blocks + 16) }, time)
+        await using var orderer = new Orderer(ordererTransport, new OrdererOptions { MaxRetainedBlocks = Math.Max(1000, settings.WarmupBlocks + settings.Blocks + 16) }, time)
         {
             BlockDelivered = (_, seq, _) => _deliveries.AddOrUpdate(seq, 1, static (_, n) => n + 1),
             BlockCut = (_, seq, _) => _cuts.Enqueue((seq, network.ElapsedMs)),
@@ -113,8 +123,9 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                         options.Ledger.MaxBlockCountToStore = settings.Window;
                         options.LazyBlockPush = settings.LazyBlocks;
                         options.BlockRelayFanout = settings.RelayFanout;
-                        options.Ledger.ArchiveBlockCount = settings.RestartPeer ? Math.Max(settings.ArchiveBlocks, settings.Blocks) : settings.ArchiveBlocks;
+                        options.Ledger.ArchiveBlockCount = settings.RestartPeer ? Math.Max(settings.ArchiveBlocks, settings.WarmupBlocks + settings.Blocks) : settings.ArchiveBlocks;
                         options.Ledger.PretouchBytes = PretouchBytes(settings, options.Ledger);
+                        options.HeartbeatMode = settings.Heartbeat;
                         if (i > 0)
                         {
                             options.BootstrapPeers.Add(endpoints[o * settings.PeersPerOrg]);
@@ -147,6 +158,19 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
                 // Let the leaders' delivery streams open before the first cut.
                 await network.WaitUntilAsync(() => orderer.Streams(Channel).Count >= settings.Orgs, TimeSpan.FromSeconds(10), cancellationToken);
+                if (settings.WarmupBlocks > 0)
+                {
+                    _phase = $"warming up: {settings.WarmupBlocks} blocks, not measured";
+                    orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8), settings.WarmupBlocks);
+                    var warming = TimeSpan.FromSeconds((settings.WarmupBlocks / settings.Rate) + 60);
+                    await network.WaitUntilAsync(() => orderer.Height(Channel) >= First, warming, cancellationToken);
+                    if (!await network.WaitUntilAsync(() => _peers.All(p => p.Node.GetLedgerHeight(Channel) >= First), TimeSpan.FromSeconds(60), cancellationToken))
+                    {
+                        console.MarkupLine("[yellow]Not every peer committed the warm-up blocks within 60 s; measuring anyway.[/]");
+                    }
+                }
+
+                _countersAtStart = _peers.ToDictionary(p => p, p => Counters([p]));
                 _phase = "streaming blocks";
                 Volatile.Write(ref _joined, []); // from here a restarted peer may be between start and join
                 _leaderAtStart = _peers.FirstOrDefault(p => p.Node.IsLeader(Channel));
@@ -163,14 +187,14 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 var streamClock = System.Diagnostics.Stopwatch.StartNew();
                 var gcPause = GC.GetTotalPauseDuration();
                 int gen2 = GC.CollectionCount(2);
-                orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8));
+                orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8), settings.Blocks);
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
                 if (settings.RestartPeer)
                 {
                     await RestartOneAsync(network, orderer, endpoints, genesis, ordererEndpoint, streaming, cancellationToken);
                 }
 
-                await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks, streaming, cancellationToken);
+                await network.WaitUntilAsync(() => orderer.Height(Channel) > Last, streaming, cancellationToken);
                 orderer.StopCutting(Channel);
                 _finalHeight = orderer.Height(Channel);
                 _phase = "waiting for the last commits";
@@ -204,7 +228,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             return 0;
         }
 
-        long held = Math.Min(Math.Max(ledger.ArchiveBlockCount, ledger.MaxBlockCountToStore), settings.Blocks + 1) + ledger.BlockBufferSize;
+        long held = Math.Min(Math.Max(ledger.ArchiveBlockCount, ledger.MaxBlockCountToStore), settings.WarmupBlocks + settings.Blocks + 1) + ledger.BlockBufferSize;
         return Math.Min(held * (settings.BlockSize + 1024L), ledger.MaxMemoryBytes);
     }
 
@@ -244,12 +268,12 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 _catchUpMs = network.ElapsedMs - _rejoinedAt;
             }
 
-            if (e.Number == 0 || e.Number > (ulong)settings.Blocks)
+            if (e.Number < First || e.Number > Last)
             {
-                return;
+                return; // genesis, warm-up, or cut after the last measured block
             }
 
-            commits.Enqueue(e.Number);
+            commits.Enqueue(e.Number - First + 1); // measured blocks count from 1
             Interlocked.Increment(ref _committed);
             if (measured && e.CutAt is { } cut)
             {
@@ -271,11 +295,11 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         TimeSpan limit, CancellationToken cancellationToken)
     {
         var victim = _peers.LastOrDefault(p => !p.Node.IsLeader(Channel)) ?? _peers[^1]; // a leader only when every peer leads (one per org)
-        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 4, limit, cancellationToken);
+        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.WarmupBlocks + ((ulong)settings.Blocks / 4), limit, cancellationToken);
         _phase = $"{victim.Name} killed";
         _killedAt = network.ElapsedMs;
         await victim.Node.StopAsync();
-        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.Blocks / 2, limit, cancellationToken);
+        await network.WaitUntilAsync(() => orderer.Height(Channel) > (ulong)settings.WarmupBlocks + ((ulong)settings.Blocks / 2), limit, cancellationToken);
         _phase = $"{victim.Name} restarted with an empty ledger, catching up";
         victim.Restarts++;
         await StartAsync(victim, network, endpoints[victim.Index], cancellationToken);
@@ -385,38 +409,38 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         bool complete = _peers.All(p => p.Commits.Count == settings.Blocks && p.Commits.Order().SequenceEqual(expected));
         bool inOrder = _peers.All(p => p.Commits.SequenceEqual(p.Commits.Order()) && p.Commits.Distinct().Count() == p.Commits.Count);
         var latencies = _latencies.Order().ToArray();
-        var perBlock = expected.Select(b => _deliveries.GetValueOrDefault(b)).ToArray();
-        var stats = _peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
+        var perBlock = expected.Select(b => _deliveries.GetValueOrDefault(b + First - 1)).ToArray();
         ulong final = _finalHeight;
         bool allAtFinal = final > 0 && _peers.All(p => p.Node.GetLedgerHeight(Channel) == final);
-        long repairs = stats.Sum(s => s.PullRepaired);
-        var ledgers = _peers.Where(p => p.Node.ChannelManager?.Find(Channel) is not null).Select(p => p.Node.ChannelManager!.Find(Channel)!.Store.GetStatistics()).ToArray();
-        var relays = _peers.Where(p => p.Node.ChannelManager?.Relay is not null).Select(p => p.Node.ChannelManager!.Relay!).ToArray();
-        var lazy = _peers.Where(p => p.Node.ChannelManager is not null).Select(p => p.Node.ChannelManager!.Lazy.GetStatistics()).ToArray();
+        // Counters since the first measured cut; a restarted peer's new node counts from zero, so its old start is not subtracted.
+        var now = Counters(_peers);
+        long Since(string key) => now[key] - _countersAtStart.Where(kv => kv.Key.Restarts == 0).Sum(kv => kv.Value[key]);
         var report = new RunReport($"Engine blocks: {settings.Orgs} orgs x {settings.PeersPerOrg} peers, {settings.Blocks} blocks of {settings.BlockSize:N0} B at {settings.Rate}/s, "
             + (settings.Memory ? $"memory, {settings.Loss:P0} loss" : "udp/tcp loopback"))
             .Add("orgs", "orgs", settings.Orgs)
             .Add("peers_per_org", "peers per org", settings.PeersPerOrg)
             .Add("blocks", "blocks", settings.Blocks)
+            .Add("heartbeat", "how liveness spreads (--heartbeat)", settings.Heartbeat == HeartbeatMode.Swim ? "swim" : "fabric")
+            .Add("warmup_blocks", "blocks cut and committed before the measured ones (not measured, not counted below)", settings.WarmupBlocks)
             .Add("complete", "every peer committed every block", complete)
             .Add("in_order", "every peer committed in order", inOrder)
             .Add("commit_p50_ms", "commit latency p50 (cut to commit)", Percentile(latencies, 0.50), "N1", " ms")
             .Add("commit_p99_ms", "commit latency p99", Percentile(latencies, 0.99), "N1", " ms")
             .Add("commit_max_ms", "commit latency max", latencies.Length == 0 ? double.NaN : latencies[^1], "N1", " ms")
             .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2")
-            .Add("pull_repairs", "blocks repaired by pull", repairs)
-            .Add("gap_requests", "state requests for gaps (push missed a block)", stats.Sum(s => s.GapRequests))
-            .Add("gap_blocks_served", "blocks served from archives (gaps and catch-up)", stats.Sum(s => s.BlocksServed))
-            .Add("catch_up_requests", "state transfer requests (anti-entropy catch-up)", stats.Sum(s => s.CatchUpRequests))
-            .Add("lazy_wanted", "blocks asked for after an announcement (lazy block push)", lazy.Sum(l => l.Wanted))
-            .Add("lazy_served", "blocks sent to peers that asked", lazy.Sum(l => l.Served))
-            .Add("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", lazy.Sum(l => l.Retried))
-            .Add("relay_sent", "relay frames sent (block relay tree)", relays.Sum(r => r.Sent))
-            .Add("relay_send_failures", "relay sends that failed (the next peer of the part was tried)", relays.Sum(r => r.SendFailures))
-            .Add("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)", ledgers.Sum(l => l.TooFarAhead))
-            .Add("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", ledgers.Sum(l => l.Buffered))
-            .Add("ledger_duplicates", "blocks a ledger already held", ledgers.Sum(l => l.Duplicates))
-            .Add("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", relays.Sum(r => r.Unreached))
+            .Add("pull_repairs", "blocks repaired by pull", Since("pull_repairs"))
+            .Add("gap_requests", "state requests for gaps (push missed a block)", Since("gap_requests"))
+            .Add("gap_blocks_served", "blocks served from archives (gaps and catch-up)", Since("gap_blocks_served"))
+            .Add("catch_up_requests", "state transfer requests (anti-entropy catch-up)", Since("catch_up_requests"))
+            .Add("lazy_wanted", "blocks asked for after an announcement (lazy block push)", Since("lazy_wanted"))
+            .Add("lazy_served", "blocks sent to peers that asked", Since("lazy_served"))
+            .Add("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", Since("lazy_retried"))
+            .Add("relay_sent", "relay frames sent (block relay tree)", Since("relay_sent"))
+            .Add("relay_send_failures", "relay sends that failed (the next peer of the part was tried)", Since("relay_send_failures"))
+            .Add("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)", Since("ledger_too_far_ahead"))
+            .Add("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", Since("ledger_buffered"))
+            .Add("ledger_duplicates", "blocks a ledger already held", Since("ledger_duplicates"))
+            .Add("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", Since("relay_unreached"))
             .Add("stream_cpu_s", "CPU of the whole process from the first cut to the last commit", _streamCpuSeconds, "N1", " s")
             .Add("stream_wall_s", "wall time from the first cut to the last commit", _streamSeconds, "N1", " s")
             .Add("stream_cores", "cores used while streaming (CPU / wall)", _streamCpuSeconds / _streamSeconds, "N2")
@@ -460,6 +484,31 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         report.Note("window (maxBlockCountToStore) / reorder buffer / pull interval",
             $"{settings.Window} / {Math.Max(20, 2 * settings.Window)} / {settings.PullInterval.TotalMilliseconds:F0} ms");
         return report;
+    }
+
+    /// <summary>The cumulative block counters of <paramref name="peers"/>' running nodes, summed (read at the first measured cut and at the end).</summary>
+    private static Dictionary<string, long> Counters(IReadOnlyCollection<PeerSlot> peers)
+    {
+        var stats = peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
+        var ledgers = peers.Where(p => p.Node.ChannelManager?.Find(Channel) is not null).Select(p => p.Node.ChannelManager!.Find(Channel)!.Store.GetStatistics()).ToArray();
+        var relays = peers.Where(p => p.Node.ChannelManager?.Relay is not null).Select(p => p.Node.ChannelManager!.Relay!).ToArray();
+        var lazy = peers.Where(p => p.Node.ChannelManager is not null).Select(p => p.Node.ChannelManager!.Lazy.GetStatistics()).ToArray();
+        return new Dictionary<string, long>
+        {
+            ["pull_repairs"] = stats.Sum(s => s.PullRepaired),
+            ["gap_requests"] = stats.Sum(s => s.GapRequests),
+            ["gap_blocks_served"] = stats.Sum(s => s.BlocksServed),
+            ["catch_up_requests"] = stats.Sum(s => s.CatchUpRequests),
+            ["lazy_wanted"] = lazy.Sum(l => l.Wanted),
+            ["lazy_served"] = lazy.Sum(l => l.Served),
+            ["lazy_retried"] = lazy.Sum(l => l.Retried),
+            ["relay_sent"] = relays.Sum(r => r.Sent),
+            ["relay_send_failures"] = relays.Sum(r => r.SendFailures),
+            ["relay_unreached"] = relays.Sum(r => r.Unreached),
+            ["ledger_too_far_ahead"] = ledgers.Sum(l => l.TooFarAhead),
+            ["ledger_buffered"] = ledgers.Sum(l => l.Buffered),
+            ["ledger_duplicates"] = ledgers.Sum(l => l.Duplicates),
+        };
     }
 
     private static double Percentile(double[] sorted, double q) =>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Engine.LoadGen.Output;
+using Engine.Node;
 using Spectre.Console;
 
 namespace Engine.LoadGen.Verbs;
@@ -61,6 +62,19 @@ internal static class BlocksVerb
             Description = "do not pre-touch each peer's ledger memory when it joins (LedgerOptions.PretouchBytes; by default here the archive's worth, "
                 + "(--archive-blocks + the reorder buffer) x the block size, so the stream's first blocks do not pay first-touch page faults)",
         };
+        var warmup = new Option<int>("--warmup-blocks")
+        {
+            Description = "blocks cut at the same rate, and committed everywhere, before the measured ones: not measured, not counted "
+                + "(connections, compiled code and the relay tree are then those of a running network); default: 2 s of blocks at --rate; 0 measures from a cold start",
+            DefaultValueFactory = _ => -1,
+        };
+        var heartbeat = new Option<string>("--heartbeat")
+        {
+            Description = "how liveness spreads: fabric (flooded alive heartbeats, Fabric's way and the library's default) or swim (SWIM-style probing with piggybacked changes: "
+                + "2 datagrams per peer per second, no flood)",
+            DefaultValueFactory = _ => "fabric",
+        };
+        heartbeat.AcceptOnlyFromAmong("fabric", "swim");
         var seed = new Option<int>("--seed") { Description = "seed of the network and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("the commit latency CDF (cut to commit, every peer); with --restart-peer, ledger heights over time instead: the orderer's, a leader's, a follower's and the restarted peer's catch-up");
@@ -69,13 +83,18 @@ internal static class BlocksVerb
             + "each org's leader and spread by push and pull; reports commit latency (cut to commit) p50/p99/max, completeness and order at every peer, "
             + "orderer deliveries per block and blocks repaired by pull.")
         {
-            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, archiveBlocks, noPretouch, seed, json, plot, timeout,
+            orgs, peersPerOrg, blocks, blockSize, rate, loss, network, window, pullInterval, restart, lazyBlocks, relayFanout, archiveBlocks, noPretouch, warmup, heartbeat, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(archiveBlocks) is < 0 or > 10_000_000)
             {
                 r.AddError("--archive-blocks must be between 0 and 10,000,000");
+            }
+
+            if (r.GetValue(warmup) is < -1 or > 1_000_000)
+            {
+                r.AddError("--warmup-blocks must be between 0 and 1,000,000 (or -1: 2 s of blocks at --rate)");
             }
 
             if (r.GetValue(relayFanout) is < 0 or > 64)
@@ -93,7 +112,8 @@ internal static class BlocksVerb
             var settings = new BlocksRunSettings(parse.GetValue(orgs), parse.GetValue(peersPerOrg), parse.GetValue(blocks), parse.GetValue(blockSize),
                 parse.GetValue(rate), parse.GetValue(loss), parse.GetValue(network) == "memory", parse.GetValue(seed), parse.GetValue(window),
                 TimeSpan.FromMilliseconds(parse.GetValue(pullInterval)), parse.GetValue(restart), parse.GetValue(lazyBlocks), parse.GetValue(relayFanout), parse.GetValue(archiveBlocks),
-                !parse.GetValue(noPretouch));
+                !parse.GetValue(noPretouch), parse.GetValue(warmup) < 0 ? (int)Math.Ceiling(parse.GetValue(rate) * 2) : parse.GetValue(warmup),
+                parse.GetValue(heartbeat) == "swim" ? HeartbeatMode.Swim : HeartbeatMode.Fabric);
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new BlocksScenario(settings);
             var report = await scenario.RunAsync(AnsiConsole.Console, cts.Token);
