@@ -45,8 +45,10 @@ internal sealed class DatagramEmitter : IDisposable
     /// <summary>
     /// Queues <paramref name="envelope"/> for each of <paramref name="destinations"/> (at most the fanout given at creation);
     /// returns how many it was queued for (0 when it can never fit a datagram, or after disposal).
+    /// <paramref name="subjectHasExternalEndpoint"/>: the member the alive message is about is known to have an external
+    /// endpoint (lets a copy that lost its secret on the way still cross the org boundary; see <see cref="OrgBoundary.Disclose"/>).
     /// </summary>
-    public int Enqueue(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations)
+    public int Enqueue(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations, bool subjectHasExternalEndpoint = false)
     {
         if (Boundary is { } boundary)
         {
@@ -54,7 +56,7 @@ internal sealed class DatagramEmitter : IDisposable
             {
                 if (!boundary.IsSameOrg(destination.Org))
                 {
-                    return EnqueueAcross(envelope, destinations, boundary);
+                    return EnqueueAcross(envelope, destinations, boundary, subjectHasExternalEndpoint);
                 }
             }
         }
@@ -66,7 +68,7 @@ internal sealed class DatagramEmitter : IDisposable
     public OrgBoundary? Boundary { get; init; }
 
     /// <summary>Some destinations are of another org: they get what the boundary discloses, the others the envelope as is.</summary>
-    private int EnqueueAcross(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations, OrgBoundary boundary)
+    private int EnqueueAcross(ReadOnlySpan<byte> envelope, ReadOnlySpan<Member> destinations, OrgBoundary boundary, bool subjectHasExternalEndpoint)
     {
         var same = new Member[destinations.Length]; // only when an org boundary is crossed
         var disclosed = new byte[envelope.Length];
@@ -79,7 +81,7 @@ internal sealed class DatagramEmitter : IDisposable
                 continue;
             }
 
-            int length = boundary.Disclose(envelope, destination.Org, disclosed);
+            int length = boundary.Disclose(envelope, disclosed, subjectHasExternalEndpoint);
             if (length > 0)
             {
                 queued += EnqueueCore(disclosed.AsSpan(0, length), [destination]);

@@ -152,6 +152,14 @@ internal sealed partial class DiscoveryService
                 external = endpoint;
                 endpoint = internalEndpoint;
             }
+            else if (hearsay == Hearsay.FirstHand && _table.Find(fields.PkiId) is { ExternalEndpoint.IsEmpty: false } held && held.Endpoint != endpoint)
+            {
+                // A copy of an org mate's heartbeat that went through another org comes back without its secret (Fabric
+                // strips it at the boundary): it refreshes the member, but the internal endpoint it cannot carry is kept.
+                // (Fabric's learnExistingMembers erases the internal endpoint here.)
+                external = held.ExternalEndpoint;
+                endpoint = held.Endpoint;
+            }
         }
 
         var announcement = new MemberAnnouncement(time, state, endpoint, default, org, fields.Metadata) { ExternalEndpoint = external };

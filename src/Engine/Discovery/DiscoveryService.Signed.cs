@@ -93,7 +93,7 @@ internal sealed partial class DiscoveryService
             if (otherOrg)
             {
                 var disclosed = new byte[envelope.Length];
-                int length = boundary.Disclose(envelope, askerOrg, disclosed);
+                int length = boundary.Disclose(envelope, disclosed);
                 if (length == 0)
                 {
                     continue; // not disclosed across the org boundary

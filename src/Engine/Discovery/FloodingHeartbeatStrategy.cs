@@ -15,12 +15,12 @@ internal sealed class FloodingHeartbeatStrategy(MembershipTable table, DatagramE
 
     public string Name => $"flooding (fanout {fanout})";
 
-    public int SpreadOwn(ReadOnlySpan<byte> envelope) => Push(envelope, new NotSenderFilter(null, default));
+    public int SpreadOwn(ReadOnlySpan<byte> envelope) => Push(envelope, new NotSenderFilter(null, default), false);
 
     public int OnAccepted(ReadOnlySpan<byte> envelope, Member origin, PeerEndpoint source) =>
-        Push(envelope, new NotSenderFilter(origin, source));
+        Push(envelope, new NotSenderFilter(origin, source), !origin.ExternalEndpoint.IsEmpty);
 
-    private int Push(ReadOnlySpan<byte> envelope, NotSenderFilter filter)
+    private int Push(ReadOnlySpan<byte> envelope, NotSenderFilter filter, bool subjectHasExternalEndpoint)
     {
         var scratch = _scratch;
         if (scratch is null || scratch.Length < fanout)
@@ -30,7 +30,7 @@ internal sealed class FloodingHeartbeatStrategy(MembershipTable table, DatagramE
 
         var picked = scratch.AsSpan(0, fanout);
         int count = table.Sample(picked, filter);
-        int sent = emitter.Enqueue(envelope, picked[..count]);
+        int sent = emitter.Enqueue(envelope, picked[..count], subjectHasExternalEndpoint);
         picked[..count].Clear(); // hold no member past the call
         return sent;
     }

@@ -51,6 +51,48 @@ public sealed class CrossOrgTests
     }
 
     [Test]
+    public async Task TwoOrgsOfTen_WithFabricsExpiryRatio_NoRunningPeerIsDeclaredDead()
+    {
+        // Heartbeats every 500 ms, dead after 5 silent intervals (Fabric's 5 s / 25 s ratio). A peer forwards a heartbeat
+        // to 3 random members of both orgs; when the other org could not send an org's heartbeat back into it, the org's
+        // heartbeats spread inside it with half the fanout and org mates declared each other dead by the dozen.
+        await using var net = new ChannelCluster(2);
+        foreach (int org in new[] { 1, 2 })
+        {
+            net.Start(org, 0, configure: o => o.AliveExpirationTimeout = TimeSpan.FromMilliseconds(2500));
+            for (int i = 1; i < 10; i++)
+            {
+                net.Start(org, i, bootstrap: [0], configure: o => o.AliveExpirationTimeout = TimeSpan.FromMilliseconds(2500));
+            }
+        }
+
+        foreach (var peer in net.Peers)
+        {
+            net.Join(peer);
+        }
+
+        net.Orderer.UpdateAnchors(Channel, "Org1", [ChannelCluster.EndpointOf(1, 0)]);
+        net.Orderer.UpdateAnchors(Channel, "Org2", [ChannelCluster.EndpointOf(2, 0)]);
+        net.RunUntil(() => net.Peers.All(p => p.Node.GetMembership().Alive.Count == 19), Limit, net.Describe);
+
+        var deaths = new List<string>();
+        foreach (var peer in net.Peers)
+        {
+            peer.Node.MembershipChanged += e =>
+            {
+                if (e.State == Engine.Membership.MemberState.Dead)
+                {
+                    deaths.Add($"{peer.Name} declared {e.Endpoint} dead");
+                }
+            };
+        }
+
+        net.Run(TimeSpan.FromMinutes(2));
+        Assert.That(deaths, Is.Empty);
+        Assert.That(net.Peers.All(p => p.Node.GetMembership().Alive.Count == 19), Is.True, net.Describe);
+    }
+
+    [Test]
     public async Task InternalEndpoints_NeverReachAnotherOrg_AndPeersWithoutExternalEndpointStayInvisible()
     {
         await using var net = new ChannelCluster(2);

@@ -102,6 +102,41 @@ public sealed class DiscoveryProtocolTests
         return envelope;
     }
 
+    private static byte[] AliveWithSecret(byte[] pkiId, string external, string internalEndpoint, ulong inc, ulong seq)
+    {
+        var fields = new AliveFields
+        {
+            PkiId = pkiId,
+            Endpoint = System.Text.Encoding.UTF8.GetBytes(external),
+            IncNum = inc,
+            SeqNum = seq,
+            Identity = OrgIdentityBytes,
+            InternalEndpoint = System.Text.Encoding.UTF8.GetBytes(internalEndpoint),
+        };
+        var envelope = new byte[AliveCodec.EnvelopeSize(fields, 0)];
+        AliveCodec.Write(envelope, fields, default);
+        return envelope;
+    }
+
+    [Test]
+    public void AnOrgMatesHeartbeat_BackThroughAnotherOrgWithoutItsSecret_RefreshesIt_AndKeepsItsInternalEndpoint()
+    {
+        var rig = new Rig();
+        var mate = Pki(8);
+        rig.Send(rig.InjectorTransport, AliveWithSecret(mate, "10.9.9.9:7051", Injector.ToString(), 60, 1));
+        Assert.That(rig.Find(mate)!.Endpoint, Is.EqualTo(Injector), "an org mate is reached at its internal endpoint");
+
+        // The copy another org forwards back has no secret: only the external endpoint is in it.
+        rig.Send(rig.InjectorTransport, Alive(mate, Injector, 60, 2, endpointText: "10.9.9.9:7051"));
+        var member = rig.Node.Membership!.Find(mate);
+        Assert.Multiple(() =>
+        {
+            Assert.That(rig.Find(mate)!.Time, Is.EqualTo(new PeerTime(60, 2)), "the copy is news: the member is refreshed");
+            Assert.That(member!.Endpoint, Is.EqualTo(Injector), "still reached at its internal endpoint");
+            Assert.That(member.ExternalEndpoint, Is.EqualTo(PeerEndpoint.Parse("10.9.9.9:7051")));
+        });
+    }
+
     private static ulong SeqOf(byte[] envelope)
     {
         bool ok = EnvelopeView.TryParse(envelope, out var view) & AliveCodec.TryParse(view.Content, out var fields);
