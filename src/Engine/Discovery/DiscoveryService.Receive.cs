@@ -29,7 +29,8 @@ internal sealed partial class DiscoveryService
         // Most heartbeats a flooding peer receives are copies of one it already has (about k per heartbeat): judge those by
         // one lookup, before the endpoint and identity are parsed or the news is built. A copy no newer than what the table
         // holds is stale whatever it says about endpoints (the table would drop it too).
-        if (_table.Find(fields.PkiId) is { } known && known.GetState(out var held) != MemberState.Purged
+        var known = _table.Find(fields.PkiId);
+        if (known is not null && known.GetState(out var held) != MemberState.Purged
             && new PeerTime(fields.IncNum, fields.SeqNum) <= held)
         {
             Counters.Stale();
@@ -42,7 +43,7 @@ internal sealed partial class DiscoveryService
         }
 
         var secret = EnvelopeView.TryParse(envelope, out var envelopeView) ? envelopeView.SecretEnvelope : default;
-        if (!TryRecord(source, in fields, secret, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change))
+        if (!TryRecord(source, in fields, secret, MemberState.Alive, now, Hearsay.FirstHand, out var member, out var change, known))
         {
             return;
         }
@@ -93,9 +94,9 @@ internal sealed partial class DiscoveryService
         return TryRecord(source, in fields, secretEnvelope, state, now, hearsay, out member, out change);
     }
 
-    /// <summary>As above, for an AliveMessage already parsed.</summary>
+    /// <summary>As above, for an AliveMessage already parsed; <paramref name="lookedUp"/>: the member, when the caller already looked it up.</summary>
     private bool TryRecord(PeerEndpoint source, in AliveFields fields, ReadOnlySpan<byte> secretEnvelope, MemberState state, long now, Hearsay hearsay,
-        out Member? member, out MembershipChange change)
+        out Member? member, out MembershipChange change, Member? lookedUp = null)
     {
         member = null;
         change = MembershipChange.Stale;
@@ -152,7 +153,7 @@ internal sealed partial class DiscoveryService
                 external = endpoint;
                 endpoint = internalEndpoint;
             }
-            else if (hearsay == Hearsay.FirstHand && _table.Find(fields.PkiId) is { ExternalEndpoint.IsEmpty: false } held && held.Endpoint != endpoint)
+            else if (hearsay == Hearsay.FirstHand && (lookedUp ?? _table.Find(fields.PkiId)) is { ExternalEndpoint.IsEmpty: false } held && held.Endpoint != endpoint)
             {
                 // A copy of an org mate's heartbeat that went through another org comes back without its secret (Fabric
                 // strips it at the boundary): it refreshes the member, but the internal endpoint it cannot carry is kept.

@@ -174,9 +174,7 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             var state = Channel(channel);
             state.Cutter?.Dispose();
             var period = TimeSpan.FromSeconds(1 / blocksPerSecond);
-            var cutter = new Cutter(this, channel, blockBytes, count ?? long.MaxValue);
-            state.CutterState = cutter;
-            state.Cutter = _time.CreateTimer(static s => ((Cutter)s!).Cut(), cutter, period, period);
+            state.Cutter = new Cutter(this, channel, blockBytes, count ?? long.MaxValue, period);
         }
     }
 
@@ -187,7 +185,6 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             var state = Channel(channel);
             state.Cutter?.Dispose();
             state.Cutter = null;
-            state.CutterState = null;
         }
     }
 
@@ -197,11 +194,10 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
         lock (_gate)
         {
             var state = Channel(channel);
-            if (state.Cutter is { } timer && ReferenceEquals(state.CutterState, cutter))
+            if (ReferenceEquals(state.Cutter, cutter))
             {
-                timer.Dispose();
+                cutter.Dispose();
                 state.Cutter = null;
-                state.CutterState = null;
             }
         }
     }
@@ -548,10 +544,7 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
         public Dictionary<PeerEndpoint, DeliveryStream> Streams { get; } = [];
 
-        public ITimer? Cutter { get; set; }
-
-        /// <summary>What <see cref="Cutter"/> calls (a counted cutter stops only its own timer).</summary>
-        public object? CutterState { get; set; }
+        public Cutter? Cutter { get; set; }
 
         public void Append(byte[] block)
         {
@@ -563,13 +556,28 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
             number >= Oldest && number < Height ? _retained[(int)(number % (ulong)_retained.Length)] : null;
     }
 
-    private sealed class Cutter(Orderer owner, string channel, int blockBytes, long count)
+    /// <summary>Cuts a block on every tick of its own timer, up to its count.</summary>
+    private sealed class Cutter : IDisposable
     {
-        private long _left = count;
+        private readonly Orderer _owner;
+        private readonly string _channel;
 
         // Transactions are hashes, keys and signatures: bytes that do not compress. Zeros would let LZ4 shrink a 64 KiB
         // block to a few hundred bytes and make any block rate look cheap. Seeded, so runs are reproducible.
-        private readonly byte[] _data = Incompressible(blockBytes, channel);
+        private readonly byte[] _data;
+        private readonly ITimer _timer;
+        private long _left;
+
+        public Cutter(Orderer owner, string channel, int blockBytes, long count, TimeSpan period)
+        {
+            _owner = owner;
+            _channel = channel;
+            _left = count;
+            _data = Incompressible(blockBytes, channel);
+            _timer = owner._time.CreateTimer(static s => ((Cutter)s!).Cut(), this, period, period);
+        }
+
+        public void Dispose() => _timer.Dispose();
 
         private static byte[] Incompressible(int length, string channel)
         {
@@ -597,13 +605,13 @@ internal sealed class Orderer : ITransportHandler, IAsyncDisposable
 
                 if (_data.Length >= 8)
                 {
-                    BinaryPrimitives.WriteInt64BigEndian(_data, owner._time.GetUtcNow().UtcTicks);
+                    BinaryPrimitives.WriteInt64BigEndian(_data, _owner._time.GetUtcNow().UtcTicks);
                 }
 
-                owner.CutBlock(channel, _data);
+                _owner.CutBlock(_channel, _data);
                 if (left == 0)
                 {
-                    owner.StopCutter(channel, this);
+                    _owner.StopCutter(_channel, this);
                 }
             }
             catch (ObjectDisposedException)

@@ -87,7 +87,8 @@ public sealed class DiscoveryProtocolTests
 
     private static byte[] Pki(int n) => Enumerable.Repeat((byte)n, 32).ToArray();
 
-    private static byte[] Alive(byte[] pkiId, PeerEndpoint endpoint, ulong inc, ulong seq, string? endpointText = null)
+    /// <summary>An alive envelope; with <paramref name="internalEndpoint"/>, a secret envelope carrying it (the member has an external endpoint).</summary>
+    private static byte[] Alive(byte[] pkiId, PeerEndpoint endpoint, ulong inc, ulong seq, string? endpointText = null, string? internalEndpoint = null)
     {
         var fields = new AliveFields
         {
@@ -96,22 +97,7 @@ public sealed class DiscoveryProtocolTests
             IncNum = inc,
             SeqNum = seq,
             Identity = OrgIdentityBytes,
-        };
-        var envelope = new byte[AliveCodec.EnvelopeSize(fields, 0)];
-        AliveCodec.Write(envelope, fields, default);
-        return envelope;
-    }
-
-    private static byte[] AliveWithSecret(byte[] pkiId, string external, string internalEndpoint, ulong inc, ulong seq)
-    {
-        var fields = new AliveFields
-        {
-            PkiId = pkiId,
-            Endpoint = System.Text.Encoding.UTF8.GetBytes(external),
-            IncNum = inc,
-            SeqNum = seq,
-            Identity = OrgIdentityBytes,
-            InternalEndpoint = System.Text.Encoding.UTF8.GetBytes(internalEndpoint),
+            InternalEndpoint = internalEndpoint is null ? default : System.Text.Encoding.UTF8.GetBytes(internalEndpoint),
         };
         var envelope = new byte[AliveCodec.EnvelopeSize(fields, 0)];
         AliveCodec.Write(envelope, fields, default);
@@ -123,7 +109,7 @@ public sealed class DiscoveryProtocolTests
     {
         var rig = new Rig();
         var mate = Pki(8);
-        rig.Send(rig.InjectorTransport, AliveWithSecret(mate, "10.9.9.9:7051", Injector.ToString(), 60, 1));
+        rig.Send(rig.InjectorTransport, Alive(mate, Injector, 60, 1, endpointText: "10.9.9.9:7051", internalEndpoint: Injector.ToString()));
         Assert.That(rig.Find(mate)!.Endpoint, Is.EqualTo(Injector), "an org mate is reached at its internal endpoint");
 
         // The copy another org forwards back has no secret: only the external endpoint is in it.

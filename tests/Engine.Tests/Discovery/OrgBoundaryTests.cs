@@ -45,7 +45,7 @@ public sealed class OrgBoundaryTests
     public void AnotherOrgsAlive_GoesOnToAnyOrg_IncludingBackToItsOwn()
     {
         // Half of a peer's random forwards of another org's heartbeat go to that org's peers; dropping them halved the
-        // heartbeat's fanout inside its own org (2 x 50 peers: ~90 false deaths per expiry period).
+        // heartbeat's fanout inside its own org (2 x 50 peers: 550 false deaths in 30 s).
         var boundary = new OrgBoundary("Org2");
         var output = new byte[512];
         int length = boundary.Disclose(Alive("Org1", null), output);

@@ -170,7 +170,6 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                     }
                 }
 
-                _countersAtStart = _peers.ToDictionary(p => p, p => Counters([p]));
                 _phase = "streaming blocks";
                 Volatile.Write(ref _joined, []); // from here a restarted peer may be between start and join
                 _leaderAtStart = _peers.FirstOrDefault(p => p.Node.IsLeader(Channel));
@@ -187,7 +186,8 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 var streamClock = System.Diagnostics.Stopwatch.StartNew();
                 var gcPause = GC.GetTotalPauseDuration();
                 int gen2 = GC.CollectionCount(2);
-                orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8), settings.Blocks);
+                _countersAtStart = _peers.ToDictionary(p => p, p => Counters([p]));
+                orderer.StartCutting(Channel, settings.Rate, Math.Max(settings.BlockSize, 8), settings.Blocks); // stops by itself after the count
                 var streaming = TimeSpan.FromSeconds((settings.Blocks / settings.Rate) + 60);
                 if (settings.RestartPeer)
                 {
@@ -195,7 +195,6 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
                 }
 
                 await network.WaitUntilAsync(() => orderer.Height(Channel) > Last, streaming, cancellationToken);
-                orderer.StopCutting(Channel);
                 _finalHeight = orderer.Height(Channel);
                 _phase = "waiting for the last commits";
                 await network.WaitUntilAsync(() => _peers.All(p => p.Commits.Count >= settings.Blocks && p.Node.GetLedgerHeight(Channel) >= _finalHeight),
@@ -427,21 +426,13 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("commit_p50_ms", "commit latency p50 (cut to commit)", Percentile(latencies, 0.50), "N1", " ms")
             .Add("commit_p99_ms", "commit latency p99", Percentile(latencies, 0.99), "N1", " ms")
             .Add("commit_max_ms", "commit latency max", latencies.Length == 0 ? double.NaN : latencies[^1], "N1", " ms")
-            .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2")
-            .Add("pull_repairs", "blocks repaired by pull", Since("pull_repairs"))
-            .Add("gap_requests", "state requests for gaps (push missed a block)", Since("gap_requests"))
-            .Add("gap_blocks_served", "blocks served from archives (gaps and catch-up)", Since("gap_blocks_served"))
-            .Add("catch_up_requests", "state transfer requests (anti-entropy catch-up)", Since("catch_up_requests"))
-            .Add("lazy_wanted", "blocks asked for after an announcement (lazy block push)", Since("lazy_wanted"))
-            .Add("lazy_served", "blocks sent to peers that asked", Since("lazy_served"))
-            .Add("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", Since("lazy_retried"))
-            .Add("relay_sent", "relay frames sent (block relay tree)", Since("relay_sent"))
-            .Add("relay_send_failures", "relay sends that failed (the next peer of the part was tried)", Since("relay_send_failures"))
-            .Add("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)", Since("ledger_too_far_ahead"))
-            .Add("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", Since("ledger_buffered"))
-            .Add("ledger_duplicates", "blocks a ledger already held", Since("ledger_duplicates"))
-            .Add("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", Since("relay_unreached"))
-            .Add("stream_cpu_s", "CPU of the whole process from the first cut to the last commit", _streamCpuSeconds, "N1", " s")
+            .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2");
+        foreach (var (key, label) in CounterRows)
+        {
+            report.Add(key, label, Since(key));
+        }
+
+        report.Add("stream_cpu_s", "CPU of the whole process from the first cut to the last commit", _streamCpuSeconds, "N1", " s")
             .Add("stream_wall_s", "wall time from the first cut to the last commit", _streamSeconds, "N1", " s")
             .Add("stream_cores", "cores used while streaming (CPU / wall)", _streamCpuSeconds / _streamSeconds, "N2")
             .Add("stream_gc_pause_ms", "garbage collection pauses while streaming (all generations)", _gcPauseMs, "N0", " ms")
@@ -486,7 +477,25 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         return report;
     }
 
-    /// <summary>The cumulative block counters of <paramref name="peers"/>' running nodes, summed (read at the first measured cut and at the end).</summary>
+    /// <summary>The block counters the report shows (JSON key, label), counted from the first measured cut.</summary>
+    private static readonly (string Key, string Label)[] CounterRows =
+    [
+        ("pull_repairs", "blocks repaired by pull"),
+        ("gap_requests", "state requests for gaps (push missed a block)"),
+        ("gap_blocks_served", "blocks served from archives (gaps and catch-up)"),
+        ("catch_up_requests", "state transfer requests (anti-entropy catch-up)"),
+        ("lazy_wanted", "blocks asked for after an announcement (lazy block push)"),
+        ("lazy_served", "blocks sent to peers that asked"),
+        ("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)"),
+        ("relay_sent", "relay frames sent (block relay tree)"),
+        ("relay_send_failures", "relay sends that failed (the next peer of the part was tried)"),
+        ("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)"),
+        ("ledger_buffered", "blocks that arrived early and waited in a reorder buffer"),
+        ("ledger_duplicates", "blocks a ledger already held"),
+        ("relay_unreached", "peers a relay could not reach (left to gap requests and pull)"),
+    ];
+
+    /// <summary>The cumulative block counters of <paramref name="peers"/>' running nodes, summed (read at the first measured cut and at the end), keyed as <see cref="CounterRows"/>.</summary>
     private static Dictionary<string, long> Counters(IReadOnlyCollection<PeerSlot> peers)
     {
         var stats = peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();

@@ -71,7 +71,7 @@ internal static class BlocksVerb
         var heartbeat = new Option<string>("--heartbeat")
         {
             Description = "how liveness spreads: swim (default here: SWIM-style probing with piggybacked changes, 2 datagrams per peer per second) or fabric "
-                + "(flooded alive heartbeats, Fabric's way and the library's default: each of 2 x 50 peers receives ~250 heartbeats per 5 s, in step, which at 100 blocks/s "
+                + "(flooded alive heartbeats, Fabric's way and the library's default: every heartbeat floods both orgs, all of them in step, which at 2 x 50 peers and 100 blocks/s "
                 + "costs ~0.2 cores and a ~170 ms stall every 5 s)",
             DefaultValueFactory = _ => "swim",
         };
