@@ -20,7 +20,7 @@ internal sealed class DatagramEmitter : IDisposable
     private readonly TimeSpan _burstLatency;
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
-    private readonly byte[] _arena;        // the pending envelopes, back to back
+    private byte[] _arena = [];            // the pending envelopes, back to back (allocated on first use: Swim mode never floods)
     private readonly Pending[] _pending;   // (destination, envelope) pairs
     private readonly byte[] _datagram;
     private int _arenaUsed;
@@ -36,7 +36,6 @@ internal sealed class DatagramEmitter : IDisposable
         _maxBody = transport.MaxDatagramPayload;
         _burstSize = burstSize;
         _burstLatency = burstLatency;
-        _arena = new byte[burstSize * _maxBody];
         _pending = new Pending[burstSize * Math.Max(maxFanout, 1)];
         _datagram = new byte[_maxBody];
         _timer = time.CreateTimer(static state => ((DatagramEmitter)state!).Flush(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -106,6 +105,11 @@ internal sealed class DatagramEmitter : IDisposable
             }
 
             int count = Math.Min(destinations.Length, _pending.Length);
+            if (_arena.Length == 0)
+            {
+                _arena = new byte[_burstSize * _maxBody];
+            }
+
             if (_arenaUsed + envelope.Length > _arena.Length || _pendingCount + count > _pending.Length)
             {
                 FlushLocked();

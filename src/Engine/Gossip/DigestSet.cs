@@ -20,7 +20,7 @@ internal sealed class DigestSet
     private int[] _buckets; // index + 1; 0 = empty
     private int _count;
 
-    public DigestSet(int initialCapacity = 64, ulong seed = 0x5EEDUL)
+    public DigestSet(int initialCapacity = 16, ulong seed = 0x5EEDUL)
     {
         initialCapacity = Math.Max(initialCapacity, 4);
         _seed = seed;

@@ -403,11 +403,15 @@ internal sealed partial class MessageStore
 
     private sealed class Shard(int maxEntries, long maxBytes)
     {
+        // Small to start: a process may run thousands of nodes that never store a message (the membership load
+        // generator); a busy shard doubles to its working size once and then allocates no more.
+        private const int InitialSlots = 16;
+
         public readonly Lock Gate = new();
-        public readonly Dictionary<ulong, int> Map = new(Math.Min(maxEntries, 256));
+        public readonly Dictionary<ulong, int> Map = new(Math.Min(maxEntries, InitialSlots));
         public readonly int MaxEntries = Math.Max(maxEntries, 1);
         public readonly long MaxBytes = maxBytes;
-        public Slot[] Slots = new Slot[Math.Min(Math.Max(maxEntries, 1), 256)];
+        public Slot[] Slots = new Slot[Math.Min(Math.Max(maxEntries, 1), InitialSlots)];
         public int Used;
         public int FreeHead = -1;
         public int Head = -1;

@@ -86,7 +86,7 @@ internal sealed class PushEmitter : IDisposable
         _targets = new Member[options.MaxFanout];
         _burstLatencyTicks = (long)(options.BurstLatency.TotalSeconds * time.TimestampFrequency);
         _pending = new Pending[Math.Max(options.BurstSize * 2, 16)];
-        _arena = new byte[Math.Min(options.MaxPendingBytes, 64 * 1024)];
+        _arena = new byte[Math.Min(options.MaxPendingBytes, 4096)]; // doubles to the working size on first bursts
         _digestArena = options.LazyPeerNum > 0 ? new byte[4096] : [];
     }
 

@@ -15,7 +15,7 @@ internal sealed partial class PullEngine
 
     // Missing items of the round: Value = index of the chosen holder (-1: not requested this round),
     // Aux = holders seen so far while collecting, then 1 once the item arrived.
-    private readonly DigestSet _candidates = new(256);
+    private readonly DigestSet _candidates = new();
     private readonly byte[] _itemDigest = new byte[MessageId.MaxDigestLength];
 
     private Phase _phase;

@@ -7,8 +7,8 @@ internal sealed partial class PullEngine
 {
     // Hello nonces this peer answered, with when they stop being valid (timestamps of _time).
     private readonly Dictionary<HelloKey, long> _remembered;
-    private readonly DigestSet _shown = new(256);
-    private readonly DigestSet _asked = new(64);
+    private readonly DigestSet _shown = new();
+    private readonly DigestSet _asked = new();
     private readonly ItemBuffer _items = new();
 
     private void OnHelloLocked(PeerEndpoint source, in PullMessage message)

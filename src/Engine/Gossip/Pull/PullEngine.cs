@@ -81,7 +81,7 @@ internal sealed partial class PullEngine : IDisposable
         _requestedPerHolder = new int[options.PeerNum];
         _requestSizes = new int[options.PeerNum];
         _targets = new Member[options.PeerNum];
-        _remembered = new Dictionary<HelloKey, long>(Math.Min(options.MaxRememberedHellos, 256));
+        _remembered = new Dictionary<HelloKey, long>(Math.Min(options.MaxRememberedHellos, 16));
     }
 
     public PullMsgType MsgType => _source.MsgType;
