@@ -56,7 +56,7 @@ public sealed class Member
 
         // Allocated right after the member, so a heartbeat finds them in the neighbouring cache lines.
         Current = new Incarnation(announcement.Time, announcement.State);
-        Info = new MemberInfo(in announcement);
+        Info = MemberInfo.For(in announcement);
     }
 
     // The index's "frozen cell" marker; never handed out.
@@ -65,7 +65,7 @@ public sealed class Member
         OrgScope = new OrgScope(string.Empty, 0);
         Current = new Incarnation(default, MemberState.Dead);
         Current.Word = MemberStateMachine.Purged;
-        Info = new MemberInfo(default);
+        Info = MemberInfo.Empty;
     }
 
     internal static Member CreateSentinel() => new();

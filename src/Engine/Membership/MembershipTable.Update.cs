@@ -158,7 +158,9 @@ public sealed partial class MembershipTable
 
     /// <summary>
     /// After accepted news: the member was heard from, and its endpoints or metadata may have changed (unless
-    /// <paramref name="unchanged"/>, the info already found equal to the news, is still the member's).
+    /// <paramref name="unchanged"/>, the info already found equal to the news, is still the member's). Only the thread
+    /// whose compare-and-swap accepted the news gets here, and it installs the news's info only while that news is
+    /// still the member's newest: a newer accepted message installs its own.
     /// </summary>
     private static void Accepted(Member member, in MemberAnnouncement announcement, long timestamp, MemberInfo? unchanged)
     {
@@ -169,11 +171,17 @@ public sealed partial class MembershipTable
             return;
         }
 
-        var replacement = new MemberInfo(in announcement);
-        while (info.Stamp < announcement.Time)
+        var replacement = MemberInfo.For(in announcement);
+        while (true)
         {
+            member.GetState(out var time);
+            if (time > announcement.Time)
+            {
+                return;
+            }
+
             var seen = Interlocked.CompareExchange(ref member.Info, replacement, info);
-            if (ReferenceEquals(seen, info))
+            if (ReferenceEquals(seen, info) || seen.SameAs(in announcement))
             {
                 return;
             }

@@ -180,6 +180,23 @@ public sealed class MembershipTableTests
     }
 
     [Test]
+    public void TablesInOneProcessShareAMembersEndpointsAndMetadata()
+    {
+        var first = NewTable(seed: 1);
+        var second = NewTable(seed: 2);
+        first.Update(Key(3), new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(3), Endpoint(4), metadata: [7, 7]), 0, out var a);
+        second.Update(Key(3), new MemberAnnouncement(new PeerTime(1, 5), MemberState.Alive, Endpoint(3), Endpoint(4), metadata: [7, 7]), 0, out var b);
+        Assert.That(a!.Metadata.Equals(b!.Metadata), Is.True, "one record for the same content, whatever time each table learned it at");
+
+        second.Update(Key(3), new MemberAnnouncement(new PeerTime(1, 6), MemberState.Alive, Endpoint(9), Endpoint(4), metadata: [7, 7]), 0, out _);
+        Assert.That((a.Endpoint, b.Endpoint), Is.EqualTo((Endpoint(3), Endpoint(9))), "a change in one table leaves the other's view alone");
+        Assert.That(b.Metadata.ToArray(), Is.EqualTo(new byte[] { 7, 7 }));
+
+        first.Update(Key(3), new MemberAnnouncement(new PeerTime(1, 2), MemberState.Alive, Endpoint(9), Endpoint(4), metadata: [7, 7]), 0, out _);
+        Assert.That(a.Metadata.Equals(b.Metadata) && a.Endpoint == b.Endpoint, Is.True, "the changed content is shared again once both hold it");
+    }
+
+    [Test]
     public void ExpiryDeclaresSilentMembersDead()
     {
         var table = NewTable(); // alive expiration 25 s
