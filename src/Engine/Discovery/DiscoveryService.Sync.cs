@@ -21,8 +21,14 @@ internal sealed partial class DiscoveryService
     [ThreadStatic]
     private static Member[]? _syncScratch;
 
+    // Probing strategies' sync backoff, kept by the sync timer: rounds in a row that taught nothing (at most
+    // MaxSyncBackoff), ticks since the last round, and whether the last round's outcome is still to be judged.
     private int _syncQuiet;
     private int _syncTicks;
+    private bool _syncRoundJudged = true;
+
+    // Set by any membership response that taught something (any thread); read and cleared by the sync timer.
+    private int _syncTaught;
 
     /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
     public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
@@ -167,10 +173,9 @@ internal sealed partial class DiscoveryService
             }
         }
 
-        if (!_strategy.SendsHeartbeats)
+        if (learned > 0)
         {
-            // A probing strategy spreads changes itself: sync is for bulk state, and backs off while it teaches nothing.
-            Volatile.Write(ref _syncQuiet, learned > 0 ? 0 : Math.Min(Volatile.Read(ref _syncQuiet) + 1, MaxSyncBackoff));
+            Volatile.Write(ref _syncTaught, 1);
         }
 
         if (reader.Malformed)
@@ -181,12 +186,33 @@ internal sealed partial class DiscoveryService
         OnResponseFrom(source, alive, dead);
     }
 
-    /// <summary>Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync).</summary>
+    /// <summary>
+    /// Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync). A probing
+    /// strategy spreads changes itself, so there sync is for bulk state and backs off: a round goes every 2^quiet
+    /// intervals, quiet counting the rounds in a row whose responses all taught nothing (at most 8x), and back to every
+    /// interval as soon as any response teaches something.
+    /// </summary>
     private void SyncMembership()
     {
-        if (!_strategy.SendsHeartbeats && ++_syncTicks < 1 << Volatile.Read(ref _syncQuiet))
+        if (!_strategy.SendsHeartbeats)
         {
-            return; // probing strategies: every 2^quiet intervals, quiet counting the responses that taught nothing (at most 8x)
+            // Responses arrive within the interval: by the next tick the last round has taught something or nothing.
+            if (Interlocked.Exchange(ref _syncTaught, 0) != 0)
+            {
+                _syncQuiet = 0;
+            }
+            else if (!_syncRoundJudged)
+            {
+                _syncQuiet = Math.Min(_syncQuiet + 1, MaxSyncBackoff);
+            }
+
+            _syncRoundJudged = true;
+            if (++_syncTicks < 1 << _syncQuiet)
+            {
+                return;
+            }
+
+            _syncRoundJudged = false;
         }
 
         _syncTicks = 0;

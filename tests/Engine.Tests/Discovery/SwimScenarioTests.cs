@@ -57,6 +57,30 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void SyncRounds_BackOffToOneInEightPullIntervals_WhileTheyTeachNothing_AndResumeForAJoiner()
+    {
+        var h = Harness(11);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        h.Run(TimeSpan.FromSeconds(60)); // rounds that teach nothing: 1, 2, then 4 intervals apart, then 8
+
+        long RequestsOf(int node) => h.Nodes[node]!.GetStatistics().MembershipRequestsSent;
+        long before = all.Sum(RequestsOf);
+        h.Run(TimeSpan.FromSeconds(64)); // 16 pull intervals of 4 s
+        long quiet = all.Sum(RequestsOf) - before;
+        Assert.That(quiet, Is.InRange(40, 80), "two rounds of 3 requests per node in 16 intervals (480 at one round per interval)");
+
+        // A joiner learns the network from its bootstrap peer's response: that taught it, so its first round goes one
+        // interval on. That round's three responses teach nothing: one round in a row, so the next is two intervals on.
+        h.Start(10, 0);
+        long joined = RequestsOf(10);
+        h.Run(TimeSpan.FromSeconds(4.5));
+        Assert.That(RequestsOf(10) - joined, Is.EqualTo(3), "the joiner's first sync round goes at the next interval, to 3 peers");
+        h.Run(TimeSpan.FromSeconds(8));
+        Assert.That(RequestsOf(10) - joined, Is.EqualTo(6), "one round that taught nothing doubles the wait once (not once per response)");
+    }
+
+    [Test]
     public void SettledNodes_RunNoGossipTicks_OnlyTheirProbes()
     {
         var h = Harness(3);
