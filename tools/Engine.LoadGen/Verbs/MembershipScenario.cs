@@ -222,7 +222,7 @@ internal sealed class MembershipScenario
             ReconnectInterval = s.AliveInterval * 5,
             HeartbeatMode = s.Swim ? HeartbeatMode.Swim : HeartbeatMode.Fabric,
 
-            // No data is published here: a small message store (its stripes are allocated up front, ~20 KB each).
+            // No data is published here: a small message store (its shards start at 16 slots and never grow here).
             MaxStoredMessages = 1024,
             Swim = new SwimOptions { ProbeInterval = s.ProbeInterval, ProbeTimeout = s.ProbeInterval / 2 },
         };
