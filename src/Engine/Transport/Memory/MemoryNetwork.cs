@@ -24,11 +24,21 @@ internal sealed partial class MemoryNetwork
     /// <summary>Bodies up to this size use the network's own pool; larger frames use the shared one.</summary>
     private const int PooledBodyMax = 64 * 1024;
 
+    /// <summary>Bodies up to this size (datagrams, small frames) come from the deep pool; larger ones from the shallow one.</summary>
+    private const int SmallBodyMax = 4 * 1024;
+
     /// <summary>
-    /// Buffers kept per size class. A large simulation has tens of thousands of messages in flight at once, more than
-    /// <see cref="ArrayPool{T}.Shared"/> keeps, which would make every send allocate.
+    /// Small buffers kept per size class. A large simulation has tens of thousands of datagrams in flight at once, more
+    /// than <see cref="ArrayPool{T}.Shared"/> keeps, which would make every send allocate (at most ~128 MB kept).
     /// </summary>
-    private const int PooledBuffersPerSize = 16 * 1024;
+    private const int PooledSmallBuffersPerSize = 16 * 1024;
+
+    /// <summary>
+    /// Large buffers (membership responses, blocks) kept per size class: a pool keeps what a burst returned for the
+    /// rest of the run, and 16 K buffers of 8-64 KB per class held ~400 MB after the mass start of 2,000 peers (at
+    /// most ~60 MB kept here; a burst beyond it allocates).
+    /// </summary>
+    private const int PooledLargeBuffersPerSize = 512;
 
     private static readonly TimerCallback RealTimeCallback = static state => ((RealTimeEvent)state!).Fire();
 
@@ -41,7 +51,8 @@ internal sealed partial class MemoryNetwork
     private readonly ILogger _logger;
     private readonly LogRateLimiter _handlerLogLimiter;
     private readonly MemoryTrafficCounters _totals = new();
-    private readonly ArrayPool<byte> _bodyPool = ArrayPool<byte>.Create(PooledBodyMax, PooledBuffersPerSize);
+    private readonly ArrayPool<byte> _smallBodies = ArrayPool<byte>.Create(SmallBodyMax, PooledSmallBuffersPerSize);
+    private readonly ArrayPool<byte> _largeBodies = ArrayPool<byte>.Create(PooledBodyMax, PooledLargeBuffersPerSize);
     private uint _nextAutoAddress = 1;
 
     public MemoryNetwork(NetworkPolicy? policy = null, TimeProvider? timeProvider = null, ILogger? logger = null, TransportOptions? defaultOptions = null)
@@ -178,16 +189,22 @@ internal sealed partial class MemoryNetwork
     private byte[] RentBody(ReadOnlySpan<byte> payload)
     {
         int length = Math.Max(payload.Length, 1);
-        var buffer = length <= PooledBodyMax ? _bodyPool.Rent(length) : ArrayPool<byte>.Shared.Rent(length);
+        var buffer = length <= SmallBodyMax ? _smallBodies.Rent(length)
+            : length <= PooledBodyMax ? _largeBodies.Rent(length)
+            : ArrayPool<byte>.Shared.Rent(length);
         payload.CopyTo(buffer);
         return buffer;
     }
 
     private void ReturnBody(byte[] buffer)
     {
-        if (buffer.Length <= PooledBodyMax)
+        if (buffer.Length <= SmallBodyMax)
         {
-            _bodyPool.Return(buffer);
+            _smallBodies.Return(buffer);
+        }
+        else if (buffer.Length <= PooledBodyMax)
+        {
+            _largeBodies.Return(buffer);
         }
         else
         {
