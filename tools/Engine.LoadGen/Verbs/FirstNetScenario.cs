@@ -241,9 +241,12 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             settled = await WaitAsync(() => AllCommitted(org2Anchor) && ViewsComplete() && Leaders("Org1").Length == 1 && Leaders("Org2").Length == 1, cancellationToken);
             Record(console, $"update Org2's anchor peer to peer0.org2 (config block #{org2Anchor})", settled);
 
-            // 9. Beyond the seed: one data block shows the end state's delivery (one stream per org).
+            // 9. Beyond the seed: one data block shows the end state's delivery (one stream per org). A leader that stepped
+            // down closes its stream and the orderer sees the close a moment later: the block is cut once it has.
+            bool streamsSettled = await WaitAsync(
+                () => orderer.Streams(Channel).SequenceEqual([.. Leaders("Org1").Concat(Leaders("Org2")).Select(p => _endpoints[p]).Order()]), cancellationToken);
             ulong data = orderer.CutBlock(Channel, BitConverter.GetBytes(DateTime.UtcNow.Ticks));
-            settled = await WaitAsync(() => AllCommitted(data), cancellationToken);
+            settled = streamsSettled && await WaitAsync(() => AllCommitted(data), cancellationToken);
             Record(console, $"cut data block #{data} (after the seed's steps: the end state's delivery)", settled);
 
             var blocks = Blocks();
@@ -357,9 +360,11 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             await CountDeliveriesAsync(org2Anchor, cancellationToken);
             await RecordAsync(console, $"update Org2's anchor peer to peer0.org2 (config block #{org2Anchor})", settled, cancellationToken);
 
-            // 8. Beyond the seed: one data block shows the end state's delivery (one stream per org).
+            // 8. Beyond the seed: one data block shows the end state's delivery (one stream per org), cut once the orderer
+            // has seen the close of any stream a leader that stepped down opened.
+            bool streamsSettled = await OrdererStreamsAreTheLeadersAsync(cancellationToken);
             ulong data = await CutAsync(new AdminRequest(AdminProtocol.CutCommand, Channel, Bytes: 8), cancellationToken);
-            settled = await WaitAsync(() => AllCommitted(data), cancellationToken);
+            settled = streamsSettled && await WaitAsync(() => AllCommitted(data), cancellationToken);
             await CountDeliveriesAsync(data, cancellationToken);
             await RecordAsync(console, $"cut data block #{data} (after the seed's steps: the end state's delivery)", settled, cancellationToken);
 
@@ -489,6 +494,28 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
     /// Asks the orderer process for a block (an anchor update or a data block) and notes the delivery streams open when it
     /// was cut (the peers it goes to) and the orderer's delivery count, to be compared once every peer committed it.
     /// </summary>
+    /// <summary>Polls the orderer process's status until its open delivery streams are exactly the current leaders'; false after the step limit.</summary>
+    private async Task<bool> OrdererStreamsAreTheLeadersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Elapsed + StepLimit;
+        while (true)
+        {
+            string[] leaders = [.. Leaders("Org1").Concat(Leaders("Org2")).Order(StringComparer.Ordinal)];
+            if (await _ordererProcess!.RefreshAsync(cancellationToken) && _ordererProcess.OrdererStatus is { } status
+                && status.Channels.Single(c => c.Channel == Channel).Streams.Select(stream => NameOf(stream.Peer)).Order(StringComparer.Ordinal).SequenceEqual(leaders))
+            {
+                return true;
+            }
+
+            if (_clock.Elapsed >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
     private async Task<ulong> CutAsync(AdminRequest request, CancellationToken cancellationToken)
     {
         var orderer = _ordererProcess!;
