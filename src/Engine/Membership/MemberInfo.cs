@@ -10,9 +10,11 @@ namespace Engine.Membership;
 /// </summary>
 internal sealed class MemberInfo
 {
-    // Direct-mapped, 512 KB of references: at ten thousand distinct members about 7% of them share a slot with another
-    // and are allocated again when they meet; nothing else depends on a hit.
+    // 512 KB of references in sets of four (half a cache line). Direct-mapped, two members sharing a slot evicted each
+    // other and were copied once per table: 63,855 records for 2,000 members in 2,000 tables. With four ways that
+    // takes five members in one set. Nothing else depends on a hit.
     private const int CacheSlots = 1 << 16;
+    private const int Ways = 4;
 
     public static readonly byte[] NoMetadata = [];
 
@@ -44,15 +46,23 @@ internal sealed class MemberInfo
     public static MemberInfo For(in MemberAnnouncement announcement)
     {
         int hash = HashOf(in announcement);
-        ref var slot = ref Cache[hash & (CacheSlots - 1)];
-        var cached = Volatile.Read(ref slot);
-        if (cached is not null && cached._hash == hash && cached.SameAs(in announcement))
+        int set = hash & (CacheSlots - Ways);
+        int free = -1;
+        for (int way = 0; way < Ways; way++)
         {
-            return cached;
+            var cached = Volatile.Read(ref Cache[set + way]);
+            if (cached is null)
+            {
+                free = free < 0 ? set + way : free;
+            }
+            else if (cached._hash == hash && cached.SameAs(in announcement))
+            {
+                return cached;
+            }
         }
 
         var created = new MemberInfo(in announcement, hash);
-        Volatile.Write(ref slot, created);
+        Volatile.Write(ref Cache[free >= 0 ? free : set + ((hash >>> 16) & (Ways - 1))], created);
         return created;
     }
 

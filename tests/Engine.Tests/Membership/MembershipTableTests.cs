@@ -197,6 +197,30 @@ public sealed class MembershipTableTests
     }
 
     [Test]
+    public void TenThousandMembersKeepOneRecordEachAcrossTables()
+    {
+        var first = NewTable(seed: 1, maxMembers: 20_000);
+        var second = NewTable(seed: 2, maxMembers: 20_000);
+        byte[] metadata = [0x5E, 0xED, 0x10];
+        var learned = new Member[10_000];
+        for (int id = 0; id < learned.Length; id++)
+        {
+            first.Update(Key(id), new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(id), metadata: metadata), 0, out var member);
+            learned[id] = member!;
+        }
+
+        int shared = 0;
+        for (int id = 0; id < learned.Length; id++)
+        {
+            second.Update(Key(id), new MemberAnnouncement(new PeerTime(1, 7), MemberState.Alive, Endpoint(id), metadata: metadata), 0, out var member);
+            shared += member!.Metadata.Equals(learned[id].Metadata) ? 1 : 0;
+        }
+
+        // Direct-mapped (one way), a run of this test kept one record for only 8,628 of the 10,000 members.
+        Assert.That(shared, Is.GreaterThanOrEqualTo(9_900), "members whose two tables hold one record");
+    }
+
+    [Test]
     public void ExpiryDeclaresSilentMembersDead()
     {
         var table = NewTable(); // alive expiration 25 s
