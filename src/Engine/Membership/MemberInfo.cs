@@ -20,6 +20,11 @@ internal sealed class MemberInfo
 
     private static readonly MemberInfo?[] Cache = new MemberInfo?[CacheSlots];
 
+    // Per set, the next way to evict when all four are taken: first in, first out, so records another part of the
+    // process made long ago give way before recent ones (a victim chosen by hash made a full cache direct-mapped again).
+    // Unsynchronized: a lost increment only evicts the same way twice.
+    private static readonly byte[] NextVictim = new byte[CacheSlots / Ways];
+
     public readonly PeerEndpoint Endpoint;
     public readonly PeerEndpoint InternalEndpoint;
     public readonly PeerEndpoint ExternalEndpoint;
@@ -62,7 +67,7 @@ internal sealed class MemberInfo
         }
 
         var created = new MemberInfo(in announcement, hash);
-        Volatile.Write(ref Cache[free >= 0 ? free : set + ((hash >>> 16) & (Ways - 1))], created);
+        Volatile.Write(ref Cache[free >= 0 ? free : set + (NextVictim[set / Ways]++ & (Ways - 1))], created);
         return created;
     }
 
