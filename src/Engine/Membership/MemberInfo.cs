@@ -44,9 +44,9 @@ internal sealed class MemberInfo
     public static MemberInfo Empty { get; } = new(default, 0);
 
     /// <summary>
-    /// The record holding <paramref name="announcement"/>'s endpoints and metadata: the cached one when its slot holds
-    /// equal content, else a new one, which takes the slot. Thread-safe: slots are single references, read and
-    /// written whole; a lost race only costs a second copy.
+    /// The record holding <paramref name="announcement"/>'s endpoints and metadata: the cached one when its set holds
+    /// equal content, else a new one, which takes a free way or the set's oldest. Thread-safe: ways are single
+    /// references, read and written whole; a lost race only costs a second copy.
     /// </summary>
     public static MemberInfo For(in MemberAnnouncement announcement)
     {
