@@ -427,7 +427,7 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
             .Add("commit_p99_ms", "commit latency p99", Percentile(latencies, 0.99), "N1", " ms")
             .Add("commit_max_ms", "commit latency max", latencies.Length == 0 ? double.NaN : latencies[^1], "N1", " ms")
             .Add("orderer_deliveries_per_block", "orderer deliveries per block (mean)", perBlock.Length == 0 ? double.NaN : perBlock.Average(), "N2");
-        foreach (var (key, label) in CounterRows)
+        foreach (var (key, label, _) in CounterRows)
         {
             report.Add(key, label, Since(key));
         }
@@ -477,47 +477,36 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         return report;
     }
 
-    /// <summary>The block counters the report shows (JSON key, label), counted from the first measured cut.</summary>
-    private static readonly (string Key, string Label)[] CounterRows =
+    /// <summary>One peer's block counters at one moment; the channel's ledger, relay and lazy push are null before it joined.</summary>
+    private readonly record struct PeerCounters(Engine.Channels.ChannelBlockStatistics Blocks, LedgerStatistics? Ledger, Engine.Channels.BlockRelay? Relay, Engine.Gossip.LazyRepairStatistics? Lazy);
+
+    /// <summary>The block counters the report shows (JSON key, label, how a peer's is read), counted from the first measured cut.</summary>
+    private static readonly (string Key, string Label, Func<PeerCounters, long> Read)[] CounterRows =
     [
-        ("pull_repairs", "blocks repaired by pull"),
-        ("gap_requests", "state requests for gaps (push missed a block)"),
-        ("gap_blocks_served", "blocks served from archives (gaps and catch-up)"),
-        ("catch_up_requests", "state transfer requests (anti-entropy catch-up)"),
-        ("lazy_wanted", "blocks asked for after an announcement (lazy block push)"),
-        ("lazy_served", "blocks sent to peers that asked"),
-        ("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)"),
-        ("relay_sent", "relay frames sent (block relay tree)"),
-        ("relay_send_failures", "relay sends that failed (the next peer of the part was tried)"),
-        ("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)"),
-        ("ledger_buffered", "blocks that arrived early and waited in a reorder buffer"),
-        ("ledger_duplicates", "blocks a ledger already held"),
-        ("relay_unreached", "peers a relay could not reach (left to gap requests and pull)"),
+        ("pull_repairs", "blocks repaired by pull", c => c.Blocks.PullRepaired),
+        ("gap_requests", "state requests for gaps (push missed a block)", c => c.Blocks.GapRequests),
+        ("gap_blocks_served", "blocks served from archives (gaps and catch-up)", c => c.Blocks.BlocksServed),
+        ("catch_up_requests", "state transfer requests (anti-entropy catch-up)", c => c.Blocks.CatchUpRequests),
+        ("lazy_wanted", "blocks asked for after an announcement (lazy block push)", c => c.Lazy?.Wanted ?? 0),
+        ("lazy_served", "blocks sent to peers that asked", c => c.Lazy?.Served ?? 0),
+        ("lazy_retried", "blocks asked of a second announcer (the first did not answer in time)", c => c.Lazy?.Retried ?? 0),
+        ("relay_sent", "relay frames sent (block relay tree)", c => c.Relay?.Sent ?? 0),
+        ("relay_send_failures", "relay sends that failed (the next peer of the part was tried)", c => c.Relay?.SendFailures ?? 0),
+        ("ledger_too_far_ahead", "blocks a ledger refused as too far ahead of its height (beyond the reorder buffer)", c => c.Ledger?.TooFarAhead ?? 0),
+        ("ledger_buffered", "blocks that arrived early and waited in a reorder buffer", c => c.Ledger?.Buffered ?? 0),
+        ("ledger_duplicates", "blocks a ledger already held", c => c.Ledger?.Duplicates ?? 0),
+        ("relay_unreached", "peers a relay could not reach (left to gap requests and pull)", c => c.Relay?.Unreached ?? 0),
     ];
 
     /// <summary>The cumulative block counters of <paramref name="peers"/>' running nodes, summed (read at the first measured cut and at the end), keyed as <see cref="CounterRows"/>.</summary>
     private static Dictionary<string, long> Counters(IReadOnlyCollection<PeerSlot> peers)
     {
-        var stats = peers.Select(p => p.Node.GetBlockStatistics(Channel)).ToArray();
-        var ledgers = peers.Where(p => p.Node.ChannelManager?.Find(Channel) is not null).Select(p => p.Node.ChannelManager!.Find(Channel)!.Store.GetStatistics()).ToArray();
-        var relays = peers.Where(p => p.Node.ChannelManager?.Relay is not null).Select(p => p.Node.ChannelManager!.Relay!).ToArray();
-        var lazy = peers.Where(p => p.Node.ChannelManager is not null).Select(p => p.Node.ChannelManager!.Lazy.GetStatistics()).ToArray();
-        return new Dictionary<string, long>
+        var snapshots = peers.Select(p =>
         {
-            ["pull_repairs"] = stats.Sum(s => s.PullRepaired),
-            ["gap_requests"] = stats.Sum(s => s.GapRequests),
-            ["gap_blocks_served"] = stats.Sum(s => s.BlocksServed),
-            ["catch_up_requests"] = stats.Sum(s => s.CatchUpRequests),
-            ["lazy_wanted"] = lazy.Sum(l => l.Wanted),
-            ["lazy_served"] = lazy.Sum(l => l.Served),
-            ["lazy_retried"] = lazy.Sum(l => l.Retried),
-            ["relay_sent"] = relays.Sum(r => r.Sent),
-            ["relay_send_failures"] = relays.Sum(r => r.SendFailures),
-            ["relay_unreached"] = relays.Sum(r => r.Unreached),
-            ["ledger_too_far_ahead"] = ledgers.Sum(l => l.TooFarAhead),
-            ["ledger_buffered"] = ledgers.Sum(l => l.Buffered),
-            ["ledger_duplicates"] = ledgers.Sum(l => l.Duplicates),
-        };
+            var channels = p.Node.ChannelManager;
+            return new PeerCounters(p.Node.GetBlockStatistics(Channel), channels?.Find(Channel)?.Store.GetStatistics(), channels?.Relay, channels?.Lazy.GetStatistics());
+        }).ToArray();
+        return CounterRows.ToDictionary(row => row.Key, row => snapshots.Sum(row.Read));
     }
 
     private static double Percentile(double[] sorted, double q) =>

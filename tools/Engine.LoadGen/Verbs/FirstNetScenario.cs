@@ -495,26 +495,12 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
     /// was cut (the peers it goes to) and the orderer's delivery count, to be compared once every peer committed it.
     /// </summary>
     /// <summary>Polls the orderer process's status until its open delivery streams are exactly the current leaders'; false after the step limit.</summary>
-    private async Task<bool> OrdererStreamsAreTheLeadersAsync(CancellationToken cancellationToken)
-    {
-        var deadline = _clock.Elapsed + StepLimit;
-        while (true)
-        {
-            string[] leaders = [.. Leaders("Org1").Concat(Leaders("Org2")).Order(StringComparer.Ordinal)];
-            if (await _ordererProcess!.RefreshAsync(cancellationToken) && _ordererProcess.OrdererStatus is { } status
-                && status.Channels.Single(c => c.Channel == Channel).Streams.Select(stream => NameOf(stream.Peer)).Order(StringComparer.Ordinal).SequenceEqual(leaders))
-            {
-                return true;
-            }
-
-            if (_clock.Elapsed >= deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20, cancellationToken);
-        }
-    }
+    private Task<bool> OrdererStreamsAreTheLeadersAsync(CancellationToken cancellationToken) =>
+        WaitAsync(
+            async token => await _ordererProcess!.RefreshAsync(token) && _ordererProcess.OrdererStatus is { } status
+                && status.Channels.Single(c => c.Channel == Channel).Streams.Select(stream => NameOf(stream.Peer)).Order(StringComparer.Ordinal)
+                    .SequenceEqual(Leaders("Org1").Concat(Leaders("Org2")).Order(StringComparer.Ordinal)),
+            cancellationToken);
 
     private async Task<ulong> CutAsync(AdminRequest request, CancellationToken cancellationToken)
     {
@@ -633,10 +619,14 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
         }
     }
 
-    private async Task<bool> WaitAsync(Func<bool> condition, CancellationToken cancellationToken, TimeSpan? limit = null)
+    private Task<bool> WaitAsync(Func<bool> condition, CancellationToken cancellationToken, TimeSpan? limit = null) =>
+        WaitAsync(_ => Task.FromResult(condition()), cancellationToken, limit);
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds (true) or <paramref name="limit"/> (default: the step limit) passes (false).</summary>
+    private async Task<bool> WaitAsync(Func<CancellationToken, Task<bool>> condition, CancellationToken cancellationToken, TimeSpan? limit = null)
     {
         var deadline = _clock.Elapsed + (limit ?? StepLimit);
-        while (!condition())
+        while (!await condition(cancellationToken))
         {
             if (_clock.Elapsed >= deadline)
             {

@@ -189,28 +189,17 @@ internal sealed partial class MemoryNetwork
     private byte[] RentBody(ReadOnlySpan<byte> payload)
     {
         int length = Math.Max(payload.Length, 1);
-        var buffer = length <= SmallBodyMax ? _smallBodies.Rent(length)
-            : length <= PooledBodyMax ? _largeBodies.Rent(length)
-            : ArrayPool<byte>.Shared.Rent(length);
+        var buffer = PoolFor(length).Rent(length);
         payload.CopyTo(buffer);
         return buffer;
     }
 
-    private void ReturnBody(byte[] buffer)
-    {
-        if (buffer.Length <= SmallBodyMax)
-        {
-            _smallBodies.Return(buffer);
-        }
-        else if (buffer.Length <= PooledBodyMax)
-        {
-            _largeBodies.Return(buffer);
-        }
-        else
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    // A pool rents arrays of a size class at least as long as asked and within its maximum, so an array's length finds
+    // the pool it came from.
+    private void ReturnBody(byte[] buffer) => PoolFor(buffer.Length).Return(buffer);
+
+    private ArrayPool<byte> PoolFor(int length) =>
+        length <= SmallBodyMax ? _smallBodies : length <= PooledBodyMax ? _largeBodies : ArrayPool<byte>.Shared;
 
     private void OnHandlerError(MemoryTransport node, Exception exception, string kind, PeerEndpoint source)
     {
