@@ -162,6 +162,8 @@ public sealed partial class MembershipTable
             _tracker.MarkDirty(member);
         }
 
+        AdjustDigest(member, from, to);
+
         if (to == MemberState.Dead)
         {
             NoteDead(member);
@@ -175,6 +177,7 @@ public sealed partial class MembershipTable
     private void OnAdded(Member member, MemberState state)
     {
         Interlocked.Increment(ref CounterFor(state));
+        AdjustDigest(member, MemberState.Purged, state);
         if (MemberStateMachine.IsReachable(state))
         {
             _tracker.MarkDirty(member);

@@ -141,6 +141,13 @@ public sealed class MembershipConcurrencyTests
         Assert.That(table.AliveCount, Is.EqualTo(members.Count(m => m.State == MemberState.Alive)));
         Assert.That(table.SuspectCount, Is.EqualTo(members.Count(m => m.State == MemberState.Suspect)));
         Assert.That(table.DeadCount, Is.EqualTo(members.Count(m => m.State == MemberState.Dead)));
+        ulong digest = 0;
+        foreach (var member in members)
+        {
+            digest += MembershipTable.DigestTerm(member.PkiId, member.State == MemberState.Dead);
+        }
+
+        Assert.That(table.Digest, Is.EqualTo(digest), "the view digest is the sum of its members' terms, whatever raced");
 
         var sampleable = table.AliveIndex.Snapshot();
         Assert.That(sampleable, Is.Unique, "no duplicates in the sampling index");

@@ -180,6 +180,51 @@ public sealed class MembershipTableTests
     }
 
     [Test]
+    public void ViewDigest_DependsOnWhoIsHeldAndWhoIsDead_NotOnTimesOrOrder()
+    {
+        // Two tables learn the same members in opposite orders, at different times (one hears a later heartbeat).
+        var a = NewTable(seed: 1);
+        var b = NewTable(seed: 2);
+        for (int i = 0; i < 50; i++)
+        {
+            a.Alive(i, inc: 10, seq: 1);
+            b.Alive(49 - i, inc: 10, seq: 5);
+        }
+
+        Assert.That(a.Digest, Is.EqualTo(b.Digest), "same members, none dead: equal, whatever the times and order");
+        Assert.That(a.Digest, Is.Not.Zero);
+
+        a.MarkSuspect(a.Get(7));
+        Assert.That(a.Digest, Is.EqualTo(b.Digest), "suspect and alive are not told apart (a response teaches neither)");
+
+        ulong before = a.Digest;
+        a.MarkDead(a.Get(7));
+        Assert.That(a.Digest, Is.Not.EqualTo(b.Digest), "one side holds 7 dead: a response may bring it back");
+        b.MarkDead(b.Get(7));
+        Assert.That(a.Digest, Is.EqualTo(b.Digest));
+
+        a.Alive(7, inc: 11, seq: 1); // restarted: alive again in a, still dead in b
+        Assert.That(a.Digest, Is.EqualTo(before));
+        Assert.That(b.DigestWithout(b.Get(7)), Is.EqualTo(a.DigestWithout(a.Get(7))), "everything but member 7 agrees");
+
+        a.Alive(99, inc: 1, seq: 1);
+        Assert.That(a.DigestWithout(a.Get(99)), Is.EqualTo(before), "a new member adds its term; without it the digest is as it was");
+
+        // Purged: gone from the digest.
+        b.MarkDead(b.Get(3));
+        ulong withDead = b.Digest;
+        int purged = 0;
+        foreach (var member in b.PurgeDead(Seconds(10_000)))
+        {
+            purged++;
+        }
+
+        Assert.That(purged, Is.EqualTo(2));
+        Assert.That(b.Digest, Is.EqualTo(withDead - MembershipTable.DigestTerm(Key(3), dead: true) - MembershipTable.DigestTerm(Key(7), dead: true)));
+        Assert.That(b.DigestWithout(null), Is.EqualTo(b.Digest));
+    }
+
+    [Test]
     public void TablesInOneProcessShareAMembersEndpointsAndMetadata()
     {
         var first = NewTable(seed: 1);
