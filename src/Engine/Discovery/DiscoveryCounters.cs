@@ -23,6 +23,7 @@ internal sealed class DiscoveryCounters
     private long _unhandled;
     private long _frameSendFailures;
     private long _entriesOmitted;
+    private long _viewsAgreed;
 
     public long AliveSent => Volatile.Read(ref _aliveSent);
 
@@ -46,6 +47,9 @@ internal sealed class DiscoveryCounters
 
     /// <summary>Membership response entries left out because the asker's known filter says it holds them alive.</summary>
     public long EntriesOmitted => Volatile.Read(ref _entriesOmitted);
+
+    /// <summary>Membership requests answered with the responder alone: the asker's view digest matched (nothing to teach).</summary>
+    public long ViewsAgreed => Volatile.Read(ref _viewsAgreed);
 
     public long DatagramSendFailures => Volatile.Read(ref _datagramSendFailures);
 
@@ -114,6 +118,12 @@ internal sealed class DiscoveryCounters
     {
         Interlocked.Increment(ref _responsesReceived);
         DiscoveryMetrics.ResponsesReceived.Add(1);
+    }
+
+    public void ViewAgreed()
+    {
+        Interlocked.Increment(ref _viewsAgreed);
+        DiscoveryMetrics.ViewsAgreed.Add(1);
     }
 
     public void Omitted(int entries)

@@ -24,6 +24,7 @@ internal static class DiscoveryMetrics
     public static readonly Counter<long> RequestsReceived = Meter.CreateCounter<long>("engine.discovery.membership.requests.received", "{message}", "Membership requests answered.");
     public static readonly Counter<long> ResponsesSent = Meter.CreateCounter<long>("engine.discovery.membership.responses.sent", "{frame}", "Membership response frames sent.");
     public static readonly Counter<long> EntriesOmitted = Meter.CreateCounter<long>("engine.discovery.membership.entries.omitted", "{entry}", "Response entries left out because the asker's known filter says it holds the member alive.");
+    public static readonly Counter<long> ViewsAgreed = Meter.CreateCounter<long>("engine.discovery.membership.views.agreed", "{request}", "Membership requests answered with the responder alone, without walking its view: the asker's view digest equals the responder's (nothing to teach).");
     public static readonly Counter<long> ResponsesReceived = Meter.CreateCounter<long>("engine.discovery.membership.responses.received", "{frame}", "Membership response frames received.");
     public static readonly Counter<long> DatagramsSent = Meter.CreateCounter<long>("engine.discovery.datagrams.sent", "{datagram}", "Datagrams of packed alive messages sent.");
     public static readonly Counter<long> SendFailures = Meter.CreateCounter<long>("engine.discovery.send.failures", "{send}", "Sends the transport refused (tag: reason = datagram | frame).");

@@ -63,7 +63,7 @@ internal sealed partial class DiscoveryService
     /// To a peer of another org (<paramref name="askerOrg"/>) only what the org boundary discloses goes, each envelope
     /// without its secret envelope (the signature covers the payload only, so it still verifies).
     /// </remarks>
-    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security, string askerOrg, bool selfOnly)
+    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security, string askerOrg, bool selfOnly, Membership.Member? asker)
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
@@ -85,7 +85,7 @@ internal sealed partial class DiscoveryService
             }
 
             var state = member.GetState(out var time);
-            if (state == MemberState.Purged || !security.TryGetAlive(member.PkiId, out var envelope))
+            if (state == MemberState.Purged || ReferenceEquals(member, asker) || !security.TryGetAlive(member.PkiId, out var envelope))
             {
                 continue;
             }

@@ -49,7 +49,8 @@ internal sealed partial class DiscoveryService
     /// <param name="to">The peer asked.</param>
     /// <param name="knownFilter">What this peer holds alive.</param>
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
-    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false)
+    /// <param name="responder">The member asked, when this peer holds it: the request then carries this peer's view digest without it, and a responder that agrees answers with itself only (never across orgs, where a responder discloses only part of its view).</param>
+    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false, Member? responder = null)
     {
         if (otherOrg && _externalText.Length == 0)
         {
@@ -60,9 +61,10 @@ internal sealed partial class DiscoveryService
         byte[]? frame = null;
         try
         {
-            int size = MembershipMessages.RequestSize(aliveLength, knownFilter.Length);
+            ulong digest = responder is null || otherOrg ? 0 : _table.DigestWithout(responder);
+            int size = MembershipMessages.RequestSize(aliveLength, knownFilter.Length, digest);
             frame = ArrayPool<byte>.Shared.Rent(size);
-            int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength), knownFilter);
+            int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength), knownFilter, digest);
             var status = _transport.SendFrame(to, frame.AsSpan(0, written));
             if (status == SendStatus.Sent)
             {
@@ -91,7 +93,7 @@ internal sealed partial class DiscoveryService
     public void HandleMembershipRequest(PeerEndpoint source, ReadOnlySpan<byte> content, long now)
     {
         Counters.RequestReceived();
-        if (!MembershipMessages.TryParseRequest(content, out var self, out var known)
+        if (!MembershipMessages.TryParseRequest(content, out var self, out var known, out ulong digest)
             || !EnvelopeView.TryParse(self, out var view) || view.ContentField != EnvelopeView.AliveContent)
         {
             BadInput(source, "a membership request", "it carries no valid self_information alive envelope", "membership-request");
@@ -121,13 +123,22 @@ internal sealed partial class DiscoveryService
             _settings.Security?.Remember(asker!.PkiId, self);
         }
 
+        string org = asker?.Org ?? string.Empty;
+        if (digest != 0 && asker is not null && _emitter.Boundary!.IsSameOrg(org) && _table.DigestWithout(asker) == digest)
+        {
+            // Both views hold the same members, each on the same side of dead: no entry could teach the asker anything.
+            Counters.ViewAgreed();
+            SendMembershipResponse(source, default, org, selfOnly: true);
+            return;
+        }
+
         if (!known.IsEmpty && !KnownFilter.IsValid(known))
         {
             BadInput(source, "a membership request's known filter", "its layout is malformed; answered in full", "membership-request");
             known = default;
         }
 
-        SendMembershipResponse(source, known, asker?.Org ?? string.Empty);
+        SendMembershipResponse(source, known, org, asker: asker);
     }
 
     /// <summary>
@@ -228,7 +239,7 @@ internal sealed partial class DiscoveryService
         var known = count > 0 ? BuildKnownFilter() : [];
         for (int i = 0; i < count; i++)
         {
-            SendMembershipRequest(picked[i].Endpoint, known, !_emitter.Boundary!.IsSameOrg(picked[i].Org));
+            SendMembershipRequest(picked[i].Endpoint, known, !_emitter.Boundary!.IsSameOrg(picked[i].Org), picked[i]);
         }
 
         picked.Clear();
@@ -242,12 +253,12 @@ internal sealed partial class DiscoveryService
             return;
         }
 
-        List<(PeerEndpoint Endpoint, bool OtherOrg)>? dead = null;
+        List<(Member Member, bool OtherOrg)>? dead = null;
         foreach (var member in _table)
         {
             if (member.State == MemberState.Dead)
             {
-                (dead ??= []).Add((member.Endpoint, !_emitter.Boundary!.IsSameOrg(member.Org)));
+                (dead ??= []).Add((member, !_emitter.Boundary!.IsSameOrg(member.Org)));
             }
         }
 
@@ -258,25 +269,25 @@ internal sealed partial class DiscoveryService
 
         DiscoveryLog.ReprobingDead(_logger, Endpoint, dead.Count);
         var known = BuildKnownFilter();
-        foreach (var (endpoint, otherOrg) in dead)
+        foreach (var (member, otherOrg) in dead)
         {
-            SendMembershipRequest(endpoint, known, otherOrg);
+            SendMembershipRequest(member.Endpoint, known, otherOrg, member);
         }
     }
 
-    /// <summary>Answers a request: this peer, then the members it sees, except those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
+    /// <summary>Answers a request: this peer, then the members it sees, except the asker and those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
     /// <remarks>
     /// To a peer of another org (<paramref name="askerOrg"/>) the response lists only what the org boundary discloses:
     /// members of this org that have an external endpoint (at that endpoint, no internal one), members of third orgs,
     /// never the asker's own org; this peer itself only if it has an external endpoint.
     /// </remarks>
-    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false)
+    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false, Member? asker = null)
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
         if (_settings.Security is { } security)
         {
-            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly);
+            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly, asker);
             return;
         }
 
@@ -294,6 +305,11 @@ internal sealed partial class DiscoveryService
             if (selfOnly)
             {
                 break;
+            }
+
+            if (ReferenceEquals(member, asker))
+            {
+                continue; // the asker itself: it never records news about itself
             }
 
             var info = Volatile.Read(ref member.Info);

@@ -24,26 +24,35 @@ internal static class MembershipMessages
     /// </summary>
     public const int KnownFilterField = 1001;
 
-    public static int RequestSize(int selfLength, int knownFilterLength = 0) =>
-        EnvelopeSize(EnvelopeView.MembershipRequestContent, RequestContentSize(selfLength, knownFilterLength));
+    /// <summary>
+    /// Engine's extension of MembershipRequest (uint64, absent when zero): the asker's view digest without the member the
+    /// request goes to (see MembershipTable.Digest). A responder whose own digest without the asker is equal has nothing
+    /// to teach and answers with itself only. Fabric peers ignore it.
+    /// </summary>
+    public const int ViewDigestField = 1002;
 
-    public static int WriteRequest(Span<byte> destination, ReadOnlySpan<byte> selfEnvelope, ReadOnlySpan<byte> knownFilter = default)
+    public static int RequestSize(int selfLength, int knownFilterLength = 0, ulong viewDigest = 0) =>
+        EnvelopeSize(EnvelopeView.MembershipRequestContent, RequestContentSize(selfLength, knownFilterLength, viewDigest));
+
+    public static int WriteRequest(Span<byte> destination, ReadOnlySpan<byte> selfEnvelope, ReadOnlySpan<byte> knownFilter = default, ulong viewDigest = 0)
     {
-        int position = WriteHeaders(destination, EnvelopeView.MembershipRequestContent, RequestContentSize(selfEnvelope.Length, knownFilter.Length));
+        int position = WriteHeaders(destination, EnvelopeView.MembershipRequestContent, RequestContentSize(selfEnvelope.Length, knownFilter.Length, viewDigest));
         var w = new ProtoSpanWriter(destination[position..]);
         w.WriteBytesField(1, selfEnvelope);
         w.WriteBytesField(KnownFilterField, knownFilter);
+        w.WriteVarintField(ViewDigestField, viewDigest);
         return position + w.Position;
     }
 
     public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope) =>
-        TryParseRequest(content, out selfEnvelope, out _);
+        TryParseRequest(content, out selfEnvelope, out _, out _);
 
-    /// <summary>Reads a request's self information and Engine's known filter (empty when absent).</summary>
-    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope, out ReadOnlySpan<byte> knownFilter)
+    /// <summary>Reads a request's self information and Engine's known filter and view digest (empty and zero when absent).</summary>
+    public static bool TryParseRequest(ReadOnlySpan<byte> content, out ReadOnlySpan<byte> selfEnvelope, out ReadOnlySpan<byte> knownFilter, out ulong viewDigest)
     {
         selfEnvelope = default;
         knownFilter = default;
+        viewDigest = 0;
         var r = new ProtoSpanReader(content);
         while (!r.End)
         {
@@ -56,6 +65,7 @@ internal static class MembershipMessages
             {
                 (1, WireType.LengthDelimited) => r.TryReadBytes(out selfEnvelope),
                 (KnownFilterField, WireType.LengthDelimited) => r.TryReadBytes(out knownFilter),
+                (ViewDigestField, WireType.Varint) => r.TryReadVarint(out viewDigest),
                 _ => r.TrySkip(wt),
             };
             if (!ok)
@@ -67,8 +77,9 @@ internal static class MembershipMessages
         return !selfEnvelope.IsEmpty;
     }
 
-    private static int RequestContentSize(int selfLength, int knownFilterLength) =>
-        ProtoSpanWriter.BytesFieldSize(1, selfLength) + ProtoSpanWriter.BytesFieldSize(KnownFilterField, knownFilterLength);
+    private static int RequestContentSize(int selfLength, int knownFilterLength, ulong viewDigest) =>
+        ProtoSpanWriter.BytesFieldSize(1, selfLength) + ProtoSpanWriter.BytesFieldSize(KnownFilterField, knownFilterLength)
+        + ProtoSpanWriter.VarintFieldSize(ViewDigestField, viewDigest);
 
     /// <summary>Size of one response entry (field header + envelope).</summary>
     public static int EntrySize(int envelopeLength) => ProtoSpanWriter.MessageFieldSize(AliveField, envelopeLength);

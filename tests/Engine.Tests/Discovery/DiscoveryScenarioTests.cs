@@ -41,6 +41,39 @@ public sealed class DiscoveryScenarioTests
     }
 
     [Test]
+    public void ConvergedPeers_AnswerSyncWithThemselvesOnly_AndAPeerThatKnowsMoreTeachesItBySync()
+    {
+        var h = new DiscoveryHarness(6);
+        h.Start(0);
+        for (int i = 1; i < 6; i++)
+        {
+            h.Start(i, 0);
+        }
+
+        var all = Enumerable.Range(0, 6).ToArray();
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "six nodes see each other");
+        h.Run(TimeSpan.FromSeconds(8)); // rounds sent before the last one learned the last member have been answered
+
+        long Agreed() => all.Sum(i => h.Nodes[i]!.Discovery!.Counters.ViewsAgreed);
+        long Asked() => all.Sum(i => h.Nodes[i]!.Discovery!.Counters.MembershipRequestsReceived);
+        long agreed = Agreed(), asked = Asked();
+        h.Run(TimeSpan.FromSeconds(20)); // five pull intervals: 6 nodes x 3 peers x 5 rounds
+        Assert.That(Asked() - asked, Is.InRange(80, 100), "sync rounds ran");
+        Assert.That(Agreed() - agreed, Is.EqualTo(Asked() - asked), "converged views agree, heartbeats moving times or not: no request needed a walk");
+
+        // Node 1 alone learns a member that sends no heartbeats: only node 1's answers can teach it, by walking its view.
+        var ghost = new byte[32];
+        ghost.AsSpan().Fill(0x6B);
+        string org = h.Nodes[1]!.Membership!.Find(h.Nodes[0]!.PkiId.Span)!.Org;
+        var news = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Engine.Transport.PeerEndpoint.FromIPv4(0x0A00_0063u, 7051), org: org);
+        h.Nodes[1]!.Membership!.Update(ghost, in news, h.Time.GetTimestamp(), out _);
+        agreed = Agreed();
+        asked = Asked();
+        h.RunUntil(() => all.All(i => h.Nodes[i]!.Membership!.Find(ghost)?.State == MemberState.Alive), TimeSpan.FromSeconds(20), "everyone learns the ghost by sync");
+        Assert.That(Asked() - asked - (Agreed() - agreed), Is.GreaterThan(0), "views that differ are answered by walking them");
+    }
+
+    [Test]
     public void FifteenNodes_BootstrapPeersStartLate_EveryoneGetsTheFullView()
     {
         var h = new DiscoveryHarness(15);

@@ -67,22 +67,29 @@ public sealed class KnownFilterTests
     }
 
     [Test]
-    public void RequestCarriesTheFilter_AndAFabricRequestHasNone()
+    public void RequestCarriesTheFilterAndDigest_AndAFabricRequestHasNeither()
     {
-        byte[] self = [1, 2, 3];
+        byte[] self = Google.Protobuf.MessageExtensions.ToByteArray(new Engine.Protocol.Envelope { Payload = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) });
         byte[] filter = KnownFilter.Build(TableOf(10, 10), 7);
-        var request = new byte[MembershipMessages.RequestSize(self.Length, filter.Length)];
-        int written = MembershipMessages.WriteRequest(request, self, filter);
+        const ulong digest = 0xF00D_CAFE_1234_5678UL;
+        var request = new byte[MembershipMessages.RequestSize(self.Length, filter.Length, digest)];
+        int written = MembershipMessages.WriteRequest(request, self, filter, digest);
         Assert.That(written, Is.EqualTo(request.Length));
         Assert.That(Engine.Protocol.EnvelopeView.TryParse(request, out var view), Is.True);
-        Assert.That(MembershipMessages.TryParseRequest(view.Content, out var parsedSelf, out var parsedFilter), Is.True);
+        Assert.That(MembershipMessages.TryParseRequest(view.Content, out var parsedSelf, out var parsedFilter, out ulong parsedDigest), Is.True);
         Assert.That(parsedSelf.ToArray(), Is.EqualTo(self));
         Assert.That(parsedFilter.ToArray(), Is.EqualTo(filter));
+        Assert.That(parsedDigest, Is.EqualTo(digest));
+
+        // Fabric's own MembershipRequest message reads it: the extension fields are unknown fields to it.
+        var fabric = Engine.Protocol.GossipMessage.Parser.ParseFrom(Engine.Protocol.Envelope.Parser.ParseFrom(request).Payload);
+        Assert.That(fabric.MemReq.SelfInformation.Payload.ToByteArray(), Is.EqualTo(new byte[] { 1, 2, 3 }));
 
         var plain = new byte[MembershipMessages.RequestSize(self.Length)];
         MembershipMessages.WriteRequest(plain, self);
         Assert.That(Engine.Protocol.EnvelopeView.TryParse(plain, out var plainView), Is.True);
-        Assert.That(MembershipMessages.TryParseRequest(plainView.Content, out _, out var none), Is.True);
+        Assert.That(MembershipMessages.TryParseRequest(plainView.Content, out _, out var none, out ulong noDigest), Is.True);
         Assert.That(none.IsEmpty, Is.True);
+        Assert.That(noDigest, Is.Zero);
     }
 }
