@@ -24,6 +24,8 @@ internal sealed class DiscoveryCounters
     private long _frameSendFailures;
     private long _entriesOmitted;
     private long _viewsAgreed;
+    private long _viewsDiffered;
+    private long _filterlessRequests;
 
     public long AliveSent => Volatile.Read(ref _aliveSent);
 
@@ -50,6 +52,12 @@ internal sealed class DiscoveryCounters
 
     /// <summary>Membership requests answered with the responder alone: the asker's view digest matched (nothing to teach).</summary>
     public long ViewsAgreed => Volatile.Read(ref _viewsAgreed);
+
+    /// <summary>Filterless membership requests answered with the responder's digest alone: the views differ, and the asker asks again with its filter.</summary>
+    public long ViewsDiffered => Volatile.Read(ref _viewsDiffered);
+
+    /// <summary>Sync requests sent without a known filter: a responder had agreed with this view, and it has not changed since.</summary>
+    public long FilterlessRequests => Volatile.Read(ref _filterlessRequests);
 
     public long DatagramSendFailures => Volatile.Read(ref _datagramSendFailures);
 
@@ -125,6 +133,14 @@ internal sealed class DiscoveryCounters
         Interlocked.Increment(ref _viewsAgreed);
         DiscoveryMetrics.ViewsAgreed.Add(1);
     }
+
+    public void ViewDiffered()
+    {
+        Interlocked.Increment(ref _viewsDiffered);
+        DiscoveryMetrics.ViewsDiffered.Add(1);
+    }
+
+    public void FilterlessRequest() => Interlocked.Increment(ref _filterlessRequests);
 
     public void Omitted(int entries)
     {

@@ -63,7 +63,7 @@ internal sealed partial class DiscoveryService
     /// To a peer of another org (<paramref name="askerOrg"/>) only what the org boundary discloses goes, each envelope
     /// without its secret envelope (the signature covers the payload only, so it still verifies).
     /// </remarks>
-    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security, string askerOrg, bool selfOnly, Membership.Member? asker)
+    private void SendSignedMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, NodeSecurity security, string askerOrg, bool selfOnly, Membership.Member? asker, ulong viewDigest)
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
@@ -130,12 +130,14 @@ internal sealed partial class DiscoveryService
                 continue;
             }
 
-            int total = MembershipMessages.ResponseSize(size);
+            ulong digest = start == 0 ? viewDigest : 0;
+            int contentSize = size + MembershipMessages.ViewDigestSize(digest);
+            int total = MembershipMessages.ResponseSize(contentSize);
             var frame = ArrayPool<byte>.Shared.Rent(total);
             try
             {
                 var span = frame.AsSpan(0, total);
-                int position = MembershipMessages.WriteResponseHeader(span, size);
+                int position = MembershipMessages.WriteResponseHeader(span, contentSize);
                 for (int i = start; i < end; i++)
                 {
                     var (envelope, isDead) = entries[i];
@@ -143,6 +145,8 @@ internal sealed partial class DiscoveryService
                     envelope.CopyTo(span[position..]);
                     position += envelope.Length;
                 }
+
+                position += MembershipMessages.WriteViewDigest(span[position..], digest);
 
                 if (_transport.SendFrame(to, span[..position]) == SendStatus.Sent)
                 {

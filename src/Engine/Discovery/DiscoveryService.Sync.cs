@@ -30,6 +30,11 @@ internal sealed partial class DiscoveryService
     // Set by any membership response that taught something (any thread); read and cleared by the sync timer.
     private int _syncTaught;
 
+    // The view digest this peer held when a responder last agreed with it (0: none since the last disagreement). While
+    // the table's digest is still this, sync requests go without a known filter: a responder that agrees needs none,
+    // and one that differs says so, and is asked again with the filter.
+    private ulong _agreedDigest;
+
     /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
     public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
 
@@ -124,12 +129,26 @@ internal sealed partial class DiscoveryService
         }
 
         string org = asker?.Org ?? string.Empty;
-        if (digest != 0 && asker is not null && _emitter.Boundary!.IsSameOrg(org) && _table.DigestWithout(asker) == digest)
+        if (digest != 0 && asker is not null && _emitter.Boundary!.IsSameOrg(org))
         {
-            // Both views hold the same members, each on the same side of dead: no entry could teach the asker anything.
-            Counters.ViewAgreed();
-            SendMembershipResponse(source, default, org, selfOnly: true);
-            return;
+            ulong mine = _table.DigestWithout(asker);
+            if (mine == digest || known.IsEmpty)
+            {
+                // Equal: both views hold the same members, each on the same side of dead, so no entry could teach the
+                // asker anything. Different, with no filter to answer by: the asker trusted an earlier agreement; this
+                // digest tells it otherwise, and it asks again with its filter (cheaper than a full answer).
+                if (mine == digest)
+                {
+                    Counters.ViewAgreed();
+                }
+                else
+                {
+                    Counters.ViewDiffered();
+                }
+
+                SendMembershipResponse(source, default, org, selfOnly: true, viewDigest: mine);
+                return;
+            }
         }
 
         if (!known.IsEmpty && !KnownFilter.IsValid(known))
@@ -156,6 +175,7 @@ internal sealed partial class DiscoveryService
         int alive = 0, dead = 0, learned = 0;
         var reader = new MembershipMessages.ResponseReader(content);
         bool first = true;
+        ReadOnlySpan<byte> respondent = default;
         while (reader.TryRead(out var envelope, out bool isDead))
         {
             if (!EnvelopeView.TryParse(envelope, out var view) || view.ContentField != EnvelopeView.AliveContent)
@@ -167,6 +187,11 @@ internal sealed partial class DiscoveryService
             if (first && !RespondentMayTeach(source, view.Content))
             {
                 return; // a bootstrap peer of another org: refused (logged), nothing learned from it
+            }
+
+            if (first)
+            {
+                respondent = view.Content;
             }
 
             first = false;
@@ -193,8 +218,37 @@ internal sealed partial class DiscoveryService
         {
             BadInput(source, "a membership response", "malformed protobuf; the entries before the fault were used", "membership-response");
         }
+        else if (reader.ViewDigest != 0)
+        {
+            JudgeViewDigest(reader.ViewDigest, respondent);
+        }
 
         OnResponseFrom(source, alive, dead);
+    }
+
+    /// <summary>
+    /// A response carried the responder's view digest instead of entries. Equal to this peer's (both without the other):
+    /// the views agree, and this peer's next rounds go without a filter while its view stays as it is. Different: the
+    /// views differ (or this peer's changed meanwhile); if this peer had trusted an earlier agreement, it asks again now,
+    /// with its filter, and so do its next rounds.
+    /// </summary>
+    private void JudgeViewDigest(ulong theirs, ReadOnlySpan<byte> respondentAlive)
+    {
+        var responder = AliveCodec.TryParse(respondentAlive, out var fields) ? _table.Find(fields.PkiId) : null;
+        if (responder is null)
+        {
+            return; // not learned (refused, or malformed: logged by TryRecord)
+        }
+
+        ulong mine = _table.Digest;
+        if (_table.DigestWithout(responder) == theirs)
+        {
+            Volatile.Write(ref _agreedDigest, mine);
+        }
+        else if (Interlocked.Exchange(ref _agreedDigest, 0) != 0 && responder.State != MemberState.Dead)
+        {
+            SendMembershipRequest(responder.Endpoint, BuildKnownFilter(), otherOrg: false, responder);
+        }
     }
 
     /// <summary>
@@ -236,10 +290,20 @@ internal sealed partial class DiscoveryService
 
         var picked = scratch.AsSpan(0, peers);
         int count = _table.Sample(picked);
-        var known = count > 0 ? BuildKnownFilter() : [];
+        ulong agreed = Volatile.Read(ref _agreedDigest);
+        bool trusted = agreed != 0 && _table.Digest == agreed;
+        byte[]? filter = null;
         for (int i = 0; i < count; i++)
         {
-            SendMembershipRequest(picked[i].Endpoint, known, !_emitter.Boundary!.IsSameOrg(picked[i].Org), picked[i]);
+            // Across orgs there is no digest (a responder discloses only part of its view): the filter always goes.
+            bool otherOrg = !_emitter.Boundary!.IsSameOrg(picked[i].Org);
+            var known = trusted && !otherOrg ? [] : filter ??= BuildKnownFilter();
+            if (known.Length == 0)
+            {
+                Counters.FilterlessRequest();
+            }
+
+            SendMembershipRequest(picked[i].Endpoint, known, otherOrg, picked[i]);
         }
 
         picked.Clear();
@@ -281,13 +345,13 @@ internal sealed partial class DiscoveryService
     /// members of this org that have an external endpoint (at that endpoint, no internal one), members of third orgs,
     /// never the asker's own org; this peer itself only if it has an external endpoint.
     /// </remarks>
-    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false, Member? asker = null)
+    private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false, Member? asker = null, ulong viewDigest = 0)
     {
         var boundary = _emitter.Boundary!;
         bool otherOrg = !boundary.IsSameOrg(askerOrg);
         if (_settings.Security is { } security)
         {
-            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly, asker);
+            SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly, asker, viewDigest);
             return;
         }
 
@@ -359,7 +423,7 @@ internal sealed partial class DiscoveryService
                 continue;
             }
 
-            SendResponseFrame(to, entries, start, end, size, endpointText, otherOrg);
+            SendResponseFrame(to, entries, start, end, size, endpointText, otherOrg, start == 0 ? viewDigest : 0);
             frames++;
             start = end;
         }
@@ -373,14 +437,15 @@ internal sealed partial class DiscoveryService
         DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
     }
 
-    private void SendResponseFrame(PeerEndpoint to, List<ResponseEntry> entries, int start, int end, int entriesSize, Span<byte> endpointText, bool otherOrg)
+    private void SendResponseFrame(PeerEndpoint to, List<ResponseEntry> entries, int start, int end, int entriesSize, Span<byte> endpointText, bool otherOrg, ulong viewDigest)
     {
-        int total = MembershipMessages.ResponseSize(entriesSize);
+        int contentSize = entriesSize + MembershipMessages.ViewDigestSize(viewDigest);
+        int total = MembershipMessages.ResponseSize(contentSize);
         var frame = ArrayPool<byte>.Shared.Rent(total);
         try
         {
             var span = frame.AsSpan(0, total);
-            int position = MembershipMessages.WriteResponseHeader(span, entriesSize);
+            int position = MembershipMessages.WriteResponseHeader(span, contentSize);
             for (int i = start; i < end; i++)
             {
                 var fields = FieldsOf(entries[i], endpointText, otherOrg);
@@ -388,6 +453,8 @@ internal sealed partial class DiscoveryService
                 position += MembershipMessages.WriteEntryHeader(span[position..], entries[i].Dead, length);
                 position += AliveCodec.Write(span[position..], fields, default);
             }
+
+            position += MembershipMessages.WriteViewDigest(span[position..], viewDigest);
 
             Debug.Assert(position == total, "response size computed and written differ");
             var status = _transport.SendFrame(to, span);

@@ -81,6 +81,17 @@ internal static class MembershipMessages
         ProtoSpanWriter.BytesFieldSize(1, selfLength) + ProtoSpanWriter.BytesFieldSize(KnownFilterField, knownFilterLength)
         + ProtoSpanWriter.VarintFieldSize(ViewDigestField, viewDigest);
 
+    /// <summary>Bytes of a response's view digest field (0 for none).</summary>
+    public static int ViewDigestSize(ulong viewDigest) => ProtoSpanWriter.VarintFieldSize(ViewDigestField, viewDigest);
+
+    /// <summary>Writes a response's view digest field (nothing for 0), after its entries.</summary>
+    public static int WriteViewDigest(Span<byte> destination, ulong viewDigest)
+    {
+        var w = new ProtoSpanWriter(destination);
+        w.WriteVarintField(ViewDigestField, viewDigest);
+        return w.Position;
+    }
+
     /// <summary>Size of one response entry (field header + envelope).</summary>
     public static int EntrySize(int envelopeLength) => ProtoSpanWriter.MessageFieldSize(AliveField, envelopeLength);
 
@@ -119,6 +130,13 @@ internal static class MembershipMessages
 
         public bool Malformed { get; private set; }
 
+        /// <summary>
+        /// Engine's extension field 1002 of MembershipResponse, once read past (0 when absent): the responder's view digest
+        /// without the asker, sent instead of entries when the digests agree, or when they differ and the request carried
+        /// no known filter to answer by.
+        /// </summary>
+        public ulong ViewDigest { get; private set; }
+
         public bool TryRead(out ReadOnlySpan<byte> envelope, out bool dead)
         {
             envelope = default;
@@ -141,6 +159,18 @@ internal static class MembershipMessages
 
                     dead = field == DeadField;
                     return true;
+                }
+
+                if (wt == WireType.Varint && field == ViewDigestField)
+                {
+                    if (!_reader.TryReadVarint(out ulong digest))
+                    {
+                        Malformed = true;
+                        return false;
+                    }
+
+                    ViewDigest = digest;
+                    continue;
                 }
 
                 if (!_reader.TrySkip(wt))

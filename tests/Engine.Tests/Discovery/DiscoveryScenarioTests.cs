@@ -1,3 +1,4 @@
+using Engine.Discovery;
 using Engine.Membership;
 using Engine.Node;
 using Engine.Transport.Memory;
@@ -41,7 +42,7 @@ public sealed class DiscoveryScenarioTests
     }
 
     [Test]
-    public void ConvergedPeers_AnswerSyncWithThemselvesOnly_AndAPeerThatKnowsMoreTeachesItBySync()
+    public void ConvergedPeers_SyncByViewDigestAlone_AndAPeerThatKnowsMoreStillTeachesIt()
     {
         var h = new DiscoveryHarness(6);
         h.Start(0);
@@ -54,23 +55,28 @@ public sealed class DiscoveryScenarioTests
         h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "six nodes see each other");
         h.Run(TimeSpan.FromSeconds(8)); // rounds sent before the last one learned the last member have been answered
 
-        long Agreed() => all.Sum(i => h.Nodes[i]!.Discovery!.Counters.ViewsAgreed);
-        long Asked() => all.Sum(i => h.Nodes[i]!.Discovery!.Counters.MembershipRequestsReceived);
-        long agreed = Agreed(), asked = Asked();
+        DiscoveryCounters CountersOf(int i) => h.Nodes[i]!.Discovery!.Counters;
+        long Sum(Func<DiscoveryCounters, long> read) => all.Sum(i => read(CountersOf(i)));
+        long agreed = Sum(c => c.ViewsAgreed), asked = Sum(c => c.MembershipRequestsReceived), filterless = Sum(c => c.FilterlessRequests);
         h.Run(TimeSpan.FromSeconds(20)); // five pull intervals: 6 nodes x 3 peers x 5 rounds
-        Assert.That(Asked() - asked, Is.InRange(80, 100), "sync rounds ran");
-        Assert.That(Agreed() - agreed, Is.EqualTo(Asked() - asked), "converged views agree, heartbeats moving times or not: no request needed a walk");
+        long roundRequests = Sum(c => c.MembershipRequestsReceived) - asked;
+        Assert.Multiple(() =>
+        {
+            Assert.That(roundRequests, Is.InRange(80, 100), "sync rounds ran");
+            Assert.That(Sum(c => c.ViewsAgreed) - agreed, Is.EqualTo(roundRequests), "converged views agree, heartbeats moving times or not: no request needed a walk");
+            Assert.That(Sum(c => c.FilterlessRequests) - filterless, Is.EqualTo(roundRequests), "once a responder agreed, requests go without a known filter");
+            Assert.That(Sum(c => c.ViewsDiffered), Is.Zero);
+        });
 
-        // Node 1 alone learns a member that sends no heartbeats: only node 1's answers can teach it, by walking its view.
+        // Node 1 alone learns a member that sends no heartbeats: only node 1's answers can teach it. The others ask it
+        // without a filter; it answers that the views differ; they ask again with their filters and it walks its view.
         var ghost = new byte[32];
         ghost.AsSpan().Fill(0x6B);
         string org = h.Nodes[1]!.Membership!.Find(h.Nodes[0]!.PkiId.Span)!.Org;
         var news = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Engine.Transport.PeerEndpoint.FromIPv4(0x0A00_0063u, 7051), org: org);
         h.Nodes[1]!.Membership!.Update(ghost, in news, h.Time.GetTimestamp(), out _);
-        agreed = Agreed();
-        asked = Asked();
         h.RunUntil(() => all.All(i => h.Nodes[i]!.Membership!.Find(ghost)?.State == MemberState.Alive), TimeSpan.FromSeconds(20), "everyone learns the ghost by sync");
-        Assert.That(Asked() - asked - (Agreed() - agreed), Is.GreaterThan(0), "views that differ are answered by walking them");
+        Assert.That(CountersOf(1).ViewsDiffered, Is.GreaterThan(0), "node 1 told filterless askers their views differ");
     }
 
     [Test]

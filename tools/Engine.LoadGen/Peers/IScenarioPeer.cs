@@ -24,6 +24,9 @@ internal interface IScenarioPeer
     /// <summary>Datagrams and bytes it has sent since it started.</summary>
     (long Datagrams, long Bytes) Sent { get; }
 
+    /// <summary>Membership requests it answered, and how many of them by the view digest alone (null: not known here, a peer of another process).</summary>
+    (long Answered, long Agreed)? SyncAnswers { get; }
+
     /// <summary>The OS process id, for a peer that runs as its own process.</summary>
     int? ProcessId { get; }
 
@@ -53,6 +56,9 @@ internal sealed class NodePeer(GossipNode node) : IScenarioPeer
             return (s.DatagramsSent, s.BytesSent);
         }
     }
+
+    public (long Answered, long Agreed)? SyncAnswers =>
+        node.Discovery is { } discovery ? (discovery.Counters.MembershipRequestsReceived, discovery.Counters.ViewsAgreed) : null;
 
     public int? ProcessId => null;
 

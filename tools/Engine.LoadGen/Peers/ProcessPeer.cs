@@ -81,6 +81,8 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 
     public (long Datagrams, long Bytes) Sent => (Interlocked.Read(ref _datagrams), Interlocked.Read(ref _bytes));
 
+    public (long Answered, long Agreed)? SyncAnswers => null;
+
     public int? ProcessId => _process.Id;
 
     /// <summary>The Engine.Peer executable beside the load generator (the project references it).</summary>

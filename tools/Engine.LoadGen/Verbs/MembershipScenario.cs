@@ -184,6 +184,14 @@ internal sealed class MembershipScenario
             }
 
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+            foreach (var peer in _peers)
+            {
+                if (peer.Node?.SyncAnswers is var (answered, agreed))
+                {
+                    result.SyncAnswered += answered;
+                    result.SyncAgreed += agreed;
+                }
+            }
             result.GcPauseSeconds = (GC.GetTotalPauseDuration() - gcPauseStart).TotalSeconds;
             result.Gen2Collections = GC.CollectionCount(2) - gen2Start;
             await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
@@ -413,6 +421,12 @@ internal sealed class MembershipScenario
             .Add("gc_pause_s", "time the runtime paused every thread for garbage collection", r.GcPauseSeconds, "N2", " s")
             .Add("gc_gen2", "full (gen 2) collections", (long)r.Gen2Collections)
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
+        if (!s.Processes)
+        {
+            report.Add("sync_answered", "membership requests answered (all peers)", r.SyncAnswered)
+                .Add("sync_agreed", "of those, answered by the view digest alone (no walk of the view)", r.SyncAgreed);
+        }
+
         if (s.Signing)
         {
             report.Add("verifications", "signatures verified (all peers)", r.Verifications)
@@ -506,6 +520,8 @@ internal sealed class MembershipScenario
         public long RetainedBytes;
         public double GcPauseSeconds;
         public int Gen2Collections;
+        public long SyncAnswered;
+        public long SyncAgreed;
         public bool TimedOut;
     }
 }
