@@ -21,6 +21,12 @@ internal sealed partial class DiscoveryService
     [ThreadStatic]
     private static Member[]? _syncScratch;
 
+    [ThreadStatic]
+    private static List<ResponseEntry>? _responseEntries;
+
+    [ThreadStatic]
+    private static List<ResponseEntry>? _responseDead;
+
     // Probing strategies' sync backoff, kept by the sync timer: rounds in a row that taught nothing (at most
     // MaxSyncBackoff), ticks since the last round, and whether the last round's outcome is still to be judged.
     private int _syncQuiet;
@@ -347,22 +353,42 @@ internal sealed partial class DiscoveryService
     /// </remarks>
     private void SendMembershipResponse(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly = false, Member? asker = null, ulong viewDigest = 0)
     {
-        var boundary = _emitter.Boundary!;
-        bool otherOrg = !boundary.IsSameOrg(askerOrg);
         if (_settings.Security is { } security)
         {
             SendSignedMembershipResponse(to, known, security, askerOrg, selfOnly, asker, viewDigest);
             return;
         }
 
+        // The snapshot's lists are the thread's own, reused (a response to a large view otherwise grows a fresh list of
+        // tens of kilobytes every time); one nested on the same thread, while they are taken, gets new ones.
+        var entries = _responseEntries ?? [];
+        var dead = _responseDead ?? [];
+        _responseEntries = _responseDead = null;
+        try
+        {
+            SendSnapshot(to, known, askerOrg, selfOnly, asker, viewDigest, entries, dead);
+        }
+        finally
+        {
+            entries.Clear();
+            dead.Clear();
+            _responseEntries = entries;
+            _responseDead = dead;
+        }
+    }
+
+    /// <summary>Builds and sends a response (see <see cref="SendMembershipResponse"/>) with <paramref name="entries"/> and <paramref name="dead"/>, both empty, as scratch.</summary>
+    private void SendSnapshot(PeerEndpoint to, ReadOnlySpan<byte> known, string askerOrg, bool selfOnly, Member? asker, ulong viewDigest, List<ResponseEntry> entries, List<ResponseEntry> dead)
+    {
+        var boundary = _emitter.Boundary!;
+        bool otherOrg = !boundary.IsSameOrg(askerOrg);
+
         // A snapshot: this peer first (a fresh heartbeat), then alive members, then dead ones.
-        var entries = new List<ResponseEntry>(known.IsEmpty ? _table.Count + 1 : 16);
         if (!otherOrg || _externalText.Length > 0)
         {
             entries.Add(new(null, null, new PeerTime(_incarnation, NextOwnSeq()), false));
         }
 
-        var dead = new List<ResponseEntry>();
         int omitted = 0;
         foreach (var member in _table)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using Engine.Membership;
 
 namespace Engine.Discovery;
@@ -43,11 +44,10 @@ internal static class KnownFilter
         {
             if (member.GetState(out var time) is MemberState.Alive or MemberState.Suspect)
             {
-                ulong hash = KeyHash(member.PkiId, time, seed);
-                ulong h1 = (uint)hash, h2 = (hash >> 32) | 1;
-                for (ulong i = 0; i < Hashes; i++)
+                ulong probe = KeyHash(member.PkiId, time, seed), step = Step(probe);
+                for (int i = 0; i < Hashes; i++, probe += step)
                 {
-                    ulong bit = (h1 + (i * h2)) % bitCount;
+                    ulong bit = BitOf(probe, bitCount);
                     bits[(int)(bit >> 3)] |= (byte)(1 << (int)(bit & 7));
                 }
             }
@@ -62,6 +62,13 @@ internal static class KnownFilter
 
     private static ulong KeyHash(ReadOnlySpan<byte> pkiId, PeerTime time, ulong seed) =>
         Mix(Mix(PeerKey.Hash(pkiId, seed) ^ time.IncNum) ^ time.SeqNum);
+
+    // Probe i is h + i * step (mod 2^64), step = h rotated by 32 bits, made odd; its bit is the probe's top 32 bits
+    // scaled to the bit count (a multiply and a shift where a 64-bit modulo took tens of cycles, eleven times per member
+    // on both sides of every sync round).
+    private static ulong Step(ulong hash) => BitOperations.RotateLeft(hash, 32) | 1;
+
+    private static ulong BitOf(ulong probe, ulong bitCount) => ((probe >> 32) * bitCount) >> 32;
 
     // The SplitMix64 finalizer.
     private static ulong Mix(ulong z)
@@ -78,11 +85,10 @@ internal static class KnownFilter
         int hashes = filter[8];
         var bits = filter[HeaderSize..];
         ulong bitCount = (ulong)bits.Length * 8;
-        ulong hash = KeyHash(pkiId, time, seed);
-        ulong h1 = (uint)hash, h2 = (hash >> 32) | 1;
-        for (ulong i = 0; i < (ulong)hashes; i++)
+        ulong probe = KeyHash(pkiId, time, seed), step = Step(probe);
+        for (int i = 0; i < hashes; i++, probe += step)
         {
-            ulong bit = (h1 + (i * h2)) % bitCount;
+            ulong bit = BitOf(probe, bitCount);
             if ((bits[(int)(bit >> 3)] & (1 << (int)(bit & 7))) == 0)
             {
                 return false;

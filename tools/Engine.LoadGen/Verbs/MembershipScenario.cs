@@ -23,8 +23,9 @@ internal sealed class MembershipScenario
 {
     private readonly MembershipRunSettings _settings;
     private readonly List<Peer> _peers = [];
-    private readonly HashSet<string> _killedIds = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _killed = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _indexById = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerEndpoint, int> _indexByEndpoint = new();
     private readonly Dictionary<int, Engine.Security.PeerCredential> _credentials = [];
     private readonly List<Engine.Security.VerifierCounters> _verifiers = [];
     private Engine.Security.OrgCertificateAuthority? _ca;
@@ -108,11 +109,11 @@ internal sealed class MembershipScenario
                 _phase = $"stopping {kill} peers";
                 var random = new Random(s.Seed);
                 var victims = _peers.OrderBy(_ => random.Next()).Take(kill).ToList();
-                lock (_killedIds)
+                lock (_killed)
                 {
                     foreach (var v in victims)
                     {
-                        _killedIds.Add(v.Id);
+                        _killed.Add(v.Index);
                     }
                 }
 
@@ -144,9 +145,9 @@ internal sealed class MembershipScenario
                 // Restart the stopped peers (same endpoint, new incarnation, bootstrapped to a survivor): time until every
                 // peer sees everyone alive again.
                 _phase = $"restarting {kill} peers";
-                lock (_killedIds)
+                lock (_killed)
                 {
-                    _killedIds.Clear();
+                    _killed.Clear();
                 }
 
                 double restartedAt = clock.ElapsedMs;
@@ -276,6 +277,7 @@ internal sealed class MembershipScenario
         string pkiIdHex = Convert.ToHexStringLower(options.Credential?.PkiId.ToArray() ?? options.PkiId!);
         peer.Id = pkiIdHex;
         _indexById[peer.Id] = peer.Index;
+        _indexByEndpoint[endpoint] = peer.Index;
         peer.ResetSeen(s.Peers);
         if (s.Processes)
         {
@@ -299,7 +301,13 @@ internal sealed class MembershipScenario
         }
 
         var node = new GossipNode(options, transport, context);
-        node.MembershipChanged += e => OnChanged(peer, e);
+        node.ViewObserver = (member, state) =>
+        {
+            if (_indexByEndpoint.TryGetValue(member.Endpoint, out int index))
+            {
+                OnChanged(peer, index, state, member.Endpoint);
+            }
+        };
         await node.StartAsync(cancellationToken);
         if (node.Security is { } security)
         {
@@ -327,32 +335,40 @@ internal sealed class MembershipScenario
     /// </summary>
     private void OnChanged(Peer observer, MembershipChangedEvent e)
     {
-        if (observer.Stopped || !_indexById.TryGetValue(e.PkiId, out int index))
+        if (_indexById.TryGetValue(e.PkiId, out int index))
+        {
+            OnChanged(observer, index, e.State, e.Endpoint);
+        }
+    }
+
+    private void OnChanged(Peer observer, int index, MemberState state, PeerEndpoint endpoint)
+    {
+        if (observer.Stopped)
         {
             return;
         }
 
-        if (e.State == MemberState.Alive)
+        if (state == MemberState.Alive)
         {
             observer.MarkSeenAlive(index, true);
             return;
         }
 
-        if (e.State != MemberState.Dead || !observer.MarkSeenAlive(index, false))
+        if (state != MemberState.Dead || !observer.MarkSeenAlive(index, false))
         {
             return;
         }
 
         bool expected;
-        lock (_killedIds)
+        lock (_killed)
         {
-            expected = _killedIds.Contains(e.PkiId);
+            expected = _killed.Contains(index);
         }
 
         if (!expected && Interlocked.Increment(ref _falseDeaths) <= 5)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"false death: {observer.Node.Endpoint} declared {e.Endpoint} ({e.PkiId[..8]}) dead at {Volatile.Read(ref _elapsedSeconds):F1} s ({_phase})"));
+                $"false death: {observer.Node.Endpoint} declared {endpoint} (peer {index}) dead at {Volatile.Read(ref _elapsedSeconds):F1} s ({_phase})"));
         }
     }
 
