@@ -20,18 +20,15 @@ internal sealed partial class DiscoveryService
     public void HandleAlive(PeerEndpoint source, ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> aliveContent, long now)
     {
         Counters.AliveArrived();
-        if (!AliveCodec.TryParse(aliveContent, out var fields))
+        if (!TryParseAlive(source, aliveContent, out var fields))
         {
-            BadInput(source, "an alive message", "malformed protobuf", "alive");
             return;
         }
 
         // Most heartbeats a flooding peer receives are copies of one it already has (about k per heartbeat): judge those by
         // one lookup, before the endpoint and identity are parsed or the news is built. A copy no newer than what the table
         // holds is stale whatever it says about endpoints (the table would drop it too).
-        var known = _table.Find(fields.PkiId);
-        if (known is not null && known.GetState(out var held) != MemberState.Purged
-            && new PeerTime(fields.IncNum, fields.SeqNum) <= held)
+        if (IsStaleCopy(in fields, out var known))
         {
             Counters.Stale();
             return;
@@ -77,21 +74,42 @@ internal sealed partial class DiscoveryService
     }
 
     /// <summary>
+    /// True when the table holds the member at a time no older than the message's: stale, whatever it says about
+    /// endpoints (the table would drop it too). <paramref name="known"/>: the member found, if any.
+    /// </summary>
+    private bool IsStaleCopy(in AliveFields fields, out Member? known)
+    {
+        known = _table.Find(fields.PkiId);
+        return known is not null && known.GetState(out var held) != MemberState.Purged && new PeerTime(fields.IncNum, fields.SeqNum) <= held;
+    }
+
+    /// <summary>
     /// Parses an AliveMessage and offers it to the table as <paramref name="state"/>. False when it is malformed, about
     /// this peer, refused, or not trusted enough (<paramref name="hearsay"/>) for what the table holds.
     /// </summary>
     private bool TryRecord(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, ReadOnlySpan<byte> secretEnvelope, MemberState state, long now, Hearsay hearsay,
         out Member? member, out MembershipChange change)
     {
-        if (!AliveCodec.TryParse(aliveContent, out var fields))
+        if (!TryParseAlive(source, aliveContent, out var fields))
         {
             member = null;
             change = MembershipChange.Stale;
-            BadInput(source, "an alive message", "malformed protobuf", "alive");
             return false;
         }
 
         return TryRecord(source, in fields, secretEnvelope, state, now, hearsay, out member, out change);
+    }
+
+    /// <summary>Parses an AliveMessage; a malformed one is counted and logged as bad input from <paramref name="source"/>.</summary>
+    private bool TryParseAlive(PeerEndpoint source, ReadOnlySpan<byte> aliveContent, out AliveFields fields)
+    {
+        if (AliveCodec.TryParse(aliveContent, out fields))
+        {
+            return true;
+        }
+
+        BadInput(source, "an alive message", "malformed protobuf", "alive");
+        return false;
     }
 
     /// <summary>As above, for an AliveMessage already parsed; <paramref name="lookedUp"/>: the member, when the caller already looked it up.</summary>

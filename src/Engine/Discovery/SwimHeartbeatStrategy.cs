@@ -714,6 +714,19 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
                 continue; // a verdict about a member this peer never knew: nothing to mark
             }
 
+            // Every peer passes a verdict on ~4 log10(N) times, so most copies arrive when it is already held: judged
+            // here against the member found, they skip the table's update path (a second lookup).
+            var heldState = member.GetState(out var heldTime);
+            if (heldState != MemberState.Purged && (heldTime > news.Time || (heldTime == news.Time && heldState >= news.State)))
+            {
+                if (heldState == MemberState.Alive && heldTime > news.Time)
+                {
+                    correction ??= member; // the sender still spreads a suspicion or death the member has refuted since
+                }
+
+                continue;
+            }
+
             var change = _discovery.RecordVerdict(member, news.Time, news.State, now);
             var state = member.GetState(out var held);
             if (change is MembershipChange.Stale or MembershipChange.Refreshed or MembershipChange.Rejected || held != news.Time)
