@@ -76,6 +76,7 @@ internal sealed class MembershipScenario
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         var gcPauseStart = GC.GetTotalPauseDuration();
         int gen2Start = GC.CollectionCount(2);
+        long allocatedStart = GC.GetTotalAllocatedBytes();
         var wall = Stopwatch.StartNew();
         try
         {
@@ -195,6 +196,7 @@ internal sealed class MembershipScenario
             }
             result.GcPauseSeconds = (GC.GetTotalPauseDuration() - gcPauseStart).TotalSeconds;
             result.Gen2Collections = GC.CollectionCount(2) - gen2Start;
+            result.AllocatedBytes = GC.GetTotalAllocatedBytes() - allocatedStart;
             await Task.WhenAll(_peers.Where(p => !p.Stopped && p.Node is not null).Select(p => p.Node.StopAsync().AsTask()));
 
             clock.Dispose();
@@ -436,6 +438,7 @@ internal sealed class MembershipScenario
             .Add("retained_bytes_per_member_entry", "that, per member entry of all tables (N x (N - 1))", r.RetainedBytes > 0 && s.Peers > 1 ? r.RetainedBytes / ((double)s.Peers * (s.Peers - 1)) : double.NaN, "N0", " B")
             .Add("gc_pause_s", "time the runtime paused every thread for garbage collection", r.GcPauseSeconds, "N2", " s")
             .Add("gc_gen2", "full (gen 2) collections", (long)r.Gen2Collections)
+            .Add("allocated_mb", "managed memory allocated during the run (all peers, the verb's own bookkeeping included)", r.AllocatedBytes / (1024.0 * 1024.0), "N0", " MB")
             .Add("network_time_s", "network time elapsed", clock.ElapsedMs / 1000, "N1", " s");
         if (!s.Processes)
         {
@@ -536,6 +539,7 @@ internal sealed class MembershipScenario
         public long RetainedBytes;
         public double GcPauseSeconds;
         public int Gen2Collections;
+        public long AllocatedBytes;
         public long SyncAnswered;
         public long SyncAgreed;
         public bool TimedOut;
