@@ -81,6 +81,35 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void NodesStartedTogether_SpreadTheirFirstSyncRoundsOverTheIntervalsSecondHalf_FabricModeDoesNot()
+    {
+        static double[] FirstRounds(DiscoveryHarness h, int count)
+        {
+            var all = StartAll(h, count);
+            h.Run(TimeSpan.FromSeconds(1.95)); // bootstrap requests answered; no sync round yet
+            var before = all.Select(i => h.Nodes[i]!.GetStatistics().MembershipRequestsSent).ToArray();
+            var first = new double[count];
+            for (int step = 1; step <= 22; step++)
+            {
+                h.Run(TimeSpan.FromMilliseconds(100));
+                foreach (int i in all.Where(i => first[i] == 0 && h.Nodes[i]!.GetStatistics().MembershipRequestsSent > before[i]))
+                {
+                    first[i] = 1.95 + (step / 10.0);
+                }
+            }
+
+            return first;
+        }
+
+        var swim = FirstRounds(Harness(12), 12);
+        Assert.That(swim, Is.All.InRange(2.0, 4.05), "each first round within the second half of the 4 s pull interval");
+        Assert.That(swim.Distinct().Count(), Is.GreaterThanOrEqualTo(6), $"spread, not at one instant: {string.Join(", ", swim)}");
+
+        var fabric = FirstRounds(new DiscoveryHarness(12), 12);
+        Assert.That(fabric.Distinct().Count(), Is.EqualTo(1), $"Fabric's timing: every node at one pull interval: {string.Join(", ", fabric)}");
+    }
+
+    [Test]
     public void SettledNodes_RunNoGossipTicks_OnlyTheirProbes()
     {
         var h = Harness(3);
