@@ -80,7 +80,7 @@ internal sealed partial class DiscoveryService
     private bool IsStaleCopy(in AliveFields fields, out Member? known)
     {
         known = _table.Find(fields.PkiId);
-        return known is not null && known.GetState(out var held) != MemberState.Purged && new PeerTime(fields.IncNum, fields.SeqNum) <= held;
+        return known is not null && known.HoldsAtLeast(new PeerTime(fields.IncNum, fields.SeqNum), MemberState.Alive);
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ namespace Engine.Discovery;
 internal sealed partial class DiscoveryService
 {
     private const int MaxSyncBackoff = 3;
+    private const int MaxPooledEntries = 1 << 16;
 
     [ThreadStatic]
     private static Member[]? _syncScratch;
@@ -61,7 +62,8 @@ internal sealed partial class DiscoveryService
     /// <param name="knownFilter">What this peer holds alive.</param>
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
     /// <param name="responder">The member asked, when this peer holds it: the request then carries this peer's view digest without it, and a responder that agrees answers with itself only (never across orgs, where a responder discloses only part of its view).</param>
-    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false, Member? responder = null)
+    /// <param name="filterless">The filter is left out on purpose (a responder agreed with this view, unchanged since): a responder that differs answers with its digest alone instead of in full. Otherwise a request without a filter (this peer holds no one alive) carries no digest and gets a full answer.</param>
+    private SendStatus SendMembershipRequest(PeerEndpoint to, byte[] knownFilter, bool otherOrg = false, Member? responder = null, bool filterless = false)
     {
         if (otherOrg && _externalText.Length == 0)
         {
@@ -72,7 +74,7 @@ internal sealed partial class DiscoveryService
         byte[]? frame = null;
         try
         {
-            ulong digest = responder is null || otherOrg ? 0 : _table.DigestWithout(responder);
+            ulong digest = responder is null || otherOrg || (knownFilter.Length == 0 && !filterless) ? 0 : _table.DigestWithout(responder);
             int size = MembershipMessages.RequestSize(aliveLength, knownFilter.Length, digest);
             frame = ArrayPool<byte>.Shared.Rent(size);
             int written = MembershipMessages.WriteRequest(frame, alive.AsSpan(0, aliveLength), knownFilter, digest);
@@ -303,13 +305,13 @@ internal sealed partial class DiscoveryService
         {
             // Across orgs there is no digest (a responder discloses only part of its view): the filter always goes.
             bool otherOrg = !_emitter.Boundary!.IsSameOrg(picked[i].Org);
-            var known = trusted && !otherOrg ? [] : filter ??= BuildKnownFilter();
-            if (known.Length == 0)
+            bool filterless = trusted && !otherOrg;
+            if (filterless)
             {
                 Counters.FilterlessRequest();
             }
 
-            SendMembershipRequest(picked[i].Endpoint, known, otherOrg, picked[i]);
+            SendMembershipRequest(picked[i].Endpoint, filterless ? [] : filter ??= BuildKnownFilter(), otherOrg, picked[i], filterless);
         }
 
         picked.Clear();
@@ -370,10 +372,11 @@ internal sealed partial class DiscoveryService
         }
         finally
         {
+            // Kept for the next response unless a huge view grew them (a thread does not hold megabytes for good).
             entries.Clear();
             dead.Clear();
-            _responseEntries = entries;
-            _responseDead = dead;
+            _responseEntries = entries.Capacity <= MaxPooledEntries ? entries : null;
+            _responseDead = dead.Capacity <= MaxPooledEntries ? dead : null;
         }
     }
 

@@ -115,6 +115,17 @@ public sealed class Member
         return MemberStateMachine.StateOf(word);
     }
 
+    /// <summary>
+    /// True when the member is held at a (time, state) no older than <paramref name="time"/>, <paramref name="state"/>
+    /// in the table's order (newer time first, then alive &lt; suspect &lt; dead): news that says so cannot move it.
+    /// False for a purged member (news about it re-adds the key).
+    /// </summary>
+    internal bool HoldsAtLeast(PeerTime time, MemberState state)
+    {
+        var held = GetState(out var heldTime);
+        return held != MemberState.Purged && (heldTime > time || (heldTime == time && held >= state));
+    }
+
     /// <summary>"pkiid-prefix@endpoint" for log lines (allocates).</summary>
     public override string ToString() => $"{Convert.ToHexStringLower(PkiId[..Math.Min(PkiId.Length, 8)])}@{Endpoint}";
 

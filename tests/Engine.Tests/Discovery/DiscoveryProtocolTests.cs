@@ -207,6 +207,30 @@ public sealed class DiscoveryProtocolTests
     }
 
     [Test]
+    public void ReprobeOfAPeerThatHoldsNoOneAlive_CarriesNoDigest_SoItIsAnsweredInFull()
+    {
+        // The node holds two members, both dead: its re-probe requests carry an empty known filter. Without a digest the
+        // responder answers in full; with one it could answer "views differ" alone, which only a filterless round expects.
+        var rig = new Rig();
+        string org = rig.H.OptionsFor(0).OrgId;
+        foreach (var (pki, endpoint) in new[] { (Pki(7), Observer), (Pki(8), PeerEndpoint.FromIPv4(0x0A00_0066, 7051)) })
+        {
+            var news = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Dead, endpoint, org: org);
+            rig.Node.Membership!.Update(pki, in news, rig.H.Time.GetTimestamp(), out _);
+        }
+
+        rig.H.Run(TimeSpan.FromSeconds(30)); // one reconnect interval (25 s)
+        var requests = rig.ObserverLog.Frames.Where(f => EnvelopeView.TryParse(f.Body, out var v) && v.ContentField == EnvelopeView.MembershipRequestContent).ToList();
+        Assert.That(requests, Is.Not.Empty, "the dead member was re-probed");
+        foreach (var (_, body) in requests)
+        {
+            Assert.That(EnvelopeView.TryParse(body, out var view), Is.True);
+            Assert.That(MembershipMessages.TryParseRequest(view.Content, out _, out var filter, out ulong digest), Is.True);
+            Assert.That((filter.Length, digest), Is.EqualTo((0, 0UL)), "no filter, and so no digest");
+        }
+    }
+
+    [Test]
     public void MembershipResponse_LargerThanAFrame_IsSplit_AndCarriesEveryMember()
     {
         var rig = new Rig(transport: new TransportOptions { MaxFramePayload = 1024 });

@@ -11,15 +11,21 @@ public sealed class DiscoveryScenarioTests
     private static readonly TimeSpan AliveExpiration = TimeSpan.FromSeconds(25);
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(2.5);
 
+    /// <summary>Starts nodes 0 to <paramref name="count"/> − 1, each bootstrapped to node 0.</summary>
+    private static void StartAllOnZero(DiscoveryHarness h, int count)
+    {
+        h.Start(0);
+        for (int i = 1; i < count; i++)
+        {
+            h.Start(i, 0);
+        }
+    }
+
     [Test]
     public void FiveNodes_TwoStop_TheOthersConvergeToTwoAliveAndTwoDead()
     {
         var h = new DiscoveryHarness(5);
-        h.Start(0);
-        for (int i = 1; i < 5; i++)
-        {
-            h.Start(i, 0);
-        }
+        StartAllOnZero(h, 5);
 
         h.RunUntil(() => h.SeesExactly([0, 1, 2, 3, 4], [0, 1, 2, 3, 4]), TimeSpan.FromSeconds(30), "five nodes see each other");
 
@@ -45,11 +51,7 @@ public sealed class DiscoveryScenarioTests
     public void ConvergedPeers_SyncByViewDigestAlone_AndAPeerThatKnowsMoreStillTeachesIt()
     {
         var h = new DiscoveryHarness(6);
-        h.Start(0);
-        for (int i = 1; i < 6; i++)
-        {
-            h.Start(i, 0);
-        }
+        StartAllOnZero(h, 6);
 
         var all = Enumerable.Range(0, 6).ToArray();
         h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "six nodes see each other");
