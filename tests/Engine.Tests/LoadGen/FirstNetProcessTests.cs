@@ -27,6 +27,7 @@ public sealed class FirstNetProcessTests
         Assert.That((bool)result["end_state_reached"]!, Is.True, output);
         Assert.That(output, Does.Contain("peer0.org1: bootstrap peer peer1.org1 is not reachable"), "the peers' own log lines, read from their stdout");
         Assert.That(output, Does.Contain("Not available across processes: commit times"));
+        AssertPortsBelowTheEphemeralRange(result);
 
         var steps = result["steps"]!.AsArray();
         Assert.That((string)steps[0]!["name"]!, Is.EqualTo("start the orderer"));
@@ -62,6 +63,7 @@ public sealed class FirstNetProcessTests
     {
         var (result, output, pid) = await RunAsync(0, ["--processes", "--no-bootstrap"], cancellationToken);
         Assert.That(LoadGenProcessTests.PeersLaunchedBy(pid), Is.Empty);
+        AssertPortsBelowTheEphemeralRange(result);
         Assert.That((bool)result["end_state_reached"]!, Is.True, output);
         var steps = result["steps"]!.AsArray();
         var joined = steps.Single(s => ((string)s!["name"]!).StartsWith("join", StringComparison.Ordinal))!;
@@ -131,6 +133,22 @@ public sealed class FirstNetProcessTests
             Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"processes still running 20 s after their launcher died: {string.Join(", ", LoadGenProcessTests.PeersLaunchedBy(pid))}");
             await Task.Delay(100, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// The processes start one after the other over seconds, each on a port chosen before the first starts: a port from the
+    /// kernel's ephemeral range could meanwhile become some connection's source port, and the process started on it fail
+    /// with "address already in use" (as it once did in CI).
+    /// </summary>
+    private static void AssertPortsBelowTheEphemeralRange(JsonNode result)
+    {
+        string range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+        int ephemeralStart = int.Parse(range.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
+        var endpoints = result["endpoints"]!.AsObject();
+        Assert.That(endpoints.Select(e => e.Key), Is.EquivalentTo(Peers.Append("orderer")));
+        int[] ports = [.. endpoints.Select(e => int.Parse(((string)e.Value!).Split(':')[1], CultureInfo.InvariantCulture))];
+        Assert.That(ports, Is.Unique);
+        Assert.That(ports, Has.All.LessThan(ephemeralStart).And.All.GreaterThanOrEqualTo(1024), $"endpoints {endpoints.ToJsonString()}, ephemeral range {range.Trim()}");
     }
 
     private static string[] Names(JsonNode? array) => [.. array!.AsArray().Select(n => (string)n!)];

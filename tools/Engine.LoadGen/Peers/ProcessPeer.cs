@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Engine.LoadGen.Verbs;
 using Engine.Membership;
 using Engine.Node;
 using Engine.Peer.Admin;
@@ -118,8 +119,8 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
     public static Task<ProcessPeer> StartPeerAsync(string name, PeerEndpoint endpoint, IEnumerable<string> sets,
         Action<MembershipChangedEvent>? onChanged, Action<string>? onOutput, CancellationToken cancellationToken)
     {
-        endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(FreePortPair()) : endpoint;
-        var admin = PeerEndpoint.Loopback(FreeTcpPort());
+        endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(LoopbackPorts.Free()) : endpoint;
+        var admin = PeerEndpoint.Loopback(LoopbackPorts.Free());
         var arguments = new List<string>();
         foreach (string set in (string[])[$"peer.id={name}", $"gossip.endpoint={endpoint}", "admin.enabled=true", $"admin.listenAddress={admin}",
             "transport.udpReceiveThread=false", .. sets])
@@ -412,36 +413,6 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
         {
             return _lastErrors.Count == 0 ? "(no output)" : string.Join(" | ", _lastErrors);
         }
-    }
-
-    /// <summary>A port free for both UDP and TCP on 127.0.0.1 right now (the peer binds both on one port).</summary>
-    internal static ushort FreePortPair()
-    {
-        for (int attempt = 0; attempt < 32; attempt++)
-        {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)udp.LocalEndPoint!).Port;
-            try
-            {
-                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return (ushort)port;
-            }
-            catch (SocketException)
-            {
-                // Taken for TCP: try another.
-            }
-        }
-
-        throw new InvalidOperationException("no free UDP+TCP port pair on 127.0.0.1 after 32 attempts");
-    }
-
-    internal static ushort FreeTcpPort()
-    {
-        using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (ushort)((IPEndPoint)tcp.LocalEndPoint!).Port;
     }
 
     private const int SigTerm = 15;

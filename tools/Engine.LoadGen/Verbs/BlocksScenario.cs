@@ -76,10 +76,10 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
         var endpoints = new PeerEndpoint[total];
         for (int i = 0; i < total; i++)
         {
-            endpoints[i] = settings.Memory ? PeerEndpoint.Loopback(checked((ushort)(MemoryNetwork.AutoPort + i))) : PeerEndpoint.Loopback(FreePort());
+            endpoints[i] = settings.Memory ? PeerEndpoint.Loopback(checked((ushort)(MemoryNetwork.AutoPort + i))) : PeerEndpoint.Loopback(LoopbackPorts.Free());
         }
 
-        var ordererEndpoint = settings.Memory ? PeerEndpoint.Loopback(7050) : PeerEndpoint.Loopback(FreePort());
+        var ordererEndpoint = settings.Memory ? PeerEndpoint.Loopback(7050) : PeerEndpoint.Loopback(LoopbackPorts.Free());
         ITransport ordererTransport = settings.Memory
             ? network.Memory!.CreateTransport(ordererEndpoint)
             : SocketTransport.Create(new TransportOptions { ListenEndpoint = ordererEndpoint, UdpReceiveThread = false });
@@ -528,7 +528,4 @@ internal sealed class BlocksScenario(BlocksRunSettings settings)
 
         public ConcurrentQueue<ulong> Commits { get; set; } = new();
     }
-
-    /// <summary>A loopback port free for both TCP and UDP right now, and not handed out before by this process.</summary>
-    internal static ushort FreePort() => LoopbackPorts.Free();
 }

@@ -35,6 +35,9 @@ internal sealed record FirstNetBlock(ulong Seq, string[] Deliveries, IReadOnlyDi
 /// <param name="Processes">True when every peer and the orderer ran as its own Engine.Peer process (<c>--processes</c>).</param>
 internal sealed record FirstNetResult(IReadOnlyList<FirstNetStep> Steps, IReadOnlyList<FirstNetBlock> Blocks, bool EndStateReached, bool Processes = false)
 {
+    /// <summary>Where each peer and the orderer listened (name to host:port).</summary>
+    public IReadOnlyDictionary<string, string> Endpoints { get; init; } = new Dictionary<string, string>();
+
     public JsonObject ToJson()
     {
         var steps = new JsonArray();
@@ -65,7 +68,14 @@ internal sealed record FirstNetResult(IReadOnlyList<FirstNetStep> Steps, IReadOn
             });
         }
 
-        return new JsonObject { ["steps"] = steps, ["blocks"] = blocks, ["end_state_reached"] = EndStateReached, ["processes"] = Processes };
+        return new JsonObject
+        {
+            ["steps"] = steps,
+            ["blocks"] = blocks,
+            ["end_state_reached"] = EndStateReached,
+            ["processes"] = Processes,
+            ["endpoints"] = new JsonObject([.. Endpoints.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))]),
+        };
     }
 
     private static JsonObject Map(IReadOnlyDictionary<string, string[]> map)
@@ -171,7 +181,7 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
         using var loggers = new StepLoggerFactory(this);
         foreach (string name in PeerNames.Append("orderer"))
         {
-            var endpoint = PeerEndpoint.Loopback(BlocksScenario.FreePort());
+            var endpoint = PeerEndpoint.Loopback(LoopbackPorts.Free());
             _endpoints[name] = endpoint;
             _names[endpoint] = name;
         }
@@ -262,12 +272,12 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             console.MarkupLine(endState
                 ? $"[green]End state reached[/]: one leader per org ({string.Join(", ", leaders)}), every peer sees the three others, the orderer delivers each block to the two leaders."
                 : "[red]End state NOT reached[/] (see the steps above).");
-            return new FirstNetResult(_steps, blocks, endState);
+            return WithEndpoints(new FirstNetResult(_steps, blocks, endState));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             console.MarkupLine($"[red]Stopped[/] (--timeout or Ctrl-C) after {_steps.Count} step(s); the end state was not reached.");
-            return new FirstNetResult(_steps, Blocks(), false);
+            return WithEndpoints(new FirstNetResult(_steps, Blocks(), false));
         }
         finally
         {
@@ -294,12 +304,12 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
     {
         foreach (string name in PeerNames)
         {
-            var endpoint = PeerEndpoint.Loopback(ProcessPeer.FreePortPair());
+            var endpoint = PeerEndpoint.Loopback(LoopbackPorts.Free());
             _endpoints[name] = endpoint;
             _names[endpoint] = name;
         }
 
-        _ordererEndpoint = PeerEndpoint.Loopback(ProcessPeer.FreePortPair());
+        _ordererEndpoint = PeerEndpoint.Loopback(LoopbackPorts.Free());
         _endpoints["orderer"] = _ordererEndpoint;
         _names[_ordererEndpoint] = "orderer";
         string directory = Directory.CreateTempSubdirectory("engine-firstnet-").FullName;
@@ -308,7 +318,7 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
         try
         {
             // 1. The orderer, with mychannel (block #0: Org1 and Org2, no anchor peers) and cutting on demand only.
-            var admin = PeerEndpoint.Loopback(ProcessPeer.FreeTcpPort());
+            var admin = PeerEndpoint.Loopback(LoopbackPorts.Free());
             string config = Path.Combine(directory, "orderer.yaml");
             await File.WriteAllTextAsync(config, string.Join('\n',
                 "orderer:", "  id: orderer", $"  listenAddress: {_ordererEndpoint}",
@@ -385,17 +395,17 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             console.MarkupLine(endState
                 ? $"[green]End state reached[/]: one leader per org ({string.Join(", ", leaders)}), every peer sees the three others, the orderer delivers each block to the two leaders."
                 : "[red]End state NOT reached[/] (see the steps above).");
-            return new FirstNetResult(_steps, blocks, endState, Processes: true);
+            return WithEndpoints(new FirstNetResult(_steps, blocks, endState, Processes: true));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             console.MarkupLine($"[red]Stopped[/] (--timeout or Ctrl-C) after {_steps.Count} step(s); every process is being stopped; the end state was not reached.");
-            return new FirstNetResult(_steps, Blocks(), false, Processes: true);
+            return WithEndpoints(new FirstNetResult(_steps, Blocks(), false, Processes: true));
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException or AdminException or IOException)
         {
             console.MarkupLine($"[red]The replay failed[/] after {_steps.Count} step(s): {Markup.Escape(e.Message)}");
-            return new FirstNetResult(_steps, Blocks(), false, Processes: true);
+            return WithEndpoints(new FirstNetResult(_steps, Blocks(), false, Processes: true));
         }
         finally
         {
@@ -748,6 +758,9 @@ internal sealed class FirstNetScenario(bool noBootstrap, bool processes = false)
             console.WriteLine($"   leader of {org}: {(peers.Length == 0 ? "none" : string.Join(", ", peers))}");
         }
     }
+
+    private FirstNetResult WithEndpoints(FirstNetResult result) =>
+        result with { Endpoints = _endpoints.ToDictionary(e => e.Key, e => e.Value.ToString()) };
 
     private List<FirstNetBlock> Blocks()
     {

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Engine.Node;
 using Engine.Transport;
 using Engine.Transport.Memory;
@@ -124,69 +121,18 @@ internal abstract class PeerNetwork : IDisposable
             return true;
         }
 
-        private static readonly int EphemeralStart = EphemeralRangeStart();
-        private int _nextPort = Math.Max(1024, EphemeralStart - 12_000) - 1; // a range of ports for the peers, ending where the ephemeral range starts
-
         public override ITransport CreateTransport(GossipOptions options, int index, PeerEndpoint endpoint)
         {
             // One port pair each, kept on restart; the node announces what it bound. Ports come from below the kernel's
             // ephemeral range when there is room: the many connections the peers open take ephemeral source ports, and
             // one that took a stopped peer's port would keep it from restarting there ("address already in use").
             // Many endpoints in one process: receive on the thread pool, not one thread per socket.
-            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback((ushort)NextFreePort()) : endpoint;
+            endpoint = endpoint.IsEmpty ? PeerEndpoint.Loopback(LoopbackPorts.TryFree(out ushort port) ? port : (ushort)0) : endpoint;
             options.Transport.ListenEndpoint = endpoint;
             options.Transport.UdpReceiveThread = false;
             options.Transport.MaxInboundConnections = Math.Max(options.Transport.MaxInboundConnections, peers * 2);
             options.Endpoint = endpoint;
             return SocketTransport.Create(options.Transport);
-        }
-
-        /// <summary>The next port below the ephemeral range that is free for both UDP and TCP on 127.0.0.1; 0 (the OS picks) when none is left.</summary>
-        private int NextFreePort()
-        {
-            while (true)
-            {
-                int port = Interlocked.Increment(ref _nextPort);
-                if (port >= EphemeralStart)
-                {
-                    return 0;
-                }
-
-                if (IsFree(port))
-                {
-                    return port;
-                }
-            }
-        }
-
-        private static bool IsFree(int port)
-        {
-            try
-            {
-                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }
-
-        /// <summary>Where the kernel's ephemeral port range starts (Linux: ip_local_port_range).</summary>
-        private static int EphemeralRangeStart()
-        {
-            try
-            {
-                string text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
-                return int.Parse(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-            {
-                return 32_768; // Linux's default
-            }
         }
     }
 }
