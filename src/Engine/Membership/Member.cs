@@ -16,8 +16,16 @@ public sealed class Member
 
     internal readonly ulong Hash;
 
-    // Written by the table with compare-and-swap; see MembershipTable.Update.cs.
-    internal Incarnation Current;
+    // The first incarnation, inline: only a restart (a newer inc_num) supersedes it, so most members never allocate
+    // another. Its word is written by the table with compare-and-swap; see MembershipTable.Update.cs.
+    internal readonly ulong FirstIncNum;
+    internal readonly ulong FirstSeqBase;
+    internal ulong FirstWord;
+
+    // Null until a restart supersedes the first incarnation: then set (once) before the first word is sealed, and moved
+    // forward past each later incarnation that is sealed in its turn.
+    internal Incarnation? Later;
+
     internal MemberInfo Info;
     internal long LastSeenTimestamp;
     internal int Flags;
@@ -54,8 +62,9 @@ public sealed class Member
             _longKey = pkiId.ToArray();
         }
 
-        // Allocated right after the member, so a heartbeat finds them in the neighbouring cache lines.
-        Current = new Incarnation(announcement.Time, announcement.State);
+        FirstIncNum = announcement.Time.IncNum;
+        FirstSeqBase = announcement.Time.SeqNum;
+        FirstWord = MemberStateMachine.Encode(0, announcement.State);
         Info = MemberInfo.For(in announcement);
     }
 
@@ -63,8 +72,7 @@ public sealed class Member
     private Member()
     {
         OrgScope = new OrgScope(string.Empty, 0);
-        Current = new Incarnation(default, MemberState.Dead);
-        Current.Word = MemberStateMachine.Purged;
+        FirstWord = MemberStateMachine.Purged;
         Info = MemberInfo.Empty;
     }
 
@@ -141,27 +149,37 @@ public sealed class Member
     /// The current incarnation and its word (never <see cref="MemberStateMachine.Sealed"/>): a superseded incarnation
     /// met on the way is installed (helping the thread that sealed it) and skipped.
     /// </summary>
-    internal Incarnation ReadCurrent(out ulong word)
+    internal IncarnationRef ReadCurrent(out ulong word)
     {
-        var incarnation = Volatile.Read(ref Current);
+        // The first word decides first: a successor may be committed and the first incarnation then purged instead.
+        word = Volatile.Read(ref FirstWord);
+        if (word != MemberStateMachine.Sealed)
+        {
+            return new IncarnationRef(this, null);
+        }
+
+        var incarnation = Volatile.Read(ref Later)!;
         while (true)
         {
             word = Volatile.Read(ref incarnation.Word);
             if (word != MemberStateMachine.Sealed)
             {
-                return incarnation;
+                return new IncarnationRef(this, incarnation);
             }
 
             incarnation = InstallSuccessor(incarnation);
         }
     }
 
-    /// <summary>Moves <see cref="Current"/> past a sealed incarnation; returns what is current afterwards.</summary>
-    internal Incarnation InstallSuccessor(Incarnation sealedIncarnation)
+    /// <summary>What is current after a sealed incarnation (moving <see cref="Later"/> past it when it was a later one).</summary>
+    internal IncarnationRef SuccessorOf(IncarnationRef sealedIncarnation) =>
+        new(this, sealedIncarnation.Later is { } later ? InstallSuccessor(later) : Volatile.Read(ref Later)!);
+
+    private Incarnation InstallSuccessor(Incarnation sealedIncarnation)
     {
         var next = Volatile.Read(ref sealedIncarnation.Next)!;
-        Interlocked.CompareExchange(ref Current, next, sealedIncarnation);
-        return Volatile.Read(ref Current);
+        Interlocked.CompareExchange(ref Later, next, sealedIncarnation);
+        return Volatile.Read(ref Later)!;
     }
 
     /// <summary>The truth: the state word says purged.</summary>

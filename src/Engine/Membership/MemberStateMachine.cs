@@ -51,7 +51,7 @@ internal static class MemberStateMachine
     public static bool IsAnnounceable(MemberState state) => (uint)state <= (uint)MemberState.Dead;
 
     /// <summary>Judges news <paramref name="time"/>/<paramref name="state"/> against incarnation <paramref name="current"/> holding <paramref name="word"/> (a valid word).</summary>
-    public static Verdict Judge(Incarnation current, ulong word, PeerTime time, MemberState state, out ulong next)
+    public static Verdict Judge(in IncarnationRef current, ulong word, PeerTime time, MemberState state, out ulong next)
     {
         next = 0;
         if (time.IncNum != current.IncNum)

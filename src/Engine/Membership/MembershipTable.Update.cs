@@ -61,17 +61,17 @@ public sealed partial class MembershipTable
     /// <summary>Applies news to a known member; false when the member turns out to be purged.</summary>
     private bool TryApply(Member member, in MemberAnnouncement announcement, long timestamp, out MembershipChange change)
     {
-        // Compare endpoints and metadata before the compare-and-swap (a full fence): the two cache misses, on the
-        // incarnation and on the info, then overlap instead of following one another.
-        var current = Volatile.Read(ref member.Current);
+        // Compare endpoints and metadata before the compare-and-swap (a full fence), so the miss on the info overlaps
+        // the one on the member's word instead of following it.
+        var current = member.ReadCurrent(out ulong word);
         var info = Volatile.Read(ref member.Info);
         bool sameInfo = info.SameAs(in announcement);
         while (true)
         {
-            ulong word = Volatile.Read(ref current.Word);
             if (word == MemberStateMachine.Sealed)
             {
-                current = member.InstallSuccessor(current);
+                current = member.SuccessorOf(current);
+                word = Volatile.Read(ref current.Word);
                 continue;
             }
 
@@ -82,15 +82,17 @@ public sealed partial class MembershipTable
             }
 
             var from = MemberStateMachine.StateOf(word);
-            switch (MemberStateMachine.Judge(current, word, announcement.Time, announcement.State, out ulong next))
+            switch (MemberStateMachine.Judge(in current, word, announcement.Time, announcement.State, out ulong next))
             {
                 case MemberStateMachine.Verdict.Stale:
                     change = MembershipChange.Stale;
                     return true;
 
                 case MemberStateMachine.Verdict.Advance:
-                    if (Interlocked.CompareExchange(ref current.Word, next, word) != word)
+                    ulong seen = Interlocked.CompareExchange(ref current.Word, next, word);
+                    if (seen != word)
                     {
+                        word = seen;
                         continue; // someone else moved it: judge again against what they wrote
                     }
 
@@ -102,7 +104,7 @@ public sealed partial class MembershipTable
 
                 default:
                     var successor = new Incarnation(announcement.Time, announcement.State);
-                    var committed = Interlocked.CompareExchange(ref current.Next, successor, null) ?? successor;
+                    var committed = current.CommitSuccessor(successor);
                     if (!Seal(member, current, committed))
                     {
                         change = MembershipChange.Stale;
@@ -112,7 +114,7 @@ public sealed partial class MembershipTable
                     if (!ReferenceEquals(committed, successor))
                     {
                         // A concurrent update superseded it first: judge ours against that one.
-                        current = Volatile.Read(ref member.Current);
+                        current = member.ReadCurrent(out word);
                         continue;
                     }
 
@@ -129,7 +131,7 @@ public sealed partial class MembershipTable
     /// valid word, so nothing more lands in it) and installs <paramref name="successor"/>. The thread whose
     /// compare-and-swap seals accounts the state change. False when a purge got there first.
     /// </summary>
-    private bool Seal(Member member, Incarnation incarnation, Incarnation successor)
+    private bool Seal(Member member, IncarnationRef incarnation, Incarnation successor)
     {
         while (true)
         {
@@ -146,13 +148,13 @@ public sealed partial class MembershipTable
 
             if (Interlocked.CompareExchange(ref incarnation.Word, MemberStateMachine.Sealed, word) == word)
             {
-                member.InstallSuccessor(incarnation);
+                member.SuccessorOf(incarnation);
                 OnStateChanged(member, MemberStateMachine.StateOf(word), successor.InitialState);
                 return true;
             }
         }
 
-        member.InstallSuccessor(incarnation);
+        member.SuccessorOf(incarnation);
         return true;
     }
 
