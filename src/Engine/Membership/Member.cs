@@ -13,8 +13,8 @@ public sealed class Member
     private const int InlineKeyBytes = 32;
     private const int NeverPurgeFlag = 1;
     private const int PurgedFlag = 2;
-
-    internal readonly ulong Hash;
+    private const int DirtyFlag = 4;
+    private const int KeyLengthShift = 8; // bits 8-15: the length of an inline key (fixed at construction)
 
     // The first incarnation, inline: only a restart (a newer inc_num) supersedes it, so most members never allocate
     // another. Its word is written by the table with compare-and-swap; see MembershipTable.Update.cs.
@@ -30,9 +30,8 @@ public sealed class Member
     internal long LastSeenTimestamp;
     internal int Flags;
 
-    // Owned by ReachabilityTracker: the dirty mark and link of its pending-changes stack, and the positions in the
-    // sampling indexes (all members, and the member's organization).
-    internal int Dirty;
+    // Owned by ReachabilityTracker: the link of its pending-changes stack (the dirty mark is a flag), and the positions
+    // in the sampling indexes (all members, and the member's organization).
     internal Member? DirtyNext;
     internal int AlivePosition = -1;
     internal int OrgAlivePosition = -1;
@@ -45,17 +44,15 @@ public sealed class Member
     // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline, next to the hash, so one cache line answers a lookup.
     private InlineKey _key;
     private readonly byte[]? _longKey;
-    private readonly int _keyLength;
 
-    internal Member(ReadOnlySpan<byte> pkiId, ulong hash, OrgScope org, in MemberAnnouncement announcement, long timestamp)
+    internal Member(ReadOnlySpan<byte> pkiId, OrgScope org, in MemberAnnouncement announcement, long timestamp)
     {
-        Hash = hash;
         OrgScope = org;
         LastSeenTimestamp = timestamp;
-        _keyLength = pkiId.Length;
         if (pkiId.Length <= InlineKeyBytes)
         {
             pkiId.CopyTo(_key);
+            Flags = pkiId.Length << KeyLengthShift;
         }
         else
         {
@@ -79,7 +76,10 @@ public sealed class Member
     internal static Member CreateSentinel() => new();
 
     /// <summary>The member's PKI-ID.</summary>
-    public ReadOnlySpan<byte> PkiId => _longKey ?? ((ReadOnlySpan<byte>)_key)[.._keyLength];
+    public ReadOnlySpan<byte> PkiId => _longKey ?? ((ReadOnlySpan<byte>)_key)[..InlineKeyLength];
+
+    // The length bits never change after construction: a plain read sees them whatever the other bits do.
+    private int InlineKeyLength => (Flags >> KeyLengthShift) & 0xFF;
 
     /// <summary>The member's organization (MSP id), as first announced; empty when unknown.</summary>
     public string Org => OrgScope.Name;
@@ -137,7 +137,7 @@ public sealed class Member
     /// <summary>"pkiid-prefix@endpoint" for log lines (allocates).</summary>
     public override string ToString() => $"{Convert.ToHexStringLower(PkiId[..Math.Min(PkiId.Length, 8)])}@{Endpoint}";
 
-    internal bool KeyEquals(ReadOnlySpan<byte> pkiId) => pkiId.Length == _keyLength && pkiId.SequenceEqual(PkiId);
+    internal bool KeyEquals(ReadOnlySpan<byte> pkiId) => pkiId.SequenceEqual(PkiId);
 
     internal bool SetNeverPurge(bool value)
     {
@@ -200,6 +200,11 @@ public sealed class Member
     internal bool IsMarkedPurged => (Volatile.Read(ref Flags) & PurgedFlag) != 0;
 
     internal void MarkPurged() => Interlocked.Or(ref Flags, PurgedFlag);
+
+    /// <summary>Sets the reachability tracker's dirty mark; false when it was set already.</summary>
+    internal bool TryMarkDirty() => (Interlocked.Or(ref Flags, DirtyFlag) & DirtyFlag) == 0;
+
+    internal void ClearDirty() => Interlocked.And(ref Flags, ~DirtyFlag);
 
     internal void Touch(long timestamp)
     {

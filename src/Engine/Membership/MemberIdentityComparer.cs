@@ -15,5 +15,10 @@ internal sealed class MemberIdentityComparer : IEqualityComparer<Member>
 
     public bool Equals(Member? x, Member? y) => ReferenceEquals(x, y);
 
-    public int GetHashCode(Member obj) => (int)obj.Hash ^ (int)(obj.Hash >> 32);
+    public int GetHashCode(Member obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        ulong hash = PeerKey.Hash(obj.PkiId, 0);
+        return (int)hash ^ (int)(hash >> 32);
+    }
 }

@@ -78,7 +78,7 @@ internal sealed class MemberIndex
                 }
 
                 ulong cellHash = cell.Hash;
-                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(pkiId) && !member.IsMarkedPurged)
+                if ((cellHash == hash || cellHash == 0) && member.KeyEquals(pkiId) && !member.IsMarkedPurged)
                 {
                     return member;
                 }
@@ -97,10 +97,9 @@ internal sealed class MemberIndex
     /// Inserts <paramref name="candidate"/> unless a live member with its key is already there; returns the member that
     /// holds the key afterwards (the candidate when inserted).
     /// </summary>
-    public Member InsertOrGet(Member candidate, MembershipTable table)
+    public Member InsertOrGet(Member candidate, ulong hash, MembershipTable table)
     {
         var key = candidate.PkiId;
-        ulong hash = candidate.Hash;
         var index = this;
         while (true)
         {
@@ -131,7 +130,7 @@ internal sealed class MemberIndex
                 }
 
                 ulong cellHash = cell.Hash;
-                if ((cellHash == hash || cellHash == 0) && member.Hash == hash && member.KeyEquals(key) && !member.IsMarkedPurged)
+                if ((cellHash == hash || cellHash == 0) && member.KeyEquals(key) && !member.IsMarkedPurged)
                 {
                     return member;
                 }
@@ -169,7 +168,9 @@ internal sealed class MemberIndex
             var member = Volatile.Read(ref cell.Member) ?? Interlocked.CompareExchange(ref cell.Member, Frozen, null);
             if (member is not null && !member.IsPurged)
             {
-                next.InsertCopy(member, table);
+                // The inserting thread writes the hash just after its member: until then, hash the key again.
+                ulong hash = Volatile.Read(ref cell.Hash);
+                next.InsertCopy(member, hash != 0 ? hash : table.HashOf(member.PkiId), table);
             }
         }
 
@@ -177,21 +178,21 @@ internal sealed class MemberIndex
     }
 
     /// <summary>Inserts a member copied from the previous generation (keeps it unless it is already there).</summary>
-    private void InsertCopy(Member member, MembershipTable table)
+    private void InsertCopy(Member member, ulong hash, MembershipTable table)
     {
         var index = this;
         while (true)
         {
             var cells = index._cells;
             int mask = index._mask;
-            int i = (int)member.Hash & mask;
+            int i = (int)hash & mask;
             for (int probes = 0; probes <= mask; probes++, i = (i + 1) & mask)
             {
                 ref Cell cell = ref cells[i];
                 var existing = Volatile.Read(ref cell.Member) ?? Interlocked.CompareExchange(ref cell.Member, member, null);
                 if (existing is null)
                 {
-                    cell.Hash = member.Hash;
+                    cell.Hash = hash;
                     index.OnClaimed(table);
                     return;
                 }

@@ -20,7 +20,7 @@ public sealed partial class MembershipTable
             return MembershipChange.Rejected;
         }
 
-        ulong hash = PeerKey.Hash(pkiId, _hashSeed);
+        ulong hash = HashOf(pkiId);
         while (true)
         {
             var index = Volatile.Read(ref _index);
@@ -33,8 +33,8 @@ public sealed partial class MembershipTable
                     return MembershipChange.Rejected;
                 }
 
-                var candidate = new Member(pkiId, hash, _orgs.GetOrAdd(announcement.Org), in announcement, timestamp);
-                found = index.InsertOrGet(candidate, this);
+                var candidate = new Member(pkiId, _orgs.GetOrAdd(announcement.Org), in announcement, timestamp);
+                found = index.InsertOrGet(candidate, hash, this);
                 if (ReferenceEquals(found, candidate))
                 {
                     OnAdded(candidate, announcement.State);

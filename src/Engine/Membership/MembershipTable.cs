@@ -82,8 +82,11 @@ public sealed partial class MembershipTable
             return null;
         }
 
-        return Volatile.Read(ref _index).Find(pkiId, PeerKey.Hash(pkiId, _hashSeed));
+        return Volatile.Read(ref _index).Find(pkiId, HashOf(pkiId));
     }
+
+    /// <summary>The index's hash of a PKI-ID (seeded per table, never 0).</summary>
+    internal ulong HashOf(ReadOnlySpan<byte> pkiId) => PeerKey.Hash(pkiId, _hashSeed);
 
     /// <summary>Finds the member with this PKI-ID.</summary>
     public bool TryFind(ReadOnlySpan<byte> pkiId, [NotNullWhen(true)] out Member? member)

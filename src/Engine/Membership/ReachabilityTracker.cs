@@ -16,7 +16,7 @@ internal sealed class ReachabilityTracker(AliveIndex all)
     /// <summary>Records that <paramref name="member"/>'s reachability may have changed, and reconciles.</summary>
     public void MarkDirty(Member member)
     {
-        if (Interlocked.CompareExchange(ref member.Dirty, 1, 0) != 0)
+        if (!member.TryMarkDirty())
         {
             return; // already pending: the thread that marked it combines, or left it to the combiner
         }
@@ -58,7 +58,7 @@ internal sealed class ReachabilityTracker(AliveIndex all)
                         member.DirtyNext = null;
 
                         // Clear the mark before reading the state (a full fence), so a change after the read re-marks it.
-                        Interlocked.Exchange(ref member.Dirty, 0);
+                        member.ClearDirty();
                         Reconcile(member);
                     }
                 }
