@@ -26,19 +26,38 @@ internal sealed class MemberInfo
     private static readonly byte[] NextVictim = new byte[CacheSlots / Ways];
 
     public readonly PeerEndpoint Endpoint;
-    public readonly PeerEndpoint InternalEndpoint;
-    public readonly PeerEndpoint ExternalEndpoint;
     public readonly byte[] Metadata;
     private readonly int _hash;
+
+    // The internal and external endpoints are most often absent or equal to the endpoint: then a flag says so, and
+    // only a record whose endpoints differ carries them (64 instead of 104 bytes per record in a peer's own table).
+    private readonly OtherEndpoints? _others;
+    private readonly byte _same;
+
+    private const byte InternalSame = 1;
+    private const byte ExternalSame = 2;
 
     private MemberInfo(in MemberAnnouncement announcement, int hash)
     {
         Endpoint = announcement.Endpoint;
-        InternalEndpoint = announcement.InternalEndpoint;
-        ExternalEndpoint = announcement.ExternalEndpoint;
         Metadata = announcement.Metadata.IsEmpty ? NoMetadata : announcement.Metadata.ToArray();
         _hash = hash;
+        var internalEndpoint = announcement.InternalEndpoint;
+        var externalEndpoint = announcement.ExternalEndpoint;
+        _same = (byte)((internalEndpoint == Endpoint ? InternalSame : 0) | (externalEndpoint == Endpoint ? ExternalSame : 0));
+        bool internalKept = internalEndpoint.IsEmpty || internalEndpoint == Endpoint;
+        bool externalKept = externalEndpoint.IsEmpty || externalEndpoint == Endpoint;
+        if (!internalKept || !externalKept)
+        {
+            _others = new OtherEndpoints(internalEndpoint, externalEndpoint);
+        }
     }
+
+    /// <summary>The internal endpoint (empty when the member announced none).</summary>
+    public PeerEndpoint InternalEndpoint => (_same & InternalSame) != 0 ? Endpoint : _others?.Internal ?? default;
+
+    /// <summary>The external endpoint (empty when the member announced none).</summary>
+    public PeerEndpoint ExternalEndpoint => (_same & ExternalSame) != 0 ? Endpoint : _others?.External ?? default;
 
     /// <summary>The empty record (the index's frozen-cell marker).</summary>
     public static MemberInfo Empty { get; } = new(default, 0);
@@ -85,5 +104,11 @@ internal sealed class MemberInfo
         hash.Add(announcement.ExternalEndpoint);
         hash.AddBytes(announcement.Metadata);
         return hash.ToHashCode();
+    }
+
+    private sealed class OtherEndpoints(PeerEndpoint internalEndpoint, PeerEndpoint externalEndpoint)
+    {
+        public readonly PeerEndpoint Internal = internalEndpoint;
+        public readonly PeerEndpoint External = externalEndpoint;
     }
 }

@@ -27,6 +27,30 @@ public sealed class MembershipTableTests
         Assert.That((table.Count, table.AliveCount, table.DeadCount), Is.EqualTo((1, 1, 0)));
     }
 
+    [TestCase(0, 0)]
+    [TestCase(1, 0)]
+    [TestCase(0, 1)]
+    [TestCase(2, 0)]
+    [TestCase(0, 3)]
+    [TestCase(1, 1)]
+    [TestCase(2, 3)]
+    [TestCase(2, 1)]
+    [TestCase(1, 3)]
+    public void InternalAndExternalEndpoints_AbsentEqualOrDifferent_ReadBackAsAnnounced_AndChangesLand(int internalId, int externalId)
+    {
+        // 0: none announced; 1: the member's own endpoint; 2, 3: other endpoints. The record keeps the last two kinds
+        // differently (a flag, or a side object), and must read back the same either way, and after a change.
+        var table = NewTable();
+        PeerEndpoint Of(int id) => id == 0 ? default : Endpoint(id);
+        var announced = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(1), Of(internalId), "Org1MSP") { ExternalEndpoint = Of(externalId) };
+        table.Update(Key(1), announced, 0, out var member);
+        Assert.That((member!.Endpoint, member.InternalEndpoint, member.ExternalEndpoint), Is.EqualTo((Endpoint(1), Of(internalId), Of(externalId))));
+
+        var moved = new MemberAnnouncement(new PeerTime(1, 2), MemberState.Alive, Endpoint(1), Of(externalId), "Org1MSP") { ExternalEndpoint = Of(internalId) };
+        Assert.That(table.Update(Key(1), moved, 1, out _), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That((member.Endpoint, member.InternalEndpoint, member.ExternalEndpoint), Is.EqualTo((Endpoint(1), Of(externalId), Of(internalId))), "swapped by newer news");
+    }
+
     [Test]
     public void KeysOfAnyLengthUpToTheLimitAreDistinct()
     {
