@@ -42,7 +42,7 @@ internal readonly struct IncarnationRef(Member member, Incarnation? later)
 
     public ulong IncNum => later is null ? member.FirstIncNum : later.IncNum;
 
-    public ulong SeqBase => later is null ? member.FirstSeqBase : later.SeqBase;
+    public ulong SeqBase => later is null ? 0 : later.SeqBase;
 
     /// <summary>The state word: compare-and-swap on it advances or seals this incarnation.</summary>
     public ref ulong Word => ref later is null ? ref member.FirstWord : ref later.Word;

@@ -17,9 +17,10 @@ public sealed class Member
     private const int KeyLengthShift = 8; // bits 8-15: the length of an inline key (fixed at construction)
 
     // The first incarnation, inline: only a restart (a newer inc_num) supersedes it, so most members never allocate
-    // another. Its word is written by the table with compare-and-swap; see MembershipTable.Update.cs.
+    // another. Its sequence base is 0 (the word holds seq itself); a member first seen with a seq beyond the word's
+    // range starts with a later incarnation instead. Its word is written by the table with compare-and-swap; see
+    // MembershipTable.Update.cs.
     internal readonly ulong FirstIncNum;
-    internal readonly ulong FirstSeqBase;
     internal ulong FirstWord;
 
     // Null until a restart supersedes the first incarnation: then set (once) before the first word is sealed, and moved
@@ -60,8 +61,17 @@ public sealed class Member
         }
 
         FirstIncNum = announcement.Time.IncNum;
-        FirstSeqBase = announcement.Time.SeqNum;
-        FirstWord = MemberStateMachine.Encode(0, announcement.State);
+        if (announcement.Time.SeqNum <= MemberStateMachine.MaxDelta)
+        {
+            FirstWord = MemberStateMachine.Encode(announcement.Time.SeqNum, announcement.State);
+        }
+        else
+        {
+            // Not yet shared: plain writes, published with the member.
+            Later = new Incarnation(announcement.Time, announcement.State);
+            FirstWord = MemberStateMachine.Sealed;
+        }
+
         Info = MemberInfo.For(in announcement);
     }
 

@@ -124,6 +124,26 @@ public sealed class MembershipTableTests
         Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(ulong.MaxValue, 0)));
     }
 
+    [TestCase((1UL << 62) - 2)]
+    [TestCase((1UL << 62) - 1)]
+    [TestCase(ulong.MaxValue - 1)]
+    public void AMemberFirstSeenWithASequenceNumberAtTheTopOfTheRange_KeepsItExactly(ulong seq)
+    {
+        // The member's inline incarnation holds seq itself in a 62-bit delta: from 2^62 - 1 on, the member starts with a
+        // separate incarnation record. Either way the time reads back exactly and orders as before.
+        var table = NewTable();
+        Assert.That(table.Alive(1, inc: 1, seq: seq), Is.EqualTo(MembershipChange.Added));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(1, seq)));
+        Assert.That(table.Alive(1, 1, seq - 1), Is.EqualTo(MembershipChange.Stale));
+        Assert.That(table.Alive(1, 1, seq + 1), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(1, seq + 1)));
+        Assert.That(table.MarkDead(table.Get(1)), Is.EqualTo(MembershipChange.Died));
+        Assert.That(table.Get(1).GetState(out var time), Is.EqualTo(MemberState.Dead));
+        Assert.That(time, Is.EqualTo(new PeerTime(1, seq + 1)));
+        Assert.That(table.Alive(1, 2, 0), Is.EqualTo(MembershipChange.Resurrected));
+        Assert.That(table.Get(1).Time, Is.EqualTo(new PeerTime(2, 0)));
+    }
+
     [Test]
     public void DeadMemberComesBackOnlyWithNewerNews()
     {
