@@ -78,7 +78,7 @@ public sealed class Member
     // The index's "frozen cell" marker; never handed out.
     private Member()
     {
-        OrgScope = new OrgScope(string.Empty, 0);
+        OrgScope = new OrgScope(string.Empty, 0, indexed: false);
         FirstWord = MemberStateMachine.Purged;
         Info = MemberInfo.Empty;
     }

@@ -40,7 +40,21 @@ public sealed partial class MembershipTable
         }
 
         var random = NewRandom();
-        return scope.Alive.Sample(destination, ref filter, ref random);
+        if (scope.Alive is { } index)
+        {
+            return index.Sample(destination, ref filter, ref random);
+        }
+
+        // The table's only organization so far: every member is in it, and the all-members index serves it (the
+        // scope check keeps it exact while a second organization's index is being built).
+        var scoped = new ScopeFilter<TFilter>(scope, filter);
+        return _alive.Sample(destination, ref scoped, ref random);
+    }
+
+    private readonly struct ScopeFilter<TFilter>(OrgScope scope, TFilter inner) : IPeerFilter
+        where TFilter : struct, IPeerFilter
+    {
+        public bool Matches(Member member) => ReferenceEquals(member.OrgScope, scope) && inner.Matches(member);
     }
 
     // Each call gets its own generator: one atomic step of the table's sequence, mixed into a seed.

@@ -33,7 +33,13 @@ public sealed partial class MembershipTable
                     return MembershipChange.Rejected;
                 }
 
-                var candidate = new Member(pkiId, _orgs.GetOrAdd(announcement.Org), in announcement, timestamp);
+                var scope = _orgs.GetOrAdd(announcement.Org, out bool secondOrg);
+                if (secondOrg)
+                {
+                    _tracker.IndexOrganizations();
+                }
+
+                var candidate = new Member(pkiId, scope, in announcement, timestamp);
                 found = index.InsertOrGet(candidate, hash, this);
                 if (ReferenceEquals(found, candidate))
                 {

@@ -58,8 +58,8 @@ public sealed partial class MembershipTable
         int initial = Math.Min(options.InitialCapacity, options.MaxMembers);
         _index = new MemberIndex(MemberIndex.CapacityFor(initial), generation: 0);
         _alive = new AliveIndex(initial, perOrg: false);
-        _tracker = new ReachabilityTracker(_alive);
         _orgs = new OrgDirectory(Math.Min(initial, 1024));
+        _tracker = new ReachabilityTracker(_alive, _orgs);
     }
 
     /// <summary>Members in the table (alive, suspect and dead).</summary>

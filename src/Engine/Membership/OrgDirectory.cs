@@ -28,8 +28,10 @@ internal sealed class OrgDirectory(int initialCapacity)
         return scope;
     }
 
-    public OrgScope GetOrAdd(string org)
+    /// <summary>The scope of <paramref name="org"/>, added if new; <paramref name="second"/> is true for the call that added the second.</summary>
+    public OrgScope GetOrAdd(string org, out bool second)
     {
+        second = false;
         var scopes = Volatile.Read(ref _scopes);
         while (true)
         {
@@ -38,14 +40,20 @@ internal sealed class OrgDirectory(int initialCapacity)
                 return scope;
             }
 
-            var larger = new Dictionary<string, OrgScope>(scopes, StringComparer.Ordinal) { [org] = new OrgScope(org, initialCapacity) };
+            // The first organization starts without an index of its own (the all-members index serves it).
+            var added = new OrgScope(org, initialCapacity, indexed: scopes.Count > 0);
+            var larger = new Dictionary<string, OrgScope>(scopes, StringComparer.Ordinal) { [org] = added };
             var seen = Interlocked.CompareExchange(ref _scopes, larger, scopes);
             if (ReferenceEquals(seen, scopes))
             {
-                return larger[org];
+                second = larger.Count == 2;
+                return added;
             }
 
             scopes = seen;
         }
     }
+
+    /// <summary>Every scope (a snapshot).</summary>
+    public IEnumerable<OrgScope> All => Volatile.Read(ref _scopes).Values;
 }

@@ -1,15 +1,44 @@
 namespace Engine.Membership;
 
-/// <summary>An organization seen in the table, with its own sampling index (org-scoped gossip picks from it directly).</summary>
+/// <summary>
+/// An organization seen in the table, with its own sampling index (org-scoped gossip picks from it directly). The
+/// table's first organization has none while it is the only one: every reachable member is then in the all-members
+/// index, which serves its samples; the reachability tracker builds it when a second organization appears.
+/// </summary>
 internal sealed class OrgScope
 {
-    public OrgScope(string name, int initialCapacity)
+    private readonly int _initialCapacity;
+    private AliveIndex? _alive;
+
+    public OrgScope(string name, int initialCapacity, bool indexed)
     {
         Name = name;
-        Alive = new AliveIndex(initialCapacity, perOrg: true);
+        _initialCapacity = initialCapacity;
+        _alive = indexed ? new AliveIndex(initialCapacity, perOrg: true) : null;
     }
 
     public string Name { get; }
 
-    public AliveIndex Alive { get; }
+    /// <summary>The organization's own sampling index; null while the all-members index serves it.</summary>
+    public AliveIndex? Alive => Volatile.Read(ref _alive);
+
+    /// <summary>Builds the index from the members of this organization in <paramref name="all"/>. Called by the combiner only.</summary>
+    public void BuildIndex(AliveIndex all)
+    {
+        if (Alive is not null)
+        {
+            return;
+        }
+
+        var index = new AliveIndex(Math.Max(_initialCapacity, all.Count), perOrg: true);
+        foreach (var member in all.Snapshot())
+        {
+            if (ReferenceEquals(member.OrgScope, this))
+            {
+                index.Add(member);
+            }
+        }
+
+        Volatile.Write(ref _alive, index);
+    }
 }

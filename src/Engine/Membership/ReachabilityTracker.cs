@@ -8,10 +8,18 @@ namespace Engine.Membership;
 /// waits: a thread that does not win the flag leaves its mark to the current combiner, which looks at the stack again
 /// after releasing the flag. The indexes trail the state words by at most one combine.
 /// </summary>
-internal sealed class ReachabilityTracker(AliveIndex all)
+internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
 {
     private Member? _dirtyHead;
     private int _combining;
+    private int _indexOrgs;
+
+    /// <summary>A second organization appeared: the first gets its own sampling index (built by the combiner).</summary>
+    public void IndexOrganizations()
+    {
+        Volatile.Write(ref _indexOrgs, 1);
+        Combine();
+    }
 
     /// <summary>Records that <paramref name="member"/>'s reachability may have changed, and reconciles.</summary>
     public void MarkDirty(Member member)
@@ -48,6 +56,14 @@ internal sealed class ReachabilityTracker(AliveIndex all)
 
             try
             {
+                if (Interlocked.Exchange(ref _indexOrgs, 0) != 0)
+                {
+                    foreach (var scope in orgs.All)
+                    {
+                        scope.BuildIndex(all);
+                    }
+                }
+
                 Member? pending;
                 while ((pending = Interlocked.Exchange(ref _dirtyHead, null)) is not null)
                 {
@@ -68,7 +84,7 @@ internal sealed class ReachabilityTracker(AliveIndex all)
                 Interlocked.Exchange(ref _combining, 0);
             }
         }
-        while (Volatile.Read(ref _dirtyHead) is not null);
+        while (Volatile.Read(ref _dirtyHead) is not null || Volatile.Read(ref _indexOrgs) != 0);
     }
 
     private void Reconcile(Member member)
@@ -78,12 +94,15 @@ internal sealed class ReachabilityTracker(AliveIndex all)
         if (reachable && !indexed)
         {
             all.Add(member);
-            member.OrgScope.Alive.Add(member);
+            member.OrgScope.Alive?.Add(member);
         }
         else if (!reachable && indexed)
         {
             all.Remove(member);
-            member.OrgScope.Alive.Remove(member);
+            if (member.OrgAlivePosition >= 0)
+            {
+                member.OrgScope.Alive!.Remove(member); // in an index built after it was added
+            }
         }
     }
 }

@@ -32,6 +32,54 @@ public sealed class SamplingTests
     }
 
     [Test]
+    public void TheOnlyOrganization_SharesTheAllMembersIndex_UntilASecondAppears_ThenHasItsOwn()
+    {
+        var table = NewTable();
+        for (int i = 0; i < 200; i++)
+        {
+            table.Alive(i, 1, 1, org: "Org1MSP");
+        }
+
+        table.MarkDead(table.Get(7));
+        Assert.That(table.OrgAliveIndex("Org1MSP"), Is.Null, "one organization: no second index of the same members");
+        var sender = table.Get(0);
+        var sample = new Member[3];
+        var seen = new HashSet<Member>();
+        for (int round = 0; round < 2_000; round++)
+        {
+            Assert.That(table.SampleOrg("Org1MSP", sample, new ExceptPeerFilter(sender)), Is.EqualTo(3));
+            Assert.That(sample, Is.Unique);
+            seen.UnionWith(sample);
+        }
+
+        Assert.That(seen, Is.EquivalentTo(Enumerable.Range(1, 199).Where(i => i != 7).Select(table.Get)), "every alive member but the sender");
+
+        // A second organization: the first gets its own index, holding exactly its reachable members.
+        for (int i = 200; i < 260; i++)
+        {
+            table.Alive(i, 1, 1, org: "Org2MSP");
+        }
+
+        var org1 = table.OrgAliveIndex("Org1MSP")!.Snapshot();
+        Assert.That(org1, Is.EquivalentTo(Enumerable.Range(0, 200).Where(i => i != 7).Select(table.Get)));
+        for (int i = 0; i < org1.Length; i++)
+        {
+            Assert.That(org1[i].OrgAlivePosition, Is.EqualTo(i));
+        }
+
+        Assert.That(table.OrgAliveIndex("Org2MSP")!.Count, Is.EqualTo(60));
+        table.MarkDead(table.Get(3));
+        table.Alive(7, 2, 0, org: "Org1MSP");
+        Assert.That(table.OrgAliveIndex("Org1MSP")!.Snapshot(), Is.EquivalentTo(Enumerable.Range(0, 200).Where(i => i != 3).Select(table.Get)), "kept in step after it was built");
+        for (int round = 0; round < 500; round++)
+        {
+            int n = table.SampleOrg("Org1MSP", sample, new ExceptPeerFilter(sender));
+            Assert.That(sample.Take(n).Select(m => m.Org), Is.All.EqualTo("Org1MSP"));
+            Assert.That(sample.Take(n), Has.None.SameAs(table.Get(3)));
+        }
+    }
+
+    [Test]
     public void FilterIsRespectedAndTheSenderExcluded()
     {
         var table = NewTable();
