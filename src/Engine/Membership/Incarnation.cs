@@ -55,6 +55,6 @@ internal readonly struct IncarnationRef(Member member, Incarnation? later)
     /// </summary>
     public Incarnation CommitSuccessor(Incarnation successor) =>
         (later is null
-            ? Interlocked.CompareExchange(ref member.Later, successor, null)
+            ? member.CompareExchangeLater(successor, null)
             : Interlocked.CompareExchange(ref later.Next, successor, null)) ?? successor;
 }

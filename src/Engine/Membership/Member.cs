@@ -23,9 +23,10 @@ public sealed class Member
     internal readonly ulong FirstIncNum;
     internal ulong FirstWord;
 
-    // Null until a restart supersedes the first incarnation: then set (once) before the first word is sealed, and moved
-    // forward past each later incarnation that is sealed in its turn.
-    internal Incarnation? Later;
+    // The rare parts, in one reference: for a key of up to 32 bytes, the later incarnation (null until a restart
+    // supersedes the first one: then set once before the first word is sealed, and moved forward past each later
+    // incarnation sealed in its turn); for a longer key, a LongKey record that holds the key and that slot.
+    private object? _rare;
 
     internal MemberInfo Info;
     internal long LastSeenTimestamp;
@@ -44,7 +45,6 @@ public sealed class Member
 
     // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline, next to the hash, so one cache line answers a lookup.
     private InlineKey _key;
-    private readonly byte[]? _longKey;
 
     internal Member(ReadOnlySpan<byte> pkiId, OrgScope org, in MemberAnnouncement announcement, long timestamp)
     {
@@ -57,7 +57,7 @@ public sealed class Member
         }
         else
         {
-            _longKey = pkiId.ToArray();
+            _rare = new LongKey(pkiId.ToArray());
         }
 
         FirstIncNum = announcement.Time.IncNum;
@@ -67,8 +67,8 @@ public sealed class Member
         }
         else
         {
-            // Not yet shared: plain writes, published with the member.
-            Later = new Incarnation(announcement.Time, announcement.State);
+            // Not yet shared: published with the member.
+            CompareExchangeLater(new Incarnation(announcement.Time, announcement.State), null);
             FirstWord = MemberStateMachine.Sealed;
         }
 
@@ -86,7 +86,14 @@ public sealed class Member
     internal static Member CreateSentinel() => new();
 
     /// <summary>The member's PKI-ID.</summary>
-    public ReadOnlySpan<byte> PkiId => _longKey ?? ((ReadOnlySpan<byte>)_key)[..InlineKeyLength];
+    public ReadOnlySpan<byte> PkiId
+    {
+        get
+        {
+            int inline = InlineKeyLength;
+            return inline != 0 ? ((ReadOnlySpan<byte>)_key)[..inline] : _rare is LongKey longKey ? longKey.Key : default;
+        }
+    }
 
     // The length bits never change after construction: a plain read sees them whatever the other bits do.
     private int InlineKeyLength => (Flags >> KeyLengthShift) & 0xFF;
@@ -168,7 +175,7 @@ public sealed class Member
             return new IncarnationRef(this, null);
         }
 
-        var incarnation = Volatile.Read(ref Later)!;
+        var incarnation = Later!;
         while (true)
         {
             word = Volatile.Read(ref incarnation.Word);
@@ -183,13 +190,36 @@ public sealed class Member
 
     /// <summary>What is current after a sealed incarnation (moving <see cref="Later"/> past it when it was a later one).</summary>
     internal IncarnationRef SuccessorOf(IncarnationRef sealedIncarnation) =>
-        new(this, sealedIncarnation.Later is { } later ? InstallSuccessor(later) : Volatile.Read(ref Later)!);
+        new(this, sealedIncarnation.Later is { } later ? InstallSuccessor(later) : Later!);
 
     private Incarnation InstallSuccessor(Incarnation sealedIncarnation)
     {
         var next = Volatile.Read(ref sealedIncarnation.Next)!;
-        Interlocked.CompareExchange(ref Later, next, sealedIncarnation);
-        return Volatile.Read(ref Later)!;
+        CompareExchangeLater(next, sealedIncarnation);
+        return Later!;
+    }
+
+    /// <summary>The current later incarnation: null until a restart superseded the first one.</summary>
+    internal Incarnation? Later
+    {
+        get
+        {
+            var rare = Volatile.Read(ref _rare);
+            return rare is LongKey longKey ? Volatile.Read(ref longKey.Later) : (Incarnation?)rare;
+        }
+    }
+
+    /// <summary>Compare-and-swap on the later-incarnation slot; returns what the slot held.</summary>
+    internal Incarnation? CompareExchangeLater(Incarnation value, Incarnation? comparand) =>
+        Volatile.Read(ref _rare) is LongKey longKey
+            ? Interlocked.CompareExchange(ref longKey.Later, value, comparand)
+            : (Incarnation?)Interlocked.CompareExchange(ref _rare, value, comparand);
+
+    // A key longer than 32 bytes, with the later-incarnation slot of its member (which has no room of its own for it).
+    private sealed class LongKey(byte[] key)
+    {
+        public readonly byte[] Key = key;
+        public Incarnation? Later;
     }
 
     /// <summary>The truth: the state word says purged.</summary>

@@ -51,6 +51,34 @@ public sealed class MembershipTableTests
         Assert.That((member.Endpoint, member.InternalEndpoint, member.ExternalEndpoint), Is.EqualTo((Endpoint(1), Of(externalId), Of(internalId))), "swapped by newer news");
     }
 
+    [TestCase(32, 5UL)]
+    [TestCase(33, 5UL)]
+    [TestCase(64, 5UL)]
+    [TestCase(32, ulong.MaxValue - 3)]
+    [TestCase(48, ulong.MaxValue - 3)]
+    public void ShortAndLongKeys_RestartAgainAndAgain_KeepTheirKeyAndTheNewestIncarnation(int keyLength, ulong firstSeq)
+    {
+        // A key longer than 32 bytes shares the member's one reference for rare parts with the later incarnations.
+        var table = NewTable();
+        var key = Enumerable.Range(0, keyLength).Select(i => (byte)(i * 7 + 1)).ToArray();
+        MemberAnnouncement At(ulong inc, ulong seq) => new(new PeerTime(inc, seq), MemberState.Alive, Endpoint(1));
+        Assert.That(table.Update(key, At(1, firstSeq), 0, out var member), Is.EqualTo(MembershipChange.Added));
+        for (ulong inc = 2; inc <= 6; inc++)
+        {
+            Assert.That(table.Update(key, At(inc, 0), 0, out var again), Is.EqualTo(MembershipChange.Restarted), $"incarnation {inc}");
+            Assert.That(again, Is.SameAs(member));
+            Assert.That(table.Update(key, At(inc - 1, ulong.MaxValue), 0, out _), Is.EqualTo(MembershipChange.Stale), "an older incarnation never wins");
+            Assert.That(table.Update(key, At(inc, 3), 0, out _), Is.EqualTo(MembershipChange.Refreshed));
+            Assert.That(member!.Time, Is.EqualTo(new PeerTime(inc, 3)));
+            Assert.That(member.PkiId.ToArray(), Is.EqualTo(key), "the key survives every restart");
+            Assert.That(table.Find(key), Is.SameAs(member));
+        }
+
+        Assert.That(table.MarkDead(member!), Is.EqualTo(MembershipChange.Died));
+        Assert.That(member!.State, Is.EqualTo(MemberState.Dead));
+        Assert.That(member.Time, Is.EqualTo(new PeerTime(6, 3)));
+    }
+
     [Test]
     public void KeysOfAnyLengthUpToTheLimitAreDistinct()
     {
