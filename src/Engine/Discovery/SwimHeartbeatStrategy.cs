@@ -716,9 +716,9 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             // Every peer passes a verdict on ~4 log10(N) times, so most copies arrive when it is already held: judged
             // here against the member found, they skip the table's update path (a second lookup).
-            if (member.HoldsAtLeast(news.Time, news.State))
+            if (member.HoldsAtLeast(news.Time, news.State, out var heldState, out var heldTime))
             {
-                if (member.GetState(out var heldTime) == MemberState.Alive && heldTime > news.Time)
+                if (heldState == MemberState.Alive && heldTime > news.Time)
                 {
                     correction ??= member; // the sender still spreads a suspicion or death the member has refuted since
                 }

@@ -27,8 +27,6 @@ internal sealed class Incarnation
         InitialState = state;
         Word = MemberStateMachine.Encode(0, state);
     }
-
-    public PeerTime TimeOf(ulong word) => new(IncNum, SeqBase + MemberStateMachine.DeltaOf(word));
 }
 
 /// <summary>

@@ -145,9 +145,12 @@ public sealed class Member
     /// in the table's order (newer time first, then alive &lt; suspect &lt; dead): news that says so cannot move it.
     /// False for a purged member (news about it re-adds the key).
     /// </summary>
-    internal bool HoldsAtLeast(PeerTime time, MemberState state)
+    internal bool HoldsAtLeast(PeerTime time, MemberState state) => HoldsAtLeast(time, state, out _, out _);
+
+    /// <summary>As above, with the state and time it was judged against (one consistent read).</summary>
+    internal bool HoldsAtLeast(PeerTime time, MemberState state, out MemberState held, out PeerTime heldTime)
     {
-        var held = GetState(out var heldTime);
+        held = GetState(out heldTime);
         return held != MemberState.Purged && (heldTime > time || (heldTime == time && held >= state));
     }
 

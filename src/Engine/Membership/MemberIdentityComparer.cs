@@ -1,9 +1,9 @@
 namespace Engine.Membership;
 
 /// <summary>
-/// Members compared by identity (the object), hashed by their PKI-ID's hash, which the member already holds: no
-/// object-header hash code is created for every member put in a dictionary (that costs a header write per member and
-/// showed up in profiles of large runs).
+/// Members compared by identity (the object), hashed by their PKI-ID (hashed again on each call: the index keeps the
+/// table's hash in its cell, not in the member): no object-header hash code is created for every member put in a
+/// dictionary (that costs a header write per member and showed up in profiles of large runs).
 /// </summary>
 internal sealed class MemberIdentityComparer : IEqualityComparer<Member>
 {

@@ -31,9 +31,9 @@ internal sealed class OrgScope
         }
 
         var index = new AliveIndex(Math.Max(_initialCapacity, all.Count), perOrg: true);
-        foreach (var member in all.Snapshot())
+        for (int i = 0; i < all.Count; i++)
         {
-            if (ReferenceEquals(member.OrgScope, this))
+            if (all.At(i) is { } member && ReferenceEquals(member.OrgScope, this))
             {
                 index.Add(member);
             }

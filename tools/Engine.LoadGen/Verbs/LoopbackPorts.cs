@@ -21,9 +21,6 @@ internal static class LoopbackPorts
     // the same ports at once.
     private static int _next = Random.Shared.Next(RangeStart, EphemeralStart);
 
-    /// <summary>The range ports are handed out from: [start, end), just below the ephemeral range.</summary>
-    public static (int Start, int End) Range => (RangeStart, EphemeralStart);
-
     /// <summary>A loopback port free for both TCP and UDP right now, below the ephemeral range, and not handed out before by this process.</summary>
     /// <exception cref="InvalidOperationException">Every port of the range is taken or already handed out.</exception>
     public static ushort Free() =>
