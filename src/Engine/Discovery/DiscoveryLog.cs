@@ -44,8 +44,8 @@ internal static partial class DiscoveryLog
     public static partial void BadInput(ILogger logger, PeerEndpoint local, string what, PeerEndpoint peer, string reason, long suppressed);
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning,
-        Message = "{Local}: the membership table refused news of a peer from {Peer} (PKI-ID of {PkiIdLength} bytes, {Members} members held; {Suppressed} similar lines suppressed)")]
-    public static partial void Rejected(ILogger logger, PeerEndpoint local, PeerEndpoint peer, int pkiIdLength, int members, long suppressed);
+        Message = "{Local}: the membership table refused news of a peer from {Peer} (PKI-ID of {PkiIdLength} bytes, org '{Org}', {Members} members held; {Suppressed} similar lines suppressed)")]
+    public static partial void Rejected(ILogger logger, PeerEndpoint local, PeerEndpoint peer, int pkiIdLength, string org, int members, long suppressed);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Debug,
         Message = "{Local}: membership request to {Peer} not sent: {Status}")]

@@ -188,7 +188,7 @@ internal sealed partial class DiscoveryService
             Counters.Rejected();
             if (_rejectedLog.TryAcquire(out long suppressed))
             {
-                DiscoveryLog.Rejected(_logger, Endpoint, source, fields.PkiId.Length, _table.Count, suppressed);
+                DiscoveryLog.Rejected(_logger, Endpoint, source, fields.PkiId.Length, org, _table.Count, suppressed);
             }
 
             return false;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Engine.Transport;
 
@@ -14,7 +15,9 @@ public sealed class Member
     private const int NeverPurgeFlag = 1;
     private const int PurgedFlag = 2;
     private const int DirtyFlag = 4;
-    private const int KeyLengthShift = 8; // bits 8-15: the length of an inline key (fixed at construction)
+    private const int KeyLengthShift = 3; // bits 3-8: the length of an inline key (fixed at construction)
+    private const int KeyLengthMask = 0x3F;
+    private const int OrgIdShift = 9; // bits 9-31: the organization's number (OrgNames; fixed at construction)
 
     // The first incarnation, inline: only a restart (a newer inc_num) supersedes it, so most members never allocate
     // another. Its sequence base is 0 (the word holds seq itself); a member first seen with a seq beyond the word's
@@ -32,13 +35,9 @@ public sealed class Member
     internal long LastSeenTimestamp;
     internal int Flags;
 
-    // Owned by ReachabilityTracker: the link of its pending-changes stack (the dirty mark is a flag), and the positions
-    // in the sampling indexes (all members, and the member's organization).
-    internal Member? DirtyNext;
+    // Owned by ReachabilityTracker: the positions in the sampling indexes (all members, and the member's organization).
     internal int AlivePosition = -1;
     internal int OrgAlivePosition = -1;
-
-    internal readonly OrgScope OrgScope;
 
     /// <summary>The index generation the member was first inserted into (lets enumeration skip copies).</summary>
     internal int HomeGeneration;
@@ -46,14 +45,15 @@ public sealed class Member
     // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline, next to the hash, so one cache line answers a lookup.
     private InlineKey _key;
 
-    internal Member(ReadOnlySpan<byte> pkiId, OrgScope org, in MemberAnnouncement announcement, long timestamp)
+    internal Member(ReadOnlySpan<byte> pkiId, int orgId, in MemberAnnouncement announcement, long timestamp)
     {
-        OrgScope = org;
+        Debug.Assert((uint)orgId <= OrgNames.MaxId, "an organization number OrgNames handed out");
         LastSeenTimestamp = timestamp;
+        Flags = orgId << OrgIdShift;
         if (pkiId.Length <= InlineKeyBytes)
         {
             pkiId.CopyTo(_key);
-            Flags = pkiId.Length << KeyLengthShift;
+            Flags |= pkiId.Length << KeyLengthShift;
         }
         else
         {
@@ -78,7 +78,6 @@ public sealed class Member
     // The index's "frozen cell" marker; never handed out.
     private Member()
     {
-        OrgScope = new OrgScope(string.Empty, 0, indexed: false);
         FirstWord = MemberStateMachine.Purged;
         Info = MemberInfo.Empty;
     }
@@ -95,11 +94,15 @@ public sealed class Member
         }
     }
 
-    // The length bits never change after construction: a plain read sees them whatever the other bits do.
-    private int InlineKeyLength => (Flags >> KeyLengthShift) & 0xFF;
+    // The length and organization bits never change after construction: a plain read sees them whatever the other
+    // bits do.
+    private int InlineKeyLength => (Flags >> KeyLengthShift) & KeyLengthMask;
+
+    /// <summary>The organization's number (<see cref="OrgNames"/>), as first announced.</summary>
+    internal int OrgId => (int)((uint)Flags >> OrgIdShift);
 
     /// <summary>The member's organization (MSP id), as first announced; empty when unknown.</summary>
-    public string Org => OrgScope.Name;
+    public string Org => OrgNames.Shared.NameOf(OrgId);
 
     /// <summary>The endpoint other peers use to reach the member.</summary>
     public PeerEndpoint Endpoint => Volatile.Read(ref Info).Endpoint;

@@ -29,7 +29,8 @@ public enum MembershipChange
 
     /// <summary>
     /// The update was refused: the PKI-ID is empty or longer than <see cref="MembershipOptions.MaxPkiIdLength"/>, the
-    /// state is not one an update may carry, or the table is full (<see cref="MembershipOptions.MaxMembers"/>).
+    /// state is not one an update may carry, the table is full (<see cref="MembershipOptions.MaxMembers"/>), or the
+    /// member's organization is new and the process already holds 2^23 − 1 organization names.
     /// </summary>
     Rejected,
 }

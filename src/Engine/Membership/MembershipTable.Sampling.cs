@@ -54,7 +54,7 @@ public sealed partial class MembershipTable
     private readonly struct ScopeFilter<TFilter>(OrgScope scope, TFilter inner) : IPeerFilter
         where TFilter : struct, IPeerFilter
     {
-        public bool Matches(Member member) => ReferenceEquals(member.OrgScope, scope) && inner.Matches(member);
+        public bool Matches(Member member) => member.OrgId == scope.Id && inner.Matches(member);
     }
 
     // Each call gets its own generator: one atomic step of the table's sequence, mixed into a seed.

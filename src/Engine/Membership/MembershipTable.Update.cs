@@ -34,12 +34,18 @@ public sealed partial class MembershipTable
                 }
 
                 var scope = _orgs.GetOrAdd(announcement.Org, out bool secondOrg);
+                if (scope is null)
+                {
+                    Interlocked.Decrement(ref _members);
+                    return MembershipChange.Rejected; // OrgNames.MaxId organizations named in this process already
+                }
+
                 if (secondOrg)
                 {
                     _tracker.IndexOrganizations();
                 }
 
-                var candidate = new Member(pkiId, scope, in announcement, timestamp);
+                var candidate = new Member(pkiId, scope.Id, in announcement, timestamp);
                 found = index.InsertOrGet(candidate, hash, this);
                 if (ReferenceEquals(found, candidate))
                 {

@@ -10,14 +10,18 @@ internal sealed class OrgScope
     private readonly int _initialCapacity;
     private AliveIndex? _alive;
 
-    public OrgScope(string name, int initialCapacity, bool indexed)
+    public OrgScope(string name, int id, int initialCapacity, bool indexed)
     {
         Name = name;
+        Id = id;
         _initialCapacity = initialCapacity;
         _alive = indexed ? new AliveIndex(initialCapacity, perOrg: true) : null;
     }
 
     public string Name { get; }
+
+    /// <summary>The organization's number (<see cref="OrgNames"/>), as its members hold it.</summary>
+    public int Id { get; }
 
     /// <summary>The organization's own sampling index; null while the all-members index serves it.</summary>
     public AliveIndex? Alive => Volatile.Read(ref _alive);
@@ -33,7 +37,7 @@ internal sealed class OrgScope
         var index = new AliveIndex(Math.Max(_initialCapacity, all.Count), perOrg: true);
         for (int i = 0; i < all.Count; i++)
         {
-            if (all.At(i) is { } member && ReferenceEquals(member.OrgScope, this))
+            if (all.At(i) is { } member && member.OrgId == Id)
             {
                 index.Add(member);
             }

@@ -1,16 +1,20 @@
+using System.Collections.Concurrent;
+
 namespace Engine.Membership;
 
 /// <summary>
 /// Keeps the sampling indexes (all reachable members, and each organization's) in step with the members' state words,
-/// which are the truth. A thread that changes whether a member is reachable marks it dirty — a lock-free stack
-/// threaded through the members — and then tries to become the combiner with a compare-and-swap on a flag. The
-/// combiner drains the stack and appends or swap-removes members, so each index has one writer at a time and nobody
-/// waits: a thread that does not win the flag leaves its mark to the current combiner, which looks at the stack again
-/// after releasing the flag. The indexes trail the state words by at most one combine.
+/// which are the truth. A thread that changes whether a member is reachable marks it dirty (a flag in the member, so it
+/// is queued once however often it changes) and queues it — a lock-free queue that keeps its buffer between changes,
+/// so it allocates only when more members are pending at once than ever before; a link in every member cost 8 bytes
+/// each — and then tries to become the combiner with a compare-and-swap on a flag. The combiner drains the queue and
+/// appends or swap-removes members, so each index has one writer at a time and nobody waits: a thread that does not
+/// win the flag leaves its mark to the current combiner, which looks at the queue again after releasing the flag. The
+/// indexes trail the state words by at most one combine.
 /// </summary>
 internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
 {
-    private Member? _dirtyHead;
+    private readonly ConcurrentQueue<Member> _dirty = new();
     private int _combining;
     private int _indexOrgs;
 
@@ -29,19 +33,7 @@ internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
             return; // already pending: the thread that marked it combines, or left it to the combiner
         }
 
-        var head = Volatile.Read(ref _dirtyHead);
-        while (true)
-        {
-            member.DirtyNext = head;
-            var seen = Interlocked.CompareExchange(ref _dirtyHead, member, head);
-            if (ReferenceEquals(seen, head))
-            {
-                break;
-            }
-
-            head = seen;
-        }
-
+        _dirty.Enqueue(member);
         Combine();
     }
 
@@ -64,19 +56,11 @@ internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
                     }
                 }
 
-                Member? pending;
-                while ((pending = Interlocked.Exchange(ref _dirtyHead, null)) is not null)
+                while (_dirty.TryDequeue(out var member))
                 {
-                    while (pending is not null)
-                    {
-                        var member = pending;
-                        pending = member.DirtyNext;
-                        member.DirtyNext = null;
-
-                        // Clear the mark before reading the state (a full fence), so a change after the read re-marks it.
-                        member.ClearDirty();
-                        Reconcile(member);
-                    }
+                    // Clear the mark before reading the state (a full fence), so a change after the read re-marks it.
+                    member.ClearDirty();
+                    Reconcile(member);
                 }
             }
             finally
@@ -84,7 +68,7 @@ internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
                 Interlocked.Exchange(ref _combining, 0);
             }
         }
-        while (Volatile.Read(ref _dirtyHead) is not null || Volatile.Read(ref _indexOrgs) != 0);
+        while (!_dirty.IsEmpty || Volatile.Read(ref _indexOrgs) != 0);
     }
 
     private void Reconcile(Member member)
@@ -94,14 +78,14 @@ internal sealed class ReachabilityTracker(AliveIndex all, OrgDirectory orgs)
         if (reachable && !indexed)
         {
             all.Add(member);
-            member.OrgScope.Alive?.Add(member);
+            orgs.ScopeOf(member.OrgId).Alive?.Add(member);
         }
         else if (!reachable && indexed)
         {
             all.Remove(member);
             if (member.OrgAlivePosition >= 0)
             {
-                member.OrgScope.Alive!.Remove(member); // in an index built after it was added
+                orgs.ScopeOf(member.OrgId).Alive!.Remove(member); // in an index built after it was added
             }
         }
     }

@@ -155,12 +155,17 @@ public sealed class LoadGenProcessTests
 
     internal static Process StartLoadGen(bool redirectError, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through env(1), which resets SIGINT to its default and then becomes dotnet (same pid): a test run started as a
+        // background job of a non-interactive shell inherits SIGINT ignored, .NET then keeps it ignored (as it should),
+        // and the Ctrl-C tests could not reach the load generator.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = redirectError,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(LoadGenAssemblyPath());
         foreach (string arg in args)
         {

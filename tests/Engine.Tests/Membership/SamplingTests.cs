@@ -140,6 +140,69 @@ public sealed class SamplingTests
     }
 
     [Test]
+    public void ManyOrganizations_EachMemberKeepsItsOwn_AndEachOrgSamplesItsOwnReachableMembers()
+    {
+        // Members hold their organization as a process-wide number: two tables that meet the same 37 organizations in
+        // different orders, with members dying and coming back, still name and index each member by its own.
+        var tables = new[] { NewTable(seed: 1), NewTable(seed: 2) };
+        const int orgs = 37;
+        static string OrgOf(int id) => $"ManyOrgs{id % orgs}MSP";
+        for (int t = 0; t < tables.Length; t++)
+        {
+            for (int i = 0; i < 740; i++)
+            {
+                int id = t == 0 ? i : 739 - i;
+                tables[t].Alive(id, 1, 1, org: OrgOf(id));
+            }
+
+            for (int id = 0; id < 740; id += 3)
+            {
+                tables[t].MarkDead(tables[t].Get(id));
+            }
+
+            for (int id = 0; id < 740; id += 6)
+            {
+                tables[t].Alive(id, 1, 2, org: OrgOf(id));
+            }
+        }
+
+        var sample = new Member[40];
+        foreach (var table in tables)
+        {
+            foreach (var member in table.Members())
+            {
+                int id = BitConverter.ToInt32(member.PkiId);
+                Assert.That(member.Org, Is.EqualTo(OrgOf(id)), $"member {id}");
+            }
+
+            for (int org = 0; org < orgs; org++)
+            {
+                string name = OrgOf(org);
+                var expected = table.Members().Where(m => m.Org == name && m.State == MemberState.Alive).ToHashSet();
+                int n = table.SampleOrg(name, sample, default(AnyPeerFilter));
+                Assert.That(n, Is.EqualTo(Math.Min(sample.Length, expected.Count)), name);
+                Assert.That(sample.Take(n), Is.SubsetOf(expected).And.Unique, name);
+            }
+        }
+    }
+
+    private static readonly string[] NumberedNames = [string.Empty, "AMSP", "BMSP", "CMSP"];
+
+    [Test]
+    public void OrgNames_NumberEachNameOnce_AndRefuseNewNamesPastTheLimit()
+    {
+        var names = new OrgNames(maxId: 3);
+        Assert.That(names.IdOf(string.Empty), Is.Zero, "the empty name is 0");
+        int a = names.IdOf("AMSP"), b = names.IdOf("BMSP");
+        Assert.That((a, b), Is.EqualTo((1, 2)));
+        Assert.That(names.IdOf(new string("AMSP".AsSpan())), Is.EqualTo(a), "by value, not by reference");
+        Assert.That(names.IdOf("CMSP"), Is.EqualTo(3));
+        Assert.That(names.IdOf("DMSP"), Is.EqualTo(-1), "past the limit");
+        Assert.That(names.IdOf("BMSP"), Is.EqualTo(b), "names already numbered keep their number");
+        Assert.That(Enumerable.Range(0, 4).Select(names.NameOf), Is.EqualTo(NumberedNames));
+    }
+
+    [Test]
     public void FewerMatchesThanRequestedReturnsAllOfThem()
     {
         var table = NewTable();
