@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Engine.Transport;
 
 namespace Engine.Membership;
@@ -11,12 +10,9 @@ namespace Engine.Membership;
 /// </summary>
 public sealed class Member
 {
-    private const int InlineKeyBytes = 32;
     private const int NeverPurgeFlag = 1;
     private const int PurgedFlag = 2;
     private const int DirtyFlag = 4;
-    private const int KeyLengthShift = 3; // bits 3-8: the length of an inline key (fixed at construction)
-    private const int KeyLengthMask = 0x3F;
     private const int OrgIdShift = 9; // bits 9-31: the organization's number (OrgNames; fixed at construction)
 
     // The first incarnation, inline: only a restart (a newer inc_num) supersedes it, so most members never allocate
@@ -26,11 +22,11 @@ public sealed class Member
     internal readonly ulong FirstIncNum;
     internal ulong FirstWord;
 
-    // The rare parts, in one reference: for a key of up to 32 bytes, the later incarnation (null until a restart
-    // supersedes the first one: then set once before the first word is sealed, and moved forward past each later
-    // incarnation sealed in its turn); for a longer key, a LongKey record that holds the key and that slot.
-    private object? _rare;
+    // The later incarnation: null until a restart supersedes the first one; then set once before the first word is
+    // sealed, and moved forward past each later incarnation sealed in its turn.
+    private Incarnation? _later;
 
+    // The key, endpoints and metadata (the key is the same in every record the member holds).
     internal MemberInfo Info;
     internal long LastSeenTimestamp;
     internal int Flags;
@@ -42,24 +38,14 @@ public sealed class Member
     /// <summary>The index generation the member was first inserted into (lets enumeration skip copies).</summary>
     internal int HomeGeneration;
 
-    // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline, next to the hash, so one cache line answers a lookup.
-    private InlineKey _key;
-
     internal Member(ReadOnlySpan<byte> pkiId, int orgId, in MemberAnnouncement announcement, long timestamp)
     {
         Debug.Assert((uint)orgId <= OrgNames.MaxId, "an organization number OrgNames handed out");
         LastSeenTimestamp = timestamp;
         Flags = orgId << OrgIdShift;
-        if (pkiId.Length <= InlineKeyBytes)
-        {
-            pkiId.CopyTo(_key);
-            Flags |= pkiId.Length << KeyLengthShift;
-        }
-        else
-        {
-            _rare = new LongKey(pkiId.ToArray());
-        }
 
+        // Allocated right after the member: the key, read on every lookup, is usually on the same page.
+        Info = MemberInfo.For(pkiId, in announcement);
         FirstIncNum = announcement.Time.IncNum;
         if (announcement.Time.SeqNum <= MemberStateMachine.MaxDelta)
         {
@@ -71,8 +57,6 @@ public sealed class Member
             CompareExchangeLater(new Incarnation(announcement.Time, announcement.State), null);
             FirstWord = MemberStateMachine.Sealed;
         }
-
-        Info = MemberInfo.For(in announcement);
     }
 
     // The index's "frozen cell" marker; never handed out.
@@ -85,20 +69,10 @@ public sealed class Member
     internal static Member CreateSentinel() => new();
 
     /// <summary>The member's PKI-ID.</summary>
-    public ReadOnlySpan<byte> PkiId
-    {
-        get
-        {
-            int inline = InlineKeyLength;
-            return inline != 0 ? ((ReadOnlySpan<byte>)_key)[..inline] : _rare is LongKey longKey ? longKey.Key : default;
-        }
-    }
-
-    // The length and organization bits never change after construction: a plain read sees them whatever the other
-    // bits do.
-    private int InlineKeyLength => (Flags >> KeyLengthShift) & KeyLengthMask;
+    public ReadOnlySpan<byte> PkiId => Volatile.Read(ref Info).PkiId;
 
     /// <summary>The organization's number (<see cref="OrgNames"/>), as first announced.</summary>
+    /// <remarks>Its bits never change after construction: a plain read sees them whatever the other bits do.</remarks>
     internal int OrgId => (int)((uint)Flags >> OrgIdShift);
 
     /// <summary>The member's organization (MSP id), as first announced; empty when unknown.</summary>
@@ -160,7 +134,7 @@ public sealed class Member
     /// <summary>"pkiid-prefix@endpoint" for log lines (allocates).</summary>
     public override string ToString() => $"{Convert.ToHexStringLower(PkiId[..Math.Min(PkiId.Length, 8)])}@{Endpoint}";
 
-    internal bool KeyEquals(ReadOnlySpan<byte> pkiId) => pkiId.SequenceEqual(PkiId);
+    internal bool KeyEquals(ReadOnlySpan<byte> pkiId) => Volatile.Read(ref Info).KeyEquals(pkiId);
 
     internal bool SetNeverPurge(bool value)
     {
@@ -206,27 +180,11 @@ public sealed class Member
     }
 
     /// <summary>The current later incarnation: null until a restart superseded the first one.</summary>
-    internal Incarnation? Later
-    {
-        get
-        {
-            var rare = Volatile.Read(ref _rare);
-            return rare is LongKey longKey ? Volatile.Read(ref longKey.Later) : (Incarnation?)rare;
-        }
-    }
+    internal Incarnation? Later => Volatile.Read(ref _later);
 
     /// <summary>Compare-and-swap on the later-incarnation slot; returns what the slot held.</summary>
     internal Incarnation? CompareExchangeLater(Incarnation value, Incarnation? comparand) =>
-        Volatile.Read(ref _rare) is LongKey longKey
-            ? Interlocked.CompareExchange(ref longKey.Later, value, comparand)
-            : (Incarnation?)Interlocked.CompareExchange(ref _rare, value, comparand);
-
-    // A key longer than 32 bytes, with the later-incarnation slot of its member (which has no room of its own for it).
-    private sealed class LongKey(byte[] key)
-    {
-        public readonly byte[] Key = key;
-        public Incarnation? Later;
-    }
+        Interlocked.CompareExchange(ref _later, value, comparand);
 
     /// <summary>The truth: the state word says purged.</summary>
     internal bool IsPurged
@@ -259,11 +217,5 @@ public sealed class Member
         {
             Volatile.Write(ref LastSeenTimestamp, timestamp);
         }
-    }
-
-    [InlineArray(InlineKeyBytes)]
-    private struct InlineKey
-    {
-        private byte _element0;
     }
 }

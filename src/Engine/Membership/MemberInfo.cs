@@ -1,12 +1,16 @@
+using System.Runtime.CompilerServices;
 using Engine.Transport;
 
 namespace Engine.Membership;
 
 /// <summary>
-/// A member's endpoints and metadata. Immutable and shared: <see cref="For"/> hands out one instance per distinct
-/// content from a small process-wide cache, so the tables of many nodes in one process (the load generator's
-/// simulations, tests) hold one record per member between them instead of one each. A member's info is replaced by
-/// reference only when an accepted message carries different values (see MembershipTable.Update.cs).
+/// A member's PKI-ID, endpoints and metadata. Immutable and shared: <see cref="For"/> hands out one instance per
+/// distinct content from a small process-wide cache, so the tables of many nodes in one process (the load generator's
+/// simulations, tests) hold one record per member between them instead of one each — the key included, which is why
+/// it lives here and not in the member (32 bytes less per member entry there; in a table of its own the record is
+/// allocated right after its member, so reading the key costs little more than reading the member). A member's info
+/// is replaced by reference only when an accepted message carries different endpoints or metadata (see
+/// MembershipTable.Update.cs); every record a member holds has its key.
 /// </summary>
 internal sealed class MemberInfo
 {
@@ -25,19 +29,25 @@ internal sealed class MemberInfo
     // Unsynchronized: a lost increment only evicts the same way twice.
     private static readonly byte[] NextVictim = new byte[CacheSlots / Ways];
 
+    private const int InlineKeyBytes = 32;
+
     public readonly PeerEndpoint Endpoint;
     public readonly byte[] Metadata;
     private readonly int _hash;
 
     // The internal and external endpoints are most often absent or equal to the endpoint: then a flag says so, and
-    // only a record whose endpoints differ carries them (64 instead of 104 bytes per record in a peer's own table).
-    private readonly OtherEndpoints? _others;
+    // only a record whose endpoints differ carries them; so does a record whose key is longer than 32 bytes.
+    private readonly Extras? _extras;
     private readonly byte _same;
+
+    // PKI-IDs are SHA-256 hashes (32 bytes) in Fabric: kept inline (length 0: the key is in the extras).
+    private readonly byte _keyLength;
+    private readonly InlineKey _key;
 
     private const byte InternalSame = 1;
     private const byte ExternalSame = 2;
 
-    private MemberInfo(in MemberAnnouncement announcement, int hash)
+    private MemberInfo(ReadOnlySpan<byte> pkiId, in MemberAnnouncement announcement, int hash)
     {
         Endpoint = announcement.Endpoint;
         Metadata = announcement.Metadata.IsEmpty ? NoMetadata : announcement.Metadata.ToArray();
@@ -47,29 +57,39 @@ internal sealed class MemberInfo
         _same = (byte)((internalEndpoint == Endpoint ? InternalSame : 0) | (externalEndpoint == Endpoint ? ExternalSame : 0));
         bool internalKept = internalEndpoint.IsEmpty || internalEndpoint == Endpoint;
         bool externalKept = externalEndpoint.IsEmpty || externalEndpoint == Endpoint;
-        if (!internalKept || !externalKept)
+        bool inlineKey = pkiId.Length <= InlineKeyBytes;
+        if (inlineKey)
         {
-            _others = new OtherEndpoints(internalEndpoint, externalEndpoint);
+            pkiId.CopyTo(_key);
+            _keyLength = (byte)pkiId.Length;
+        }
+
+        if (!internalKept || !externalKept || !inlineKey)
+        {
+            _extras = new Extras(internalEndpoint, externalEndpoint, inlineKey ? null : pkiId.ToArray());
         }
     }
 
+    /// <summary>The member's PKI-ID.</summary>
+    public ReadOnlySpan<byte> PkiId => _keyLength != 0 ? ((ReadOnlySpan<byte>)_key)[.._keyLength] : _extras?.LongKey;
+
     /// <summary>The internal endpoint (empty when the member announced none).</summary>
-    public PeerEndpoint InternalEndpoint => (_same & InternalSame) != 0 ? Endpoint : _others?.Internal ?? default;
+    public PeerEndpoint InternalEndpoint => (_same & InternalSame) != 0 ? Endpoint : _extras?.Internal ?? default;
 
     /// <summary>The external endpoint (empty when the member announced none).</summary>
-    public PeerEndpoint ExternalEndpoint => (_same & ExternalSame) != 0 ? Endpoint : _others?.External ?? default;
+    public PeerEndpoint ExternalEndpoint => (_same & ExternalSame) != 0 ? Endpoint : _extras?.External ?? default;
 
     /// <summary>The empty record (the index's frozen-cell marker).</summary>
-    public static MemberInfo Empty { get; } = new(default, 0);
+    public static MemberInfo Empty { get; } = new(default, default, 0);
 
     /// <summary>
-    /// The record holding <paramref name="announcement"/>'s endpoints and metadata: the cached one when its set holds
-    /// equal content, else a new one, which takes a free way or the set's oldest. Thread-safe: ways are single
-    /// references, read and written whole; a lost race only costs a second copy.
+    /// The record holding <paramref name="pkiId"/> and <paramref name="announcement"/>'s endpoints and metadata: the
+    /// cached one when its set holds equal content, else a new one, which takes a free way or the set's oldest.
+    /// Thread-safe: ways are single references, read and written whole; a lost race only costs a second copy.
     /// </summary>
-    public static MemberInfo For(in MemberAnnouncement announcement)
+    public static MemberInfo For(ReadOnlySpan<byte> pkiId, in MemberAnnouncement announcement)
     {
-        int hash = HashOf(in announcement);
+        int hash = HashOf(pkiId, in announcement);
         int set = hash & (CacheSlots - Ways);
         int free = -1;
         for (int way = 0; way < Ways; way++)
@@ -79,26 +99,31 @@ internal sealed class MemberInfo
             {
                 free = free < 0 ? set + way : free;
             }
-            else if (cached._hash == hash && cached.SameAs(in announcement))
+            else if (cached._hash == hash && cached.SameAs(in announcement) && cached.KeyEquals(pkiId))
             {
                 return cached;
             }
         }
 
-        var created = new MemberInfo(in announcement, hash);
+        var created = new MemberInfo(pkiId, in announcement, hash);
         Volatile.Write(ref Cache[free >= 0 ? free : set + (NextVictim[set / Ways]++ & (Ways - 1))], created);
         return created;
     }
 
+    /// <summary>True when the record's key is <paramref name="pkiId"/>.</summary>
+    public bool KeyEquals(ReadOnlySpan<byte> pkiId) => pkiId.SequenceEqual(PkiId);
+
+    /// <summary>True when the record holds the endpoints and metadata <paramref name="announcement"/> carries (the key aside).</summary>
     public bool SameAs(in MemberAnnouncement announcement) =>
         Endpoint == announcement.Endpoint
         && InternalEndpoint == announcement.InternalEndpoint
         && ExternalEndpoint == announcement.ExternalEndpoint
         && announcement.Metadata.SequenceEqual(Metadata);
 
-    private static int HashOf(in MemberAnnouncement announcement)
+    private static int HashOf(ReadOnlySpan<byte> pkiId, in MemberAnnouncement announcement)
     {
         var hash = default(HashCode);
+        hash.AddBytes(pkiId);
         hash.Add(announcement.Endpoint);
         hash.Add(announcement.InternalEndpoint);
         hash.Add(announcement.ExternalEndpoint);
@@ -106,9 +131,16 @@ internal sealed class MemberInfo
         return hash.ToHashCode();
     }
 
-    private sealed class OtherEndpoints(PeerEndpoint internalEndpoint, PeerEndpoint externalEndpoint)
+    private sealed class Extras(PeerEndpoint internalEndpoint, PeerEndpoint externalEndpoint, byte[]? longKey)
     {
         public readonly PeerEndpoint Internal = internalEndpoint;
         public readonly PeerEndpoint External = externalEndpoint;
+        public readonly byte[]? LongKey = longKey;
+    }
+
+    [InlineArray(InlineKeyBytes)]
+    private struct InlineKey
+    {
+        private byte _element0;
     }
 }

@@ -185,7 +185,7 @@ public sealed partial class MembershipTable
             return;
         }
 
-        var replacement = MemberInfo.For(in announcement);
+        var replacement = MemberInfo.For(member.PkiId, in announcement);
         while (true)
         {
             member.GetState(out var time);

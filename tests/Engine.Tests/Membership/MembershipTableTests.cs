@@ -6,6 +6,40 @@ namespace Engine.Tests.Membership;
 
 public sealed class MembershipTableTests
 {
+    [TestCase(1)]
+    [TestCase(20)]
+    [TestCase(32)]
+    [TestCase(33)]
+    [TestCase(64)]
+    public void TheKeyLivesWithTheEndpoints_SharedOnlyBetweenEqualKeys_AndKeptWhenTheEndpointsChange(int keyLength)
+    {
+        // Records of key, endpoints and metadata are shared across the process's tables: two keys announcing the same
+        // endpoints must still get a record each, and a member whose endpoints change keeps its key.
+        byte[] KeyOf(byte fill) => Enumerable.Repeat(fill, keyLength).ToArray();
+        byte[] first = KeyOf(0xA1), second = KeyOf(0xB2);
+        var same = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Endpoint(77), default, "Org1MSP", [9, 9]);
+        var one = NewTable(seed: 1);
+        var two = NewTable(seed: 2);
+        Assert.That(one.Update(first, same, 0, out var a), Is.EqualTo(MembershipChange.Added));
+        Assert.That(two.Update(second, same, 0, out var b), Is.EqualTo(MembershipChange.Added));
+        Assert.That(two.Update(first, same, 0, out var c), Is.EqualTo(MembershipChange.Added));
+        Assert.That(a!.PkiId.ToArray(), Is.EqualTo(first));
+        Assert.That(b!.PkiId.ToArray(), Is.EqualTo(second));
+        Assert.That(c!.PkiId.ToArray(), Is.EqualTo(first));
+        Assert.That(two.Find(second), Is.SameAs(b));
+        Assert.That(two.Find(first), Is.SameAs(c));
+
+        var moved = new MemberAnnouncement(new PeerTime(1, 2), MemberState.Alive, Endpoint(78), Endpoint(79), "Org1MSP", [8]);
+        Assert.That(two.Update(second, moved, 1, out _), Is.EqualTo(MembershipChange.Refreshed));
+        Assert.That((b.Endpoint, b.InternalEndpoint, b.Metadata.ToArray()), Is.EqualTo((Endpoint(78), Endpoint(79), new byte[] { 8 })));
+        Assert.That(b.PkiId.ToArray(), Is.EqualTo(second), "the new record has the member's key");
+        Assert.That(two.Find(second), Is.SameAs(b));
+        Assert.That(c.Endpoint, Is.EqualTo(Endpoint(77)), "the other member's record is untouched");
+        Assert.That(two.Update(second, new MemberAnnouncement(new PeerTime(2, 1), MemberState.Alive, Endpoint(80), default, "Org1MSP"), 2, out _),
+            Is.EqualTo(MembershipChange.Restarted));
+        Assert.That((two.Find(second)!.PkiId.ToArray(), two.Find(second)!.Endpoint), Is.EqualTo((second, Endpoint(80))));
+    }
+
     [Test]
     public void UnknownMemberIsAddedAndFoundByItsPkiId()
     {
