@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Membership;
 
@@ -224,6 +226,26 @@ internal sealed class MemberIndex
     {
         var member = Volatile.Read(ref _cells[position].Member);
         return member is null || ReferenceEquals(member, Frozen) ? null : member;
+    }
+
+    /// <summary>
+    /// Asks the CPU to start fetching the member in cell <paramref name="position"/> (if any) into the cache: a walk
+    /// over the cells calls it a few cells ahead, so the misses on the members overlap instead of following each other.
+    /// Only a hint: the reference is read as an address, and a stale one (an object the collector moved since) costs a
+    /// useless fetch, never a fault.
+    /// </summary>
+    public unsafe void Prefetch(int position)
+    {
+        if (Sse.IsSupported && (uint)position < (uint)_cells.Length)
+        {
+            var member = Volatile.Read(ref _cells[position].Member);
+            if (member is not null)
+            {
+                byte* address = (byte*)Unsafe.As<Member, nint>(ref member);
+                Sse.Prefetch0(address);
+                Sse.Prefetch0(address + 63); // a member spans two cache lines unless it starts on one
+            }
+        }
     }
 
     internal struct Cell

@@ -18,6 +18,10 @@ public sealed partial class MembershipTable
     /// <summary>Walks the cells of the current index generation, then of any generation it is being copied into.</summary>
     private struct MemberScan
     {
+        // Cells ahead of the walk whose member is fetched early: at a load of about 0.6, ~10 members in flight (8 cells
+        // ahead took a walk over 1 M members from 76 to 52 ns per member, 16 to 44 ns).
+        private const int PrefetchDistance = 16;
+
         private MemberIndex? _index;
         private int _position;
         private readonly int _startGeneration;
@@ -37,6 +41,7 @@ public sealed partial class MembershipTable
             {
                 while (++_position < _index.Capacity)
                 {
+                    _index.Prefetch(_position + PrefetchDistance);
                     var candidate = _index.MemberAt(_position);
 
                     // In later generations only members inserted there are new; the rest are copies already seen.
