@@ -34,10 +34,13 @@ internal sealed class OrgNames
     /// <summary>The process's list, which members' numbers refer to.</summary>
     public static OrgNames Shared { get; } = new();
 
+    /// <summary>The number of <paramref name="name"/> if it has one (numbers nothing).</summary>
+    public bool TryGetId(string name, out int id) => _ids.TryGetValue(name, out id);
+
     /// <summary>The number of <paramref name="name"/>, numbering it if new; -1 when every number up to the limit is taken.</summary>
     public int IdOf(string name)
     {
-        if (_ids.TryGetValue(name, out int id))
+        if (TryGetId(name, out int id))
         {
             return id;
         }

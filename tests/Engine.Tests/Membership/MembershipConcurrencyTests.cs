@@ -13,8 +13,8 @@ public sealed class MembershipConcurrencyTests
 {
     private const int Threads = 4;
 
-    // Odd keys are 40 bytes, past the member's inline 32: racing restarts also cover members whose later incarnations
-    // sit in the record that holds their long key.
+    // Odd keys are 40 bytes, past the info record's inline 32: racing restarts and endpoint changes also cover members
+    // whose key sits in the record's side object.
     private static byte[] Key(int id) =>
         id % 2 == 0 ? MembershipTestKit.Key(id) : [.. MembershipTestKit.Key(id), .. BitConverter.GetBytes((long)id)];
     private const int Keys = 3_000;

@@ -92,7 +92,7 @@ public sealed class MembershipTableTests
     [TestCase(48, ulong.MaxValue - 3)]
     public void ShortAndLongKeys_RestartAgainAndAgain_KeepTheirKeyAndTheNewestIncarnation(int keyLength, ulong firstSeq)
     {
-        // A key longer than 32 bytes shares the member's one reference for rare parts with the later incarnations.
+        // A key longer than 32 bytes lives in the info record's side object; the restarts chain later incarnations.
         var table = NewTable();
         var key = Enumerable.Range(0, keyLength).Select(i => (byte)(i * 7 + 1)).ToArray();
         MemberAnnouncement At(ulong inc, ulong seq) => new(new PeerTime(inc, seq), MemberState.Alive, Endpoint(1));
