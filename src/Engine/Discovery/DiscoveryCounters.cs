@@ -23,6 +23,8 @@ internal sealed class DiscoveryCounters
     private long _unhandled;
     private long _frameSendFailures;
     private long _entriesOmitted;
+    private long _entriesSent;
+    private long _entriesLearned;
     private long _viewsAgreed;
     private long _viewsDiffered;
     private long _filterlessRequests;
@@ -49,6 +51,12 @@ internal sealed class DiscoveryCounters
 
     /// <summary>Membership response entries left out because the asker's known filter says it holds them alive.</summary>
     public long EntriesOmitted => Volatile.Read(ref _entriesOmitted);
+
+    /// <summary>Entries sent in membership responses (this peer's own included).</summary>
+    public long EntriesSent => Volatile.Read(ref _entriesSent);
+
+    /// <summary>Entries of received membership responses that changed this peer's table (the rest were stale or refused).</summary>
+    public long EntriesLearned => Volatile.Read(ref _entriesLearned);
 
     /// <summary>Membership requests answered with the responder alone: the asker's view digest matched (nothing to teach).</summary>
     public long ViewsAgreed => Volatile.Read(ref _viewsAgreed);
@@ -148,6 +156,24 @@ internal sealed class DiscoveryCounters
         {
             Interlocked.Add(ref _entriesOmitted, entries);
             DiscoveryMetrics.EntriesOmitted.Add(entries);
+        }
+    }
+
+    public void EntriesSentInResponse(int entries)
+    {
+        if (entries > 0)
+        {
+            Interlocked.Add(ref _entriesSent, entries);
+            DiscoveryMetrics.EntriesSent.Add(entries);
+        }
+    }
+
+    public void EntriesLearnedFromResponse(int entries)
+    {
+        if (entries > 0)
+        {
+            Interlocked.Add(ref _entriesLearned, entries);
+            DiscoveryMetrics.EntriesLearned.Add(entries);
         }
     }
 

@@ -173,6 +173,7 @@ internal sealed partial class DiscoveryService
         }
 
         Counters.Omitted(omitted);
+        Counters.EntriesSentInResponse(entries.Count - skipped);
         DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
     }
 }

@@ -219,6 +219,7 @@ internal sealed partial class DiscoveryService
 
         if (learned > 0)
         {
+            Counters.EntriesLearnedFromResponse(learned);
             Volatile.Write(ref _syncTaught, 1);
         }
 
@@ -463,6 +464,7 @@ internal sealed partial class DiscoveryService
         }
 
         Counters.Omitted(omitted);
+        Counters.EntriesSentInResponse(entries.Count - skipped);
         DiscoveryLog.ResponseSent(_logger, Endpoint, to, entries.Count - skipped, frames);
     }
 

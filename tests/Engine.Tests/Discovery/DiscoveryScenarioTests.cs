@@ -76,9 +76,15 @@ public sealed class DiscoveryScenarioTests
         ghost.AsSpan().Fill(0x6B);
         string org = h.Nodes[1]!.Membership!.Find(h.Nodes[0]!.PkiId.Span)!.Org;
         var news = new MemberAnnouncement(new PeerTime(1, 1), MemberState.Alive, Engine.Transport.PeerEndpoint.FromIPv4(0x0A00_0063u, 7051), org: org);
+        long learned = Sum(c => c.EntriesLearned), sent = Sum(c => c.EntriesSent);
         h.Nodes[1]!.Membership!.Update(ghost, in news, h.Time.GetTimestamp(), out _);
         h.RunUntil(() => all.All(i => h.Nodes[i]!.Membership!.Find(ghost)?.State == MemberState.Alive), TimeSpan.FromSeconds(20), "everyone learns the ghost by sync");
-        Assert.That(CountersOf(1).ViewsDiffered, Is.GreaterThan(0), "node 1 told filterless askers their views differ");
+        Assert.Multiple(() =>
+        {
+            Assert.That(CountersOf(1).ViewsDiffered, Is.GreaterThan(0), "node 1 told filterless askers their views differ");
+            Assert.That(Sum(c => c.EntriesLearned) - learned, Is.EqualTo(5), "each of the five others learned one entry: the ghost");
+            Assert.That(Sum(c => c.EntriesSent) - sent, Is.GreaterThanOrEqualTo(10), "answers that walked a view carry the responder and the ghost at least");
+        });
     }
 
     [Test]

@@ -25,7 +25,7 @@ internal interface IScenarioPeer
     (long Datagrams, long Bytes) Sent { get; }
 
     /// <summary>Membership requests it answered, and how many of them by the view digest alone (null: not known here, a peer of another process).</summary>
-    (long Answered, long Agreed)? SyncAnswers { get; }
+    (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers { get; }
 
     /// <summary>The OS process id, for a peer that runs as its own process.</summary>
     int? ProcessId { get; }
@@ -57,12 +57,46 @@ internal sealed class NodePeer(GossipNode node) : IScenarioPeer
         }
     }
 
-    public (long Answered, long Agreed)? SyncAnswers =>
-        node.Discovery is { } discovery ? (discovery.Counters.MembershipRequestsReceived, discovery.Counters.ViewsAgreed) : null;
+    public (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers =>
+        node.Discovery is { Counters: var c } ? (c.MembershipRequestsReceived, c.ViewsAgreed, c.EntriesSent, c.EntriesLearned) : null;
 
     public int? ProcessId => null;
 
     public ValueTask CrashAsync() => node.StopAsync();
 
     public ValueTask StopAsync() => node.StopAsync();
+}
+
+/// <summary>
+/// A peer stopped for good until it restarts: its endpoint and final counts, and nothing else, so the stopped node (its
+/// membership table above all: 10,000 members at N = 10,000) is garbage while the others detect its death.
+/// </summary>
+internal sealed class StoppedPeer : IScenarioPeer
+{
+    private readonly (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? _syncAnswers;
+
+    public StoppedPeer(IScenarioPeer stopped)
+    {
+        Endpoint = stopped.Endpoint;
+        Sent = stopped.Sent;
+        _syncAnswers = stopped.SyncAnswers;
+    }
+
+    public PeerEndpoint Endpoint { get; }
+
+    public int AliveCount => 0;
+
+    public int SuspectCount => 0;
+
+    public int DeadCount => 0;
+
+    public (long Datagrams, long Bytes) Sent { get; }
+
+    public (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers => _syncAnswers;
+
+    public int? ProcessId => null;
+
+    public ValueTask CrashAsync() => ValueTask.CompletedTask;
+
+    public ValueTask StopAsync() => ValueTask.CompletedTask;
 }

@@ -82,7 +82,7 @@ internal sealed partial class ProcessPeer : IScenarioPeer, IDisposable
 
     public (long Datagrams, long Bytes) Sent => (Interlocked.Read(ref _datagrams), Interlocked.Read(ref _bytes));
 
-    public (long Answered, long Agreed)? SyncAnswers => null;
+    public (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers => null;
 
     public int? ProcessId => _process.Id;
 

@@ -31,6 +31,8 @@ internal sealed class MembershipScenario
     private Engine.Security.OrgCertificateAuthority? _ca;
     private Engine.Security.TrustStore? _trust;
     private readonly List<Engine.Discovery.SwimHeartbeatStrategy> _swims = [];
+    private readonly List<(long Answered, long Agreed, long EntriesSent, long EntriesLearned)?> _retiredSync = [];
+    private SwimTotals _retiredSwim;
     private volatile string _phase = "starting";
     private long _falseDeaths;
     private int _started;
@@ -122,6 +124,7 @@ internal sealed class MembershipScenario
                 {
                     await v.Node.CrashAsync();
                     v.Stopped = true;
+                    Retire(v);
                 }
 
                 var survivors = _peers.Where(p => !p.Stopped).ToList();
@@ -186,12 +189,15 @@ internal sealed class MembershipScenario
             }
 
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-            foreach (var peer in _peers)
+            // Running nodes, and the nodes stopped along the way (kept by Retire; a stopped peer holds the same counts).
+            foreach (var sync in _peers.Where(p => p.Node is not StoppedPeer).Select(p => p.Node?.SyncAnswers).Concat(_retiredSync))
             {
-                if (peer.Node?.SyncAnswers is var (answered, agreed))
+                if (sync is var (answered, agreed, entriesSent, entriesLearned))
                 {
                     result.SyncAnswered += answered;
                     result.SyncAgreed += agreed;
+                    result.SyncEntriesSent += entriesSent;
+                    result.SyncEntriesLearned += entriesLearned;
                 }
             }
             result.GcPauseSeconds = (GC.GetTotalPauseDuration() - gcPauseStart).TotalSeconds;
@@ -325,10 +331,42 @@ internal sealed class MembershipScenario
             {
                 _swims.Add(swim);
             }
+
+            peer.Swim = swim;
         }
 
         peer.Node = new NodePeer(node);
         peer.Stopped = false;
+    }
+
+    /// <summary>
+    /// Lets go of a stopped peer's node (in this process) once its counts are kept: its Swim counters join the retired
+    /// totals, and the peer holds only its endpoint and final counts until it restarts.
+    /// </summary>
+    private void Retire(Peer peer)
+    {
+        if (peer.Swim is { } swim)
+        {
+            lock (_swims)
+            {
+                _swims.Remove(swim);
+                _retiredSwim.Probes += Interlocked.Read(ref swim.Probes);
+                _retiredSwim.Failed += Interlocked.Read(ref swim.Failed);
+                _retiredSwim.Stalls += Interlocked.Read(ref swim.Stalls);
+                _retiredSwim.LateAcks += Interlocked.Read(ref swim.LateAcks);
+                _retiredSwim.ConfirmPings += Interlocked.Read(ref swim.ConfirmPings);
+                _retiredSwim.SavedByConfirmPing += Interlocked.Read(ref swim.SavedByConfirmPing);
+                _retiredSwim.UntrustedWaits += Interlocked.Read(ref swim.UntrustedWaits);
+            }
+
+            peer.Swim = null;
+        }
+
+        if (peer.Node is NodePeer)
+        {
+            _retiredSync.Add(peer.Node.SyncAnswers);
+            peer.Node = new StoppedPeer(peer.Node);
+        }
     }
 
     /// <summary>
@@ -443,7 +481,9 @@ internal sealed class MembershipScenario
         if (!s.Processes)
         {
             report.Add("sync_answered", "membership requests answered (all peers)", r.SyncAnswered)
-                .Add("sync_agreed", "of those, answered by the view digest alone (no walk of the view)", r.SyncAgreed);
+                .Add("sync_agreed", "of those, answered by the view digest alone (no walk of the view)", r.SyncAgreed)
+                .Add("sync_entries_sent", "member entries sent in membership responses (all peers)", r.SyncEntriesSent)
+                .Add("sync_entries_learned", "of those, entries that changed the receiver's table", r.SyncEntriesLearned);
         }
 
         if (s.Signing)
@@ -458,9 +498,11 @@ internal sealed class MembershipScenario
 
         if (s.Swim && !s.Processes)
         {
-            long probes = 0, failed = 0, unhealthy = 0, late = 0, confirmPings = 0, saved = 0, waits = 0;
+            long probes, failed, unhealthy, late, confirmPings, saved, waits;
             lock (_swims)
             {
+                (probes, failed, unhealthy, late, confirmPings, saved, waits) = (_retiredSwim.Probes, _retiredSwim.Failed, _retiredSwim.Stalls,
+                    _retiredSwim.LateAcks, _retiredSwim.ConfirmPings, _retiredSwim.SavedByConfirmPing, _retiredSwim.UntrustedWaits);
                 foreach (var swim in _swims)
                 {
                     probes += Interlocked.Read(ref swim.Probes);
@@ -490,9 +532,18 @@ internal sealed class MembershipScenario
         return report;
     }
 
+    /// <summary>Swim counters of the nodes stopped so far (their strategies are let go).</summary>
+    private struct SwimTotals
+    {
+        public long Probes, Failed, Stalls, LateAcks, ConfirmPings, SavedByConfirmPing, UntrustedWaits;
+    }
+
     private sealed class Peer(int index)
     {
         public int Index { get; } = index;
+
+        /// <summary>The running node's Swim strategy (in this process, Swim mode), for its counters.</summary>
+        public Engine.Discovery.SwimHeartbeatStrategy? Swim { get; set; }
 
         public string Id { get; set; } = "";
 
@@ -542,6 +593,8 @@ internal sealed class MembershipScenario
         public long AllocatedBytes;
         public long SyncAnswered;
         public long SyncAgreed;
+        public long SyncEntriesSent;
+        public long SyncEntriesLearned;
         public bool TimedOut;
     }
 }
