@@ -49,7 +49,7 @@ internal sealed class DiscoveryCounters
 
     public long DatagramsSent => Volatile.Read(ref _datagramsSent);
 
-    /// <summary>Membership response entries left out because the asker's known filter says it holds them alive.</summary>
+    /// <summary>Membership response entries left out because the asker's known filter says it holds them at that very time.</summary>
     public long EntriesOmitted => Volatile.Read(ref _entriesOmitted);
 
     /// <summary>Entries sent in membership responses (this peer's own included).</summary>

@@ -23,7 +23,7 @@ internal static class DiscoveryMetrics
     public static readonly Counter<long> RequestsSent = Meter.CreateCounter<long>("engine.discovery.membership.requests.sent", "{message}", "Membership requests sent.");
     public static readonly Counter<long> RequestsReceived = Meter.CreateCounter<long>("engine.discovery.membership.requests.received", "{message}", "Membership requests answered.");
     public static readonly Counter<long> ResponsesSent = Meter.CreateCounter<long>("engine.discovery.membership.responses.sent", "{frame}", "Membership response frames sent.");
-    public static readonly Counter<long> EntriesOmitted = Meter.CreateCounter<long>("engine.discovery.membership.entries.omitted", "{entry}", "Response entries left out because the asker's known filter says it holds the member alive.");
+    public static readonly Counter<long> EntriesOmitted = Meter.CreateCounter<long>("engine.discovery.membership.entries.omitted", "{entry}", "Response entries left out because the asker's known filter says it holds the member at that very time.");
     public static readonly Counter<long> EntriesSent = Meter.CreateCounter<long>("engine.discovery.membership.entries.sent", "{entry}", "Entries sent in membership responses.");
     public static readonly Counter<long> EntriesLearned = Meter.CreateCounter<long>("engine.discovery.membership.entries.learned", "{entry}", "Entries of received membership responses that changed the table (the others were stale or refused).");
     public static readonly Counter<long> ViewsAgreed = Meter.CreateCounter<long>("engine.discovery.membership.views.agreed", "{request}", "Membership requests answered with the responder alone, without walking its view: the asker's view digest equals the responder's (nothing to teach).");

@@ -42,10 +42,10 @@ internal sealed partial class DiscoveryService
     // and one that differs says so, and is asked again with the filter.
     private ulong _agreedDigest;
 
-    /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds alive.</summary>
+    /// <summary>Sends a membership request carrying a fresh alive message of this peer and the filter of what it holds.</summary>
     public SendStatus SendMembershipRequest(PeerEndpoint to) => SendMembershipRequest(to, BuildKnownFilter());
 
-    /// <summary>A <see cref="KnownFilter"/> of the members this peer holds alive, with a fresh seed (empty when none).</summary>
+    /// <summary>A <see cref="KnownFilter"/> of the members this peer holds (alive, suspect or dead), with a fresh seed (empty when none).</summary>
     private byte[] BuildKnownFilter()
     {
         ulong seed;
@@ -59,7 +59,7 @@ internal sealed partial class DiscoveryService
 
     /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a whole round of requests).</summary>
     /// <param name="to">The peer asked.</param>
-    /// <param name="knownFilter">What this peer holds alive.</param>
+    /// <param name="knownFilter">What this peer holds.</param>
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
     /// <param name="responder">The member asked, when this peer holds it: the request then carries this peer's view digest without it, and a responder that agrees answers with itself only (never across orgs, where a responder discloses only part of its view).</param>
     /// <param name="filterless">The filter is left out on purpose (a responder agreed with this view, unchanged since): a responder that differs answers with its digest alone instead of in full. Otherwise a request without a filter (this peer holds no one alive) carries no digest and gets a full answer.</param>
@@ -348,7 +348,7 @@ internal sealed partial class DiscoveryService
         }
     }
 
-    /// <summary>Answers a request: this peer, then the members it sees, except the asker and those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds alive.</summary>
+    /// <summary>Answers a request: this peer, then the members it sees, except the asker and those <paramref name="known"/> (a valid <see cref="KnownFilter"/> or empty) says the asker holds at that very time.</summary>
     /// <remarks>
     /// To a peer of another org (<paramref name="askerOrg"/>) the response lists only what the org boundary discloses:
     /// members of this org that have an external endpoint (at that endpoint, no internal one), members of third orgs,
@@ -421,7 +421,7 @@ internal sealed partial class DiscoveryService
             if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))
             {
                 omitted++;
-                continue; // the asker holds it alive at this very time: it would ignore the entry, alive or dead
+                continue; // the asker holds it at this very time (in some state): it would ignore the entry, alive or dead
             }
 
             (state == MemberState.Dead ? dead : entries).Add(new ResponseEntry(member, info, time, state == MemberState.Dead));

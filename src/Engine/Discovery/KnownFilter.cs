@@ -5,13 +5,14 @@ using Engine.Membership;
 namespace Engine.Discovery;
 
 /// <summary>
-/// What a membership request says the asker already holds alive: a Bloom filter of (PKI-ID, inc_num, seq_num) of each
-/// member it holds alive or suspect (Engine's extension field <see cref="MembershipMessages.KnownFilterField"/>, ignored
-/// by Fabric peers, which then answer in full). An entry the responder holds at exactly the time the asker holds alive
-/// is of no use to the asker (not newer, and a dead entry only teaches unknown members): the responder leaves it out.
-/// Entries the responder holds newer, members the asker holds dead or does not know, all still go. A false positive
-/// leaves out an entry the asker could have used; the seed changes every round, so the next round's responders send
-/// it. Layout: 8-byte little-endian seed, one byte of hash count, then the bit array.
+/// What a membership request says the asker already holds: a Bloom filter of (PKI-ID, inc_num, seq_num) of each member
+/// it holds, alive, suspect or dead (Engine's extension field <see cref="MembershipMessages.KnownFilterField"/>, ignored
+/// by Fabric peers, which then answer in full). An entry the responder holds at exactly the time the asker holds the
+/// member, in whatever state, is of no use to the asker: an alive entry is not newer (a member held dead at that time
+/// stays dead), and a dead entry teaches only unknown members. The responder leaves it out. Entries the responder holds
+/// newer, and members the asker does not know, still go. A false positive leaves out an entry the asker could have
+/// used; the seed changes every round, so the next round's responders send it. Layout: 8-byte little-endian seed, one
+/// byte of hash count, then the bit array.
 /// </summary>
 internal static class KnownFilter
 {
@@ -24,17 +25,17 @@ internal static class KnownFilter
     private const int MaxHashes = 16;
     private const int MinBitBytes = 8;
 
-    /// <summary>Builds the filter of the members <paramref name="table"/> holds alive or suspect, at their times; empty when there are none.</summary>
+    /// <summary>Builds the filter of the members <paramref name="table"/> holds (alive, suspect or dead), at their times; empty when there are none.</summary>
     public static byte[] Build(MembershipTable table, ulong seed)
     {
-        int reachable = table.AliveCount + table.SuspectCount;
-        if (reachable == 0)
+        int held = table.AliveCount + table.SuspectCount + table.DeadCount;
+        if (held == 0)
         {
             return [];
         }
 
         // Sized for the count read now; members added meanwhile only raise the false-positive rate a little.
-        int bitBytes = Math.Max(MinBitBytes, ((reachable * BitsPerMember) + 7) / 8);
+        int bitBytes = Math.Max(MinBitBytes, ((held * BitsPerMember) + 7) / 8);
         var filter = new byte[HeaderSize + bitBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(filter, seed);
         filter[8] = Hashes;
@@ -42,7 +43,7 @@ internal static class KnownFilter
         ulong bitCount = (ulong)bits.Length * 8;
         foreach (var member in table)
         {
-            if (member.GetState(out var time) is MemberState.Alive or MemberState.Suspect)
+            if (member.GetState(out var time) != MemberState.Purged)
             {
                 ulong probe = KeyHash(member.PkiId, time, seed), step = Step(probe);
                 for (int i = 0; i < Hashes; i++, probe += step)
@@ -78,7 +79,7 @@ internal static class KnownFilter
         return z ^ (z >> 31);
     }
 
-    /// <summary>True when the asker may hold <paramref name="pkiId"/> alive at <paramref name="time"/> (always true for a false positive). The filter must be valid.</summary>
+    /// <summary>True when the asker may hold <paramref name="pkiId"/> at <paramref name="time"/> (always true for a false positive). The filter must be valid.</summary>
     public static bool MayContain(ReadOnlySpan<byte> filter, ReadOnlySpan<byte> pkiId, PeerTime time)
     {
         ulong seed = BinaryPrimitives.ReadUInt64LittleEndian(filter);

@@ -19,7 +19,7 @@ internal static class MembershipMessages
     private const ulong EmptyTag = (ulong)GossipMessage.Types.Tag.Empty;
 
     /// <summary>
-    /// Engine's extension of MembershipRequest: a <see cref="KnownFilter"/> of the members the asker holds alive. Fabric
+    /// Engine's extension of MembershipRequest: a <see cref="KnownFilter"/> of the members the asker holds (any state). Fabric
     /// leaves <c>known</c> (2) empty and does not define this field, so a Fabric peer ignores it and answers in full.
     /// </summary>
     public const int KnownFilterField = 1001;

@@ -207,10 +207,11 @@ public sealed class DiscoveryProtocolTests
     }
 
     [Test]
-    public void ReprobeOfAPeerThatHoldsNoOneAlive_CarriesNoDigest_SoItIsAnsweredInFull()
+    public void ReprobeOfAPeerThatHoldsOnlyDeadMembers_CarriesTheirFilterAndADigest()
     {
-        // The node holds two members, both dead: its re-probe requests carry an empty known filter. Without a digest the
-        // responder answers in full; with one it could answer "views differ" alone, which only a filterless round expects.
+        // The node holds two members, both dead. Its known filter holds them (a responder that holds them dead at the same
+        // time leaves them out: the node would ignore them), so its re-probe requests carry the filter and a digest, and a
+        // responder whose view differs walks it with that filter.
         var rig = new Rig();
         string org = rig.H.OptionsFor(0).OrgId;
         foreach (var (pki, endpoint) in new[] { (Pki(7), Observer), (Pki(8), PeerEndpoint.FromIPv4(0x0A00_0066, 7051)) })
@@ -225,8 +226,15 @@ public sealed class DiscoveryProtocolTests
         foreach (var (_, body) in requests)
         {
             Assert.That(EnvelopeView.TryParse(body, out var view), Is.True);
-            Assert.That(MembershipMessages.TryParseRequest(view.Content, out _, out var filter, out ulong digest), Is.True);
-            Assert.That((filter.Length, digest), Is.EqualTo((0, 0UL)), "no filter, and so no digest");
+            Assert.That(MembershipMessages.TryParseRequest(view.Content, out _, out var filterSpan, out ulong digest), Is.True);
+            byte[] filter = filterSpan.ToArray();
+            Assert.Multiple(() =>
+            {
+                Assert.That(KnownFilter.IsValid(filter), Is.True);
+                Assert.That(KnownFilter.MayContain(filter, Pki(8), new PeerTime(1, 1)), Is.True, "a dead member at its time is held");
+                Assert.That(KnownFilter.MayContain(filter, Pki(8), new PeerTime(1, 2)), Is.False, "a newer time is news");
+                Assert.That(digest, Is.Not.Zero, "with a filter goes the digest");
+            });
         }
     }
 

@@ -22,25 +22,21 @@ public sealed class KnownFilterTests
     }
 
     [Test]
-    public void HoldsEveryAliveMemberAtItsTime_AndFewOthers()
+    public void HoldsEveryMemberAtItsTime_DeadOnesToo_AndFewOthers()
     {
         var table = TableOf(2000, deadFrom: 1500);
         var filter = KnownFilter.Build(table, seed: 42);
         Assert.That(KnownFilter.IsValid(filter), Is.True);
 
-        for (int i = 0; i < 1500; i++)
+        // Alive or dead, an entry at the time the asker holds is of no use to it: all are in.
+        for (int i = 0; i < 2000; i++)
         {
-            Assert.That(KnownFilter.MayContain(filter, Id(i), new PeerTime(100, (ulong)i + 1)), Is.True, $"alive member {i} at its time");
+            Assert.That(KnownFilter.MayContain(filter, Id(i), new PeerTime(100, (ulong)i + 1)), Is.True, $"member {i} at its time ({(i >= 1500 ? "dead" : "alive")})");
         }
 
-        // Not held alive at that time: dead members, newer times of alive members, unknown members. Only false positives say yes.
+        // Not held at that time: newer times (alive or dead members), unknown members. Only false positives say yes.
         int falsePositives = 0, probes = 0;
-        for (int i = 1500; i < 2000; i++, probes++)
-        {
-            falsePositives += KnownFilter.MayContain(filter, Id(i), new PeerTime(100, (ulong)i + 1)) ? 1 : 0;
-        }
-
-        for (int i = 0; i < 1500; i++, probes++)
+        for (int i = 0; i < 2000; i++, probes++)
         {
             falsePositives += KnownFilter.MayContain(filter, Id(i), new PeerTime(100, (ulong)i + 2)) ? 1 : 0;
         }
@@ -51,6 +47,25 @@ public sealed class KnownFilterTests
         }
 
         Assert.That(falsePositives, Is.LessThan(probes / 200), "false positives stay well under 0.5%");
+    }
+
+    [Test]
+    public void APurgedMemberIsNotHeld()
+    {
+        var table = TableOf(3, deadFrom: 2);
+        int purged = 0;
+        foreach (var member in table.PurgeDead(TimeProvider.System.TimestampFrequency * 1000))
+        {
+            purged++;
+        }
+
+        Assert.That(purged, Is.EqualTo(1), "member 2, dead, purged 1,000 s on");
+        var filter = KnownFilter.Build(table, seed: 9);
+        Assert.Multiple(() =>
+        {
+            Assert.That(KnownFilter.MayContain(filter, Id(0), new PeerTime(100, 1)), Is.True);
+            Assert.That(KnownFilter.MayContain(filter, Id(2), new PeerTime(100, 3)), Is.False, "purged: a dead entry would teach the asker again");
+        });
     }
 
     [Test]
