@@ -28,8 +28,8 @@ internal sealed partial class DiscoveryService
     [ThreadStatic]
     private static List<ResponseEntry>? _responseDead;
 
-    // Probing strategies' sync backoff, kept by the sync timer: rounds in a row that taught nothing (at most
-    // MaxSyncBackoff), ticks since the last round, and whether the last round's outcome is still to be judged.
+    // Probing strategies' sync backoff, kept by the sync timer: requests in a row that taught nothing (at most
+    // MaxSyncBackoff), ticks since the last request, and whether the last request's outcome is still to be judged.
     private int _syncQuiet;
     private int _syncTicks;
     private bool _syncRoundJudged = true;
@@ -262,15 +262,21 @@ internal sealed partial class DiscoveryService
 
     /// <summary>
     /// Every pull interval: ask <c>pullPeerNum</c> random alive peers for their view (Fabric's InitiateSync). A probing
-    /// strategy spreads changes itself, so there sync is for bulk state and backs off: a round goes every 2^quiet
-    /// intervals, quiet counting the rounds in a row whose responses all taught nothing (at most 8x), and back to every
-    /// interval as soon as any response teaches something.
+    /// strategy spreads changes itself, so there sync is for bulk state: it ticks <c>pullPeerNum</c> times per interval
+    /// and asks one peer per tick (as many requests, spread out), each with a filter that already holds what the answers
+    /// before it taught — three requests at once with one filter got three copies of whatever the asker lacked (at
+    /// N = 2,000 on the memory network, 7.57 M entries sent for 4.15 M learned; spread, 4.24 M for 4.20 M). And it backs
+    /// off: a request goes every 2^quiet ticks, quiet counting the requests in a row that taught nothing (at most 8
+    /// ticks), and back to every tick as soon as one teaches something.
     /// </summary>
     private void SyncMembership()
     {
+        int peers = _settings.SyncPeerNum;
         if (!_strategy.SendsHeartbeats)
         {
-            // Responses arrive within the interval: by the next tick the last round has taught something or nothing.
+            peers = 1;
+
+            // Responses arrive within the tick: by the next one the last request has taught something or nothing.
             if (Interlocked.Exchange(ref _syncTaught, 0) != 0)
             {
                 _syncQuiet = 0;
@@ -291,7 +297,6 @@ internal sealed partial class DiscoveryService
 
         _syncTicks = 0;
         var scratch = _syncScratch;
-        int peers = _settings.SyncPeerNum;
         if (scratch is null || scratch.Length < peers)
         {
             _syncScratch = scratch = new Member[peers];

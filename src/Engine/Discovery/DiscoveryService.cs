@@ -125,16 +125,19 @@ internal sealed partial class DiscoveryService : IDisposable
             // after, with a whole network's responses in flight at once. Fabric mode keeps Fabric's timing: there the
             // rounds' phase against the expiry checks decides how soon a responder's newer copy brings back a peer
             // just declared dead (with the jitter the gate's 100-peer detection went from 4.5 to 15.4 s).
+            // A probing strategy asks one peer per tick, pullPeerNum ticks per interval (SyncMembership).
             var firstSync = _settings.SyncInterval;
+            var syncPeriod = _settings.SyncInterval;
             if (!_strategy.SendsHeartbeats)
             {
+                syncPeriod /= Math.Max(1, _settings.SyncPeerNum);
                 lock (_filterRandom)
                 {
                     firstSync *= 0.5 + (_filterRandom.NextDouble() / 2);
                 }
             }
 
-            Every(firstSync, _settings.SyncInterval, static s => s.SyncMembership());
+            Every(firstSync, syncPeriod, static s => s.SyncMembership());
         }
 
         _strategy.Start();

@@ -57,27 +57,42 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
-    public void SyncRounds_BackOffToOneInEightPullIntervals_WhileTheyTeachNothing_AndResumeForAJoiner()
+    public void SyncRequests_GoOneAtATime_AndBackOffToOneInEightTicks_WhileTheyTeachNothing_AndResumeForAJoiner()
     {
         var h = Harness(11);
         var all = StartAll(h, 10);
         h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
-        h.Run(TimeSpan.FromSeconds(60)); // rounds that teach nothing: 1, 2, then 4 intervals apart, then 8
+        h.Run(TimeSpan.FromSeconds(60)); // requests that teach nothing: 1, 2, then 4 ticks apart, then 8
 
         long RequestsOf(int node) => h.Nodes[node]!.GetStatistics().MembershipRequestsSent;
         long before = all.Sum(RequestsOf);
-        h.Run(TimeSpan.FromSeconds(64)); // 16 pull intervals of 4 s
+        h.Run(TimeSpan.FromSeconds(64)); // 16 pull intervals of 4 s: 48 ticks of 4/3 s
         long quiet = all.Sum(RequestsOf) - before;
-        Assert.That(quiet, Is.InRange(40, 80), "two rounds of 3 requests per node in 16 intervals (480 at one round per interval)");
+        Assert.That(quiet, Is.InRange(40, 80), "one request per node every 8 ticks: 6 per node in 48 ticks (480 at 3 per interval)");
 
-        // A joiner learns the network from its bootstrap peer's response: that taught it, so its first round goes one
-        // interval on. That round's three responses teach nothing: one round in a row, so the next is two intervals on.
+        // A joiner learns the network from its bootstrap peer's response: that taught it, so its first sync request goes
+        // at its first tick. The answers teach nothing (the view is complete): each doubles the wait to the next.
         h.Start(10, 0);
         long joined = RequestsOf(10);
-        h.Run(TimeSpan.FromSeconds(4.5));
-        Assert.That(RequestsOf(10) - joined, Is.EqualTo(3), "the joiner's first sync round goes at the next interval, to 3 peers");
-        h.Run(TimeSpan.FromSeconds(8));
-        Assert.That(RequestsOf(10) - joined, Is.EqualTo(6), "one round that taught nothing doubles the wait once (not once per response)");
+        var sentAt = new List<double>();
+        for (int step = 1; step <= 250 && sentAt.Count < 4; step++)
+        {
+            h.Run(TimeSpan.FromMilliseconds(100));
+            if (RequestsOf(10) - joined > sentAt.Count)
+            {
+                sentAt.Add(step / 10.0);
+            }
+        }
+
+        Assert.That(sentAt, Has.Count.EqualTo(4), "four sync requests within 25 s");
+        const double Tick = 4.0 / 3;
+        Assert.Multiple(() =>
+        {
+            Assert.That(sentAt[0], Is.InRange(2.0, 4.1), "the first within the second half of the first interval");
+            Assert.That(sentAt[1] - sentAt[0], Is.EqualTo(2 * Tick).Within(0.15), "one request that taught nothing: two ticks to the next");
+            Assert.That(sentAt[2] - sentAt[1], Is.EqualTo(4 * Tick).Within(0.15), "two in a row: four ticks");
+            Assert.That(sentAt[3] - sentAt[2], Is.EqualTo(8 * Tick).Within(0.15), "three in a row: eight ticks, the most");
+        });
     }
 
     [Test]
