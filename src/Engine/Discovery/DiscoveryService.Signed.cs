@@ -102,7 +102,7 @@ internal sealed partial class DiscoveryService
                 envelope = disclosed.AsSpan(0, length).ToArray();
             }
 
-            if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))
+            if (!known.IsEmpty && KnownFilter.MayContain(known, member.KeyHash, time))
             {
                 omitted++;
                 continue;

@@ -423,7 +423,7 @@ internal sealed partial class DiscoveryService
                 continue; // not disclosed across the org boundary
             }
 
-            if (!known.IsEmpty && KnownFilter.MayContain(known, member.PkiId, time))
+            if (!known.IsEmpty && KnownFilter.MayContain(known, member.KeyHash, time))
             {
                 omitted++;
                 continue; // the asker holds it at this very time (in some state): it would ignore the entry, alive or dead

@@ -45,7 +45,7 @@ internal static class KnownFilter
         {
             if (member.GetState(out var time) != MemberState.Purged)
             {
-                ulong probe = KeyHash(member.PkiId, time, seed), step = Step(probe);
+                ulong probe = KeyHash(member.KeyHash, time, seed), step = Step(probe);
                 for (int i = 0; i < Hashes; i++, probe += step)
                 {
                     ulong bit = BitOf(probe, bitCount);
@@ -61,8 +61,10 @@ internal static class KnownFilter
     public static bool IsValid(ReadOnlySpan<byte> filter) =>
         filter.Length >= HeaderSize + MinBitBytes && filter[8] is >= 1 and <= MaxHashes;
 
-    private static ulong KeyHash(ReadOnlySpan<byte> pkiId, PeerTime time, ulong seed) =>
-        Mix(Mix(PeerKey.Hash(pkiId, seed) ^ time.IncNum) ^ time.SeqNum);
+    // From the key's hash with seed 0, which each member's info record keeps (a walk hashes no key), salted by the
+    // round's seed. Until 8 December the key was hashed with the seed itself, on both sides, for every member.
+    private static ulong KeyHash(ulong keyHash, PeerTime time, ulong seed) =>
+        Mix(Mix(Mix(keyHash ^ seed) ^ time.IncNum) ^ time.SeqNum);
 
     // Probe i is h + i * step (mod 2^64), step = h rotated by 32 bits, made odd; its bit is the probe's top 32 bits
     // scaled to the bit count (a multiply and a shift where a 64-bit modulo took tens of cycles, eleven times per member
@@ -80,13 +82,17 @@ internal static class KnownFilter
     }
 
     /// <summary>True when the asker may hold <paramref name="pkiId"/> at <paramref name="time"/> (always true for a false positive). The filter must be valid.</summary>
-    public static bool MayContain(ReadOnlySpan<byte> filter, ReadOnlySpan<byte> pkiId, PeerTime time)
+    public static bool MayContain(ReadOnlySpan<byte> filter, ReadOnlySpan<byte> pkiId, PeerTime time) =>
+        MayContain(filter, PeerKey.Hash(pkiId, 0), time);
+
+    /// <summary>As above, for the member whose key hashes (seed 0) to <paramref name="keyHash"/> (<see cref="Member.KeyHash"/>).</summary>
+    public static bool MayContain(ReadOnlySpan<byte> filter, ulong keyHash, PeerTime time)
     {
         ulong seed = BinaryPrimitives.ReadUInt64LittleEndian(filter);
         int hashes = filter[8];
         var bits = filter[HeaderSize..];
         ulong bitCount = (ulong)bits.Length * 8;
-        ulong probe = KeyHash(pkiId, time, seed), step = Step(probe);
+        ulong probe = KeyHash(keyHash, time, seed), step = Step(probe);
         for (int i = 0; i < hashes; i++, probe += step)
         {
             ulong bit = BitOf(probe, bitCount);

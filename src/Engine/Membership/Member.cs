@@ -71,6 +71,9 @@ public sealed class Member
     /// <summary>The member's PKI-ID.</summary>
     public ReadOnlySpan<byte> PkiId => Volatile.Read(ref Info).PkiId;
 
+    /// <summary>The key's hash with seed 0 (<see cref="MemberInfo.KeyHash"/>): the same in every process.</summary>
+    internal ulong KeyHash => Volatile.Read(ref Info).KeyHash;
+
     /// <summary>The organization's number (<see cref="OrgNames"/>), as first announced.</summary>
     /// <remarks>Its bits never change after construction: a plain read sees them whatever the other bits do.</remarks>
     internal int OrgId => (int)((uint)Flags >> OrgIdShift);

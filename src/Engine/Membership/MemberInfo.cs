@@ -33,6 +33,13 @@ internal sealed class MemberInfo
 
     public readonly PeerEndpoint Endpoint;
     public readonly byte[] Metadata;
+
+    /// <summary>
+    /// <see cref="PeerKey.Hash"/> of the key with seed 0: the same in every process, so a membership request's known
+    /// filter is built and checked from it (a walk over a view then hashes no key).
+    /// </summary>
+    public readonly ulong KeyHash;
+
     private readonly int _hash;
 
     // The internal and external endpoints are most often absent or equal to the endpoint: then a flag says so, and
@@ -51,6 +58,7 @@ internal sealed class MemberInfo
     {
         Endpoint = announcement.Endpoint;
         Metadata = announcement.Metadata.IsEmpty ? NoMetadata : announcement.Metadata.ToArray();
+        KeyHash = PeerKey.Hash(pkiId, 0);
         _hash = hash;
         var internalEndpoint = announcement.InternalEndpoint;
         var externalEndpoint = announcement.ExternalEndpoint;
