@@ -11,8 +11,8 @@ namespace Engine.Benchmarks.Discovery;
 /// (<c>Build</c>: one filter of 2 bytes per member, allocated, per request), and the responder checking each member it
 /// holds against that filter (<c>CheckEveryMember</c>, the walk of an answer without the encoding: here every member is
 /// in the filter, the case of views that differ in a few members only). Both walk the whole table: divide by
-/// <see cref="Members"/> for the cost per member. At N = 10,000 in one process these walks were 83% of the CPU late in the mass start: what the per-member
-/// key hash in the info record (MemberInfo.KeyHash) is for.
+/// <see cref="Members"/> for the cost per member. At N = 10,000 in one process these walks were 83% of the CPU late in
+/// the mass start: what the per-member key hash in the info record (MemberInfo.KeyHash) is for.
 /// </summary>
 [MemoryDiagnoser]
 public class KnownFilterBenchmarks

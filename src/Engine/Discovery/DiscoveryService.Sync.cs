@@ -57,7 +57,7 @@ internal sealed partial class DiscoveryService
         return KnownFilter.Build(_table, seed);
     }
 
-    /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a whole round of requests).</summary>
+    /// <summary>Sends a membership request with <paramref name="knownFilter"/> (in Fabric mode one filter serves a whole round of requests; in Swim mode each request has its own).</summary>
     /// <param name="to">The peer asked.</param>
     /// <param name="knownFilter">What this peer holds.</param>
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>

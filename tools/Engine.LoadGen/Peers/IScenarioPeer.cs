@@ -24,7 +24,11 @@ internal interface IScenarioPeer
     /// <summary>Datagrams and bytes it has sent since it started.</summary>
     (long Datagrams, long Bytes) Sent { get; }
 
-    /// <summary>Membership requests it answered, and how many of them by the view digest alone (null: not known here, a peer of another process).</summary>
+    /// <summary>
+    /// Membership requests it answered, how many of them by the view digest alone, entries it sent in answers and entries
+    /// it learned from answers (null: not known here — a peer of another process, or a stopped peer, whose counts the
+    /// scenario kept when it stopped).
+    /// </summary>
     (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers { get; }
 
     /// <summary>The OS process id, for a peer that runs as its own process.</summary>
@@ -68,21 +72,13 @@ internal sealed class NodePeer(GossipNode node) : IScenarioPeer
 }
 
 /// <summary>
-/// A peer stopped for good until it restarts: its endpoint and final counts, and nothing else, so the stopped node (its
-/// membership table above all: 10,000 members at N = 10,000) is garbage while the others detect its death.
+/// A peer stopped until it restarts: its endpoint and what it sent, and nothing else, so the stopped node (its membership
+/// table above all: 10,000 members at N = 10,000) is garbage while the others detect its death.
 /// </summary>
-internal sealed class StoppedPeer : IScenarioPeer
+internal sealed class StoppedPeer(IScenarioPeer stopped) : IScenarioPeer
 {
-    private readonly (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? _syncAnswers;
 
-    public StoppedPeer(IScenarioPeer stopped)
-    {
-        Endpoint = stopped.Endpoint;
-        Sent = stopped.Sent;
-        _syncAnswers = stopped.SyncAnswers;
-    }
-
-    public PeerEndpoint Endpoint { get; }
+    public PeerEndpoint Endpoint { get; } = stopped.Endpoint;
 
     public int AliveCount => 0;
 
@@ -90,9 +86,9 @@ internal sealed class StoppedPeer : IScenarioPeer
 
     public int DeadCount => 0;
 
-    public (long Datagrams, long Bytes) Sent { get; }
+    public (long Datagrams, long Bytes) Sent { get; } = stopped.Sent;
 
-    public (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers => _syncAnswers;
+    public (long Answered, long Agreed, long EntriesSent, long EntriesLearned)? SyncAnswers => null;
 
     public int? ProcessId => null;
 

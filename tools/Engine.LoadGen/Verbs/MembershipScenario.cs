@@ -189,8 +189,8 @@ internal sealed class MembershipScenario
             }
 
             result.PeakRssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-            // Running nodes, and the nodes stopped along the way (kept by Retire; a stopped peer holds the same counts).
-            foreach (var sync in _peers.Where(p => p.Node is not StoppedPeer).Select(p => p.Node?.SyncAnswers).Concat(_retiredSync))
+            // Running nodes, and the nodes stopped along the way (their counts kept by Retire).
+            foreach (var sync in _peers.Select(p => p.Node?.SyncAnswers).Concat(_retiredSync))
             {
                 if (sync is var (answered, agreed, entriesSent, entriesLearned))
                 {
@@ -350,13 +350,7 @@ internal sealed class MembershipScenario
             lock (_swims)
             {
                 _swims.Remove(swim);
-                _retiredSwim.Probes += Interlocked.Read(ref swim.Probes);
-                _retiredSwim.Failed += Interlocked.Read(ref swim.Failed);
-                _retiredSwim.Stalls += Interlocked.Read(ref swim.Stalls);
-                _retiredSwim.LateAcks += Interlocked.Read(ref swim.LateAcks);
-                _retiredSwim.ConfirmPings += Interlocked.Read(ref swim.ConfirmPings);
-                _retiredSwim.SavedByConfirmPing += Interlocked.Read(ref swim.SavedByConfirmPing);
-                _retiredSwim.UntrustedWaits += Interlocked.Read(ref swim.UntrustedWaits);
+                _retiredSwim.Add(swim);
             }
 
             peer.Swim = null;
@@ -498,30 +492,22 @@ internal sealed class MembershipScenario
 
         if (s.Swim && !s.Processes)
         {
-            long probes, failed, unhealthy, late, confirmPings, saved, waits;
+            var totals = _retiredSwim;
             lock (_swims)
             {
-                (probes, failed, unhealthy, late, confirmPings, saved, waits) = (_retiredSwim.Probes, _retiredSwim.Failed, _retiredSwim.Stalls,
-                    _retiredSwim.LateAcks, _retiredSwim.ConfirmPings, _retiredSwim.SavedByConfirmPing, _retiredSwim.UntrustedWaits);
                 foreach (var swim in _swims)
                 {
-                    probes += Interlocked.Read(ref swim.Probes);
-                    failed += Interlocked.Read(ref swim.Failed);
-                    unhealthy += Interlocked.Read(ref swim.Stalls);
-                    late += Interlocked.Read(ref swim.LateAcks);
-                    confirmPings += Interlocked.Read(ref swim.ConfirmPings);
-                    saved += Interlocked.Read(ref swim.SavedByConfirmPing);
-                    waits += Interlocked.Read(ref swim.UntrustedWaits);
+                    totals.Add(swim);
                 }
             }
 
-            report.Add("swim_probes", "probes sent (all peers, all runs)", probes)
-                .Add("swim_probes_failed", "probes without any ack: target suspected", failed)
-                .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", unhealthy)
-                .Add("swim_late_acks", "acks that arrived after their probe period", late)
-                .Add("swim_confirm_pings", "direct pings to an accused whose suspicion ran out, before declaring it dead", confirmPings)
-                .Add("swim_saved_by_confirm_ping", "suspicions that ran out unrefuted, dropped because the accused answered the confirmation ping", saved)
-                .Add("swim_untrusted_waits", "probe intervals confirmers waited before a verdict, not trusting their own silence verdicts", waits);
+            report.Add("swim_probes", "probes sent (all peers, all runs)", totals.Probes)
+                .Add("swim_probes_failed", "probes without any ack: target suspected", totals.Failed)
+                .Add("swim_probes_excused", "unanswered probes not held against the target (prober unhealthy)", totals.Stalls)
+                .Add("swim_late_acks", "acks that arrived after their probe period", totals.LateAcks)
+                .Add("swim_confirm_pings", "direct pings to an accused whose suspicion ran out, before declaring it dead", totals.ConfirmPings)
+                .Add("swim_saved_by_confirm_ping", "suspicions that ran out unrefuted, dropped because the accused answered the confirmation ping", totals.SavedByConfirmPing)
+                .Add("swim_untrusted_waits", "probe intervals confirmers waited before a verdict, not trusting their own silence verdicts", totals.UntrustedWaits);
         }
 
         if (r.TimedOut)
@@ -532,10 +518,21 @@ internal sealed class MembershipScenario
         return report;
     }
 
-    /// <summary>Swim counters of the nodes stopped so far (their strategies are let go).</summary>
+    /// <summary>Swim counters summed over strategies (those of the nodes stopped so far are let go once added).</summary>
     private struct SwimTotals
     {
         public long Probes, Failed, Stalls, LateAcks, ConfirmPings, SavedByConfirmPing, UntrustedWaits;
+
+        public void Add(Engine.Discovery.SwimHeartbeatStrategy swim)
+        {
+            Probes += Interlocked.Read(ref swim.Probes);
+            Failed += Interlocked.Read(ref swim.Failed);
+            Stalls += Interlocked.Read(ref swim.Stalls);
+            LateAcks += Interlocked.Read(ref swim.LateAcks);
+            ConfirmPings += Interlocked.Read(ref swim.ConfirmPings);
+            SavedByConfirmPing += Interlocked.Read(ref swim.SavedByConfirmPing);
+            UntrustedWaits += Interlocked.Read(ref swim.UntrustedWaits);
+        }
     }
 
     private sealed class Peer(int index)
