@@ -58,7 +58,7 @@ internal sealed class MembershipScenario
         console.MarkupLine(s.Signing
             ? "signing: [bold]ON[/] (each peer has an Org1 certificate; alive messages signed, every received one verified)"
             : "signing: [bold]OFF[/] (pure transport/membership: nothing is signed or verified; --signing turns it on)");
-        var clock = PeerNetwork.Create(s.Memory, s.Peers);
+        var clock = PeerNetwork.Create(s.Memory, s.Peers, new NetworkPolicy { Seed = s.Seed, Delay = s.Latency }, threads: s.Threads);
         var result = new Results();
         await ProgressDisplay.RunAsync(console, Snapshot, () => Task.Run(() => DriveAsync(clock, result, cancellationToken), CancellationToken.None));
         return Report(result, clock);
@@ -295,6 +295,7 @@ internal sealed class MembershipScenario
             return;
         }
 
+        using var owned = clock.Own(peer.Index);
         var transport = clock.CreateTransport(options, peer.Index, endpoint);
         var context = new GossipNodeContext { Time = clock.Time, Seed = s.Seed + peer.Index + (incarnation * s.Peers) };
         if (peer.Index < s.LogPeers)
@@ -607,6 +608,12 @@ internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan Al
 
     /// <summary>The first this many peers log to stderr.</summary>
     public int LogPeers { get; init; }
+
+    /// <summary>Memory: the network's one-way delay; above zero, peers run in parallel windows of it (see <see cref="PeerNetwork.Create"/>).</summary>
+    public TimeSpan Latency { get; init; }
+
+    /// <summary>Memory, with a latency: threads that run the peers' windows.</summary>
+    public int Threads { get; init; } = 1;
 
     /// <summary>Network time allowed for convergence before the run reports "not converged".</summary>
     public TimeSpan ConvergenceLimit => AliveInterval * Math.Max(60, 4 * Math.Log2(Math.Max(2, Peers)));

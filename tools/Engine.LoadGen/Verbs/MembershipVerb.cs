@@ -94,6 +94,19 @@ internal static class MembershipVerb
             Description = "write the logs (information and up) of the first N peers to stderr, to follow what they see",
             DefaultValueFactory = _ => 0,
         };
+        var latency = new Option<double>("--latency")
+        {
+            Description = "memory: the network's one-way delay in ms; above 0, peers run side by side in windows of it (the result does not depend on --threads)",
+            DefaultValueFactory = _ => 0,
+        };
+        latency.Validators.Add(r =>
+        {
+            if (CommonOptions.TryGet(r, out double v) && v is < 0 or > 1000)
+            {
+                r.AddError($"--latency must be between 0 and 1000 ms, was {v}");
+            }
+        });
+        var threads = CommonOptions.Int("--threads", "memory with --latency: threads that run the peers' windows", Environment.ProcessorCount, 1, 64);
         var seed = new Option<int>("--seed") { Description = "seed for bootstrap choices, victims and the peers' random sources", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
         var plot = CommonOptions.Plot("convergence curves over time: peers with a complete view, peers that saw the stopped ones dead, peers that saw them back");
@@ -101,7 +114,7 @@ internal static class MembershipVerb
 
         var command = new Command("membership", "Discovery at scale: N peers bootstrap off each other; time to converge, time to detect stopped peers and to see them back after a restart, steady-state cost per peer.")
         {
-            peers, network, alive, kill, processes, heartbeat, signing, probe, logPeers, seed, json, plot, timeout,
+            peers, network, alive, kill, processes, heartbeat, signing, probe, logPeers, latency, threads, seed, json, plot, timeout,
         };
         command.Validators.Add(r =>
         {
@@ -125,6 +138,11 @@ internal static class MembershipVerb
                 r.AddError("--heartbeat swim runs in this process only (the Engine.Peer processes take their mode from their configuration)");
             }
 
+            if (r.GetValue(latency) > 0 && r.GetValue(network) != "memory")
+            {
+                r.AddError("--latency is the in-memory network's delay: it needs --network memory (loopback sockets have their own)");
+            }
+
             if (r.GetValue(processes) && r.GetValue(peers) > 200)
             {
                 r.AddError($"--processes runs at most 200 peers (one OS process each), was {r.GetValue(peers)}");
@@ -138,6 +156,8 @@ internal static class MembershipVerb
                 Swim = parse.GetValue(heartbeat) == "swim",
                 LogPeers = parse.GetValue(logPeers),
                 ProbeInterval = TimeSpan.FromMilliseconds(parse.GetValue(probe)),
+                Latency = TimeSpan.FromMilliseconds(parse.GetValue(latency)),
+                Threads = parse.GetValue(threads),
             };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
             var scenario = new MembershipScenario(settings);

@@ -12,9 +12,14 @@ namespace Engine.LoadGen.Verbs;
 /// </summary>
 internal abstract class PeerNetwork : IDisposable
 {
-    /// <summary>A network of <paramref name="peers"/> peers; <paramref name="policy"/> (loss, delay) applies to the in-memory one only.</summary>
-    public static PeerNetwork Create(bool memory, int peers, NetworkPolicy? policy = null, TimeSpan? step = null) =>
-        memory ? new Virtual(peers, policy, step ?? TimeSpan.FromMilliseconds(100)) : new Sockets(peers);
+    /// <summary>
+    /// A network of <paramref name="peers"/> peers; <paramref name="policy"/> (loss, delay) applies to the in-memory one
+    /// only. In memory, a policy with a delay runs the peers in parallel windows of that delay on
+    /// <paramref name="threads"/> threads (the same result whatever the thread count; see
+    /// <see cref="VirtualTimeProvider.EnableParallel"/>): each peer's events are its own once started in <see cref="Own"/>.
+    /// </summary>
+    public static PeerNetwork Create(bool memory, int peers, NetworkPolicy? policy = null, TimeSpan? step = null, int threads = 1) =>
+        memory ? new Virtual(peers, policy, step ?? TimeSpan.FromMilliseconds(100), threads) : new Sockets(peers);
 
     public abstract bool IsMemory { get; }
 
@@ -39,6 +44,12 @@ internal abstract class PeerNetwork : IDisposable
     /// </summary>
     public abstract ITransport CreateTransport(GossipOptions options, int index, PeerEndpoint endpoint);
 
+    /// <summary>
+    /// Until disposed, what this thread creates and schedules (the transport, the node, their timers) belongs to peer
+    /// <paramref name="index"/>: in parallel virtual time, its events then run beside other peers' (null otherwise).
+    /// </summary>
+    public virtual IDisposable? Own(int index) => null;
+
     public virtual void Dispose()
     {
     }
@@ -51,12 +62,26 @@ internal abstract class PeerNetwork : IDisposable
         private readonly int _peers;
         private readonly TimeSpan _step;
 
-        public Virtual(int peers, NetworkPolicy? policy, TimeSpan step)
+        public Virtual(int peers, NetworkPolicy? policy, TimeSpan step, int threads)
         {
             _peers = peers;
             _step = step;
             _start = _time.GetTimestamp();
-            _network = new MemoryNetwork(policy ?? NetworkPolicy.Perfect(), _time);
+            policy ??= NetworkPolicy.Perfect();
+            if (policy.Delay > TimeSpan.Zero)
+            {
+                _time.EnableParallel(policy.Delay, threads);
+            }
+
+            _network = new MemoryNetwork(policy, _time);
+        }
+
+        public override IDisposable? Own(int index) => _time.IsParallel ? _time.EnterOwner(index + 1) : null;
+
+        public override void Dispose()
+        {
+            _time.StopWorkers();
+            base.Dispose();
         }
 
         public override bool IsMemory => true;

@@ -19,7 +19,7 @@ internal sealed partial class MemoryNetwork
         _totals.DatagramSent(wireBytes);
         lock (_gate)
         {
-            if (!_nodes.TryGetValue(to, out var target) || !CanReachLocked(from, target) || Chance(Policy.DropProbability))
+            if (!_nodes.TryGetValue(to, out var target) || !CanReachLocked(from, target) || Chance(from, Policy.DropProbability))
             {
                 // Like UDP: the sender is not told.
                 from.Counters.DatagramDropped();
@@ -27,7 +27,7 @@ internal sealed partial class MemoryNetwork
                 return;
             }
 
-            bool duplicate = Chance(Policy.DuplicateProbability);
+            bool duplicate = Chance(from, Policy.DuplicateProbability);
             ScheduleDatagramLocked(from, target, payload);
             if (duplicate)
             {
@@ -39,7 +39,7 @@ internal sealed partial class MemoryNetwork
     }
 
     /// <summary>Draws the random source only when the probability calls for it, so a zero never shifts the sequence.</summary>
-    private bool Chance(double probability) => probability > 0 && _random.NextDouble() < probability;
+    private bool Chance(MemoryTransport from, double probability) => probability > 0 && RandomOf(from).NextDouble() < probability;
 
     private void ScheduleDatagramLocked(MemoryTransport from, MemoryTransport to, ReadOnlySpan<byte> payload)
     {
@@ -51,7 +51,7 @@ internal sealed partial class MemoryNetwork
         datagram.TopologyVersion = _topologyVersion;
         datagram.Length = payload.Length;
         datagram.Buffer = RentBody(payload);
-        Schedule(NextDelayTicksLocked(), DeliverDatagramCallback, datagram);
+        Schedule(NextDelayTicksLocked(from), DeliverDatagramCallback, datagram, to);
     }
 
     private void DeliverDatagram(PendingDatagram datagram)

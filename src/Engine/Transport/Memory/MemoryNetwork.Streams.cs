@@ -62,16 +62,16 @@ internal sealed partial class MemoryNetwork
                 channel.FailurePending = true;
                 from.Counters.FrameDropped();
                 _totals.FrameDropped();
-                Schedule(NextDelayTicksLocked(), ConnectionLostCallback, new ConnectionLostNotice(channel, unreachable));
+                Schedule(NextDelayTicksLocked(from), ConnectionLostCallback, new ConnectionLostNotice(channel, unreachable), from);
                 return SendStatus.Sent;
             }
 
             long now = _time.GetUtcNow().UtcTicks;
-            long due = Math.Max(now + NextDelayTicksLocked(), channel.LastDueTicks);
+            long due = Math.Max(now + NextDelayTicksLocked(from), channel.LastDueTicks);
             channel.LastDueTicks = due;
             var buffer = RentBody(payload);
             channel.Frames.Enqueue(new PendingFrame(buffer, payload.Length, channel.Epoch));
-            Schedule(due - now, DeliverFrameCallback, channel);
+            Schedule(due - now, DeliverFrameCallback, channel, _nodes[to]);
             return SendStatus.Sent;
         }
     }
@@ -143,7 +143,20 @@ internal sealed partial class MemoryNetwork
             ReturnBody(frame.Buffer);
             if (lostReason is not null)
             {
-                NotifyConnectionLost(channel, lostReason);
+                if (_virtualTime is { IsParallel: true })
+                {
+                    // This runs as the receiver's event: the sender hears of the loss in an event of its own, a delay
+                    // later (as a reset travels back), never from another node's event.
+                    lock (_gate)
+                    {
+                        channel.FailurePending = true;
+                        Schedule(Policy.Delay.Ticks, ConnectionLostCallback, new ConnectionLostNotice(channel, lostReason), channel.From);
+                    }
+                }
+                else
+                {
+                    NotifyConnectionLost(channel, lostReason);
+                }
             }
         }
     }

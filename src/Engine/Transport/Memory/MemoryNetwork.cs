@@ -125,7 +125,7 @@ internal sealed partial class MemoryNetwork
 
     private MemoryTransport AddLocked(PeerEndpoint endpoint, TransportOptions options)
     {
-        var node = new MemoryTransport(this, endpoint, options);
+        var node = new MemoryTransport(this, endpoint, options, _virtualTime?.CurrentOwner ?? 0);
         AssignPartitionSidesLocked(node);
         _nodes.Add(endpoint, node);
         MemoryLog.NodeAdded(_logger, endpoint, _nodes.Count);
@@ -161,21 +161,29 @@ internal sealed partial class MemoryNetwork
         }
     }
 
-    /// <summary>Picks the one-way delay of a message: the fixed delay plus uniform jitter. Caller holds the lock.</summary>
-    private long NextDelayTicksLocked()
+    /// <summary>Picks the one-way delay of a message <paramref name="from"/> sends: the fixed delay plus uniform jitter. Caller holds the lock.</summary>
+    private long NextDelayTicksLocked(MemoryTransport from)
     {
         long delay = Policy.Delay.Ticks;
         long jitter = Policy.Jitter.Ticks;
-        return jitter > 0 ? delay + _random.NextInt64(jitter + 1) : delay;
+        return jitter > 0 ? delay + RandomOf(from).NextInt64(jitter + 1) : delay;
     }
 
-    /// <summary>Runs <paramref name="callback"/> after <paramref name="delayTicks"/> on the network's clock.</summary>
-    private void Schedule(long delayTicks, Action<object?> callback, object state)
+    /// <summary>
+    /// The random source of <paramref name="from"/>'s sends: the network's own, or, when the clock runs owners in
+    /// parallel windows, the sender's (seeded from the policy's seed and the sender's owner), so the draws of each
+    /// sender come in its own events' order whatever thread runs them.
+    /// </summary>
+    private Random RandomOf(MemoryTransport from) =>
+        _virtualTime is { IsParallel: true } ? from.Random ??= new Random(unchecked((Policy.Seed * 1_000_003) + from.Owner)) : _random;
+
+    /// <summary>Runs <paramref name="callback"/> after <paramref name="delayTicks"/> on the network's clock, as an event of <paramref name="owner"/>'s (the node it concerns).</summary>
+    private void Schedule(long delayTicks, Action<object?> callback, object state, MemoryTransport owner)
     {
         var delay = TimeSpan.FromTicks(delayTicks);
         if (_virtualTime is not null)
         {
-            _virtualTime.Schedule(delay, callback, state);
+            _virtualTime.Schedule(delay, callback, state, owner.Owner);
             return;
         }
 

@@ -10,11 +10,12 @@ internal sealed class MemoryTransport : ITransport
     private volatile ITransportHandler? _handler;
     private int _disposed;
 
-    internal MemoryTransport(MemoryNetwork network, PeerEndpoint endpoint, TransportOptions options)
+    internal MemoryTransport(MemoryNetwork network, PeerEndpoint endpoint, TransportOptions options, int owner)
     {
         Network = network;
         LocalEndpoint = endpoint;
         _options = options;
+        Owner = owner;
     }
 
     public PeerEndpoint LocalEndpoint { get; }
@@ -29,6 +30,12 @@ internal sealed class MemoryTransport : ITransport
     internal MemoryNetwork Network { get; }
 
     internal MemoryTrafficCounters Counters { get; } = new();
+
+    /// <summary>The clock's owner of this node's events (<see cref="VirtualTimeProvider.EnterOwner"/>; 0: shared): deliveries to it run as its events.</summary>
+    internal int Owner { get; }
+
+    /// <summary>This node's own random source for what happens to its sends, when the clock runs owners in parallel (guarded by the network's lock).</summary>
+    internal Random? Random { get; set; }
 
     /// <summary>Set once started; null before and after disposal.</summary>
     internal ITransportHandler? Handler => _handler;

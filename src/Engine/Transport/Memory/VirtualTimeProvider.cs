@@ -7,16 +7,16 @@ namespace Engine.Transport.Memory;
 /// </summary>
 /// <remarks>
 /// Single-threaded by design: callbacks never run concurrently and never on a pool thread, so a simulation driven from one
-/// thread is reproducible. Scheduling (<see cref="CreateTimer"/>, <see cref="ITimer.Change"/>, <see cref="Schedule"/>) is
+/// thread is reproducible. Scheduling (<see cref="CreateTimer"/>, <see cref="ITimer.Change"/>, <see cref="Schedule(TimeSpan, Action{object?}, object?)"/>) is
 /// thread-safe, but work another thread schedules interleaves with the run nondeterministically; callbacks must not advance
 /// time themselves. Events live in one binary heap; cancelling or re-arming a timer leaves its old entry behind as a
 /// tombstone that is skipped when it surfaces (and swept when tombstones outnumber live entries), so a million timers cost
-/// a million small objects and O(log n) per operation. One-shot events (<see cref="Schedule"/>) whose due time is not
+/// a million small objects and O(log n) per operation. One-shot events (<see cref="Schedule(TimeSpan, Action{object?}, object?)"/>) whose due time is not
 /// before the last one queued there take a FIFO lane instead of the heap: a network whose delay is constant (zero, by
 /// default) schedules every delivery in due order, so each costs O(1). The runner takes the smaller (due time, scheduling
 /// order) of the heap's head and the lane's, so the order is exactly the same as with the heap alone.
 /// </remarks>
-internal sealed class VirtualTimeProvider : TimeProvider
+internal sealed partial class VirtualTimeProvider : TimeProvider
 {
     /// <summary>Where the clock starts unless told otherwise.</summary>
     public static readonly DateTimeOffset DefaultStart = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -55,7 +55,13 @@ internal sealed class VirtualTimeProvider : TimeProvider
         {
             lock (_gate)
             {
-                return _queue.Count - _tombstones + _lane.Count;
+                int owned = 0;
+                foreach (var partition in _partitions)
+                {
+                    owned += partition is null ? 0 : partition.Queue.Count - partition.Tombstones;
+                }
+
+                return _queue.Count - _tombstones + _lane.Count + owned;
             }
         }
     }
@@ -63,9 +69,9 @@ internal sealed class VirtualTimeProvider : TimeProvider
     /// <summary>Events run since creation.</summary>
     public long EventsRun => Volatile.Read(ref _eventsRun);
 
-    public override DateTimeOffset GetUtcNow() => new(Volatile.Read(ref _nowTicks), TimeSpan.Zero);
+    public override DateTimeOffset GetUtcNow() => new(NowTicks, TimeSpan.Zero);
 
-    public override long GetTimestamp() => Volatile.Read(ref _nowTicks);
+    public override long GetTimestamp() => NowTicks;
 
     /// <summary>
     /// A timer whose callback runs only while time is advanced. <paramref name="period"/> of zero or
@@ -75,16 +81,25 @@ internal sealed class VirtualTimeProvider : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var timer = new VirtualTimer(this, callback, state);
+        var timer = new VirtualTimer(this, callback, state) { Owner = CurrentOwner };
         timer.Change(dueTime, period);
         return timer;
     }
 
     /// <summary>Runs <paramref name="callback"/>(<paramref name="state"/>) once, <paramref name="delay"/> from now. No timer object is created.</summary>
-    public void Schedule(TimeSpan delay, Action<object?> callback, object? state)
+    public void Schedule(TimeSpan delay, Action<object?> callback, object? state) => Schedule(delay, callback, state, CurrentOwner);
+
+    /// <summary>As above, for <paramref name="owner"/>'s events (see <see cref="EnableParallel"/>; 0: the shared lane).</summary>
+    public void Schedule(TimeSpan delay, Action<object?> callback, object? state, int owner)
     {
         ArgumentNullException.ThrowIfNull(callback);
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegative(owner);
+        if (TryScheduleOwned(delay, new ScheduledEvent(callback, state, 0), owner))
+        {
+            return;
+        }
+
         lock (_gate)
         {
             long due = DueTicks(delay.Ticks);
@@ -111,6 +126,11 @@ internal sealed class VirtualTimeProvider : TimeProvider
     public int RunUntil(DateTimeOffset target)
     {
         long targetTicks = target.UtcTicks;
+        if (IsParallel)
+        {
+            return RunParallel(targetTicks, int.MaxValue, setClock: true);
+        }
+
         int ran = 0;
         EnterRun();
         try
@@ -143,6 +163,11 @@ internal sealed class VirtualTimeProvider : TimeProvider
     public int RunUntilIdle(int maxEvents)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxEvents);
+        if (IsParallel)
+        {
+            return RunParallel(MaxTicks, maxEvents, setClock: false);
+        }
+
         int ran = 0;
         EnterRun();
         try
@@ -244,6 +269,11 @@ internal sealed class VirtualTimeProvider : TimeProvider
             throw new ArgumentOutOfRangeException(nameof(period), period, "must be non-negative or Timeout.InfiniteTimeSpan");
         }
 
+        if (OwnedTimerContext(timer) is { } context)
+        {
+            return ChangeOwned(context, timer, dueTime, period);
+        }
+
         lock (_gate)
         {
             if (timer.Disposed)
@@ -251,12 +281,19 @@ internal sealed class VirtualTimeProvider : TimeProvider
                 return false;
             }
 
+            if (_windowOpen && PartitionOf(timer.Owner) is not null)
+            {
+                // Another thread, while the timer's owner may be running in a window: changed once the window ends.
+                _deferred.Add(() => Change(timer, dueTime, period));
+                return true;
+            }
+
             Cancel(timer);
             timer.PeriodTicks = period == Timeout.InfiniteTimeSpan ? 0 : period.Ticks;
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
                 timer.Pending = true;
-                Enqueue(new ScheduledEvent(timer, null, timer.Generation), DueTicks(dueTime.Ticks));
+                EnqueueTimer(timer, DueTicks(dueTime.Ticks));
             }
 
             return true;
@@ -265,8 +302,25 @@ internal sealed class VirtualTimeProvider : TimeProvider
 
     private void DisposeTimer(VirtualTimer timer)
     {
+        if (OwnedTimerContext(timer) is not null)
+        {
+            if (!timer.Disposed)
+            {
+                timer.Disposed = true;
+                Cancel(timer);
+            }
+
+            return;
+        }
+
         lock (_gate)
         {
+            if (_windowOpen && PartitionOf(timer.Owner) is not null)
+            {
+                _deferred.Add(() => DisposeTimer(timer));
+                return;
+            }
+
             if (!timer.Disposed)
             {
                 timer.Disposed = true;
@@ -285,6 +339,12 @@ internal sealed class VirtualTimeProvider : TimeProvider
         }
 
         timer.Pending = false;
+        if (PartitionOf(timer.Owner) is { } partition)
+        {
+            partition.Cancelled();
+            return;
+        }
+
         _tombstones++;
         if (_tombstones >= MinTombstonesToSweep && _tombstones * 2 > _queue.Count)
         {
@@ -294,8 +354,14 @@ internal sealed class VirtualTimeProvider : TimeProvider
 
     private void Sweep()
     {
-        var live = new List<(ScheduledEvent, EventKey)>(_queue.Count - _tombstones);
-        foreach (var (item, key) in _queue.UnorderedItems)
+        SweepQueue(_queue, _tombstones);
+        _tombstones = 0;
+    }
+
+    private static void SweepQueue(PriorityQueue<ScheduledEvent, EventKey> queue, int tombstones)
+    {
+        var live = new List<(ScheduledEvent, EventKey)>(queue.Count - tombstones);
+        foreach (var (item, key) in queue.UnorderedItems)
         {
             if (item.Target is not VirtualTimer timer || timer.Generation == item.Generation)
             {
@@ -303,19 +369,32 @@ internal sealed class VirtualTimeProvider : TimeProvider
             }
         }
 
-        _queue.Clear();
-        _queue.EnqueueRange(live);
-        _tombstones = 0;
+        queue.Clear();
+        queue.EnqueueRange(live);
+    }
+
+    /// <summary>Queues a timer's firing where its owner's events go (the shared heap, or its partition). Caller holds the lock.</summary>
+    private void EnqueueTimer(VirtualTimer timer, long due)
+    {
+        var item = new ScheduledEvent(timer, null, timer.Generation);
+        if (PartitionOf(timer.Owner) is { } partition)
+        {
+            EnqueueOwnedLocked(partition, item, due);
+        }
+        else
+        {
+            Enqueue(item, due);
+        }
     }
 
     private void Enqueue(ScheduledEvent item, long due) => _queue.Enqueue(item, new EventKey(due, _sequence++));
 
-    private long DueTicks(long delayTicks) => SaturatingAdd(Volatile.Read(ref _nowTicks), delayTicks);
+    private long DueTicks(long delayTicks) => SaturatingAdd(NowTicks, delayTicks);
 
     private static long SaturatingAdd(long ticks, long delta) => delta >= MaxTicks - ticks ? MaxTicks : ticks + delta;
 
     /// <summary>A heap entry: a timer (valid while its generation matches) or a one-shot action.</summary>
-    private readonly struct ScheduledEvent(object target, object? state, long generation)
+    internal readonly struct ScheduledEvent(object target, object? state, long generation)
     {
         public object Target { get; } = target;
 
@@ -325,7 +404,7 @@ internal sealed class VirtualTimeProvider : TimeProvider
     }
 
     /// <summary>Heap order: due time, then scheduling order (FIFO among equal due times).</summary>
-    private readonly struct EventKey(long due, long sequence) : IComparable<EventKey>
+    internal readonly struct EventKey(long due, long sequence) : IComparable<EventKey>
     {
         public long Due { get; } = due;
 
@@ -338,13 +417,16 @@ internal sealed class VirtualTimeProvider : TimeProvider
         }
     }
 
-    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    internal sealed class VirtualTimer(VirtualTimeProvider provider, TimerCallback callback, object? state) : ITimer
     {
         public TimerCallback Callback { get; } = callback;
 
         public object? State { get; } = state;
 
-        // Guarded by the owner's lock.
+        /// <summary>Whose events its firings are (the ambient owner when it was created; see <see cref="EnableParallel"/>).</summary>
+        public int Owner { get; init; }
+
+        // Guarded by the provider's lock (in a parallel window, by the thread running the timer's owner).
         public long Generation { get; set; }
 
         public long PeriodTicks { get; set; }
@@ -353,9 +435,9 @@ internal sealed class VirtualTimeProvider : TimeProvider
 
         public bool Disposed { get; set; }
 
-        public bool Change(TimeSpan dueTime, TimeSpan period) => owner.Change(this, dueTime, period);
+        public bool Change(TimeSpan dueTime, TimeSpan period) => provider.Change(this, dueTime, period);
 
-        public void Dispose() => owner.DisposeTimer(this);
+        public void Dispose() => provider.DisposeTimer(this);
 
         public ValueTask DisposeAsync()
         {
