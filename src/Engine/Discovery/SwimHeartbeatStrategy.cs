@@ -888,7 +888,7 @@ internal sealed class SwimHeartbeatStrategy : IHeartbeatStrategy
 
             if (item.State != MemberState.Alive)
             {
-                var pkiId = item.Member is null ? _discovery.PkiId : item.Member.PkiId;
+                var pkiId = item.Info is null ? _discovery.PkiId : item.Info.PkiId;
                 SwimCodec.TryAppendVerdict(body, ref position, pkiId, item.State, item.Time);
             }
             else

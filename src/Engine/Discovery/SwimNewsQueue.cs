@@ -4,21 +4,30 @@ namespace Engine.Discovery;
 
 /// <summary>One membership change to piggyback: a member (null: this peer) was seen in a state at a time.</summary>
 /// <remarks>Urgent news (verdicts, refutations, resurrections, restarts) is also gossiped on its own timer; joins only ride on probes.</remarks>
-internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time, bool Urgent = true);
+internal readonly record struct SwimNewsItem(Member? Member, MemberState State, PeerTime Time, bool Urgent = true)
+{
+    /// <summary>
+    /// The member's info record as queued (its key never changes), set by <see cref="SwimNewsQueue.Add"/>: a verdict is
+    /// written from it without visiting the member (in a large table, a cache miss per item).
+    /// </summary>
+    public MemberInfo? Info { get; init; }
+}
 
 /// <summary>
 /// SWIM's piggyback buffer: the recent membership changes this peer passes on, at most one per member (newer news about a
 /// member replaces the older, and goes out next). Each probe or ack takes the next few in round-robin order, so every
 /// change gets its share of transmissions; a change is dropped after its retransmission limit (λ·log N). Bounded: when
 /// full, the most transmitted change makes room. Not thread-safe (the strategy holds its lock); allocates nothing once
-/// the member index has grown to the capacity.
+/// the member index has grown to the capacity. Positions are kept by member identity under the key hash each member's
+/// info record holds, so nothing here visits a member (in a view of 10,000 members spread over a large heap, each visit is
+/// a cache miss, and every transmission moves entries).
 /// </summary>
 internal sealed class SwimNewsQueue
 {
     private const int InitialCapacity = 32;
 
     private readonly int _capacity;
-    private readonly Dictionary<Member, int> _positions;
+    private readonly Dictionary<NewsKey, int> _positions;
     private Entry[] _entries;
     private int _selfPosition = -1;
     private int _count;
@@ -29,7 +38,7 @@ internal sealed class SwimNewsQueue
     {
         _capacity = capacity;
         _entries = new Entry[Math.Min(capacity, InitialCapacity)];
-        _positions = new Dictionary<Member, int>(Math.Min(capacity, InitialCapacity), MemberIdentityComparer.Instance);
+        _positions = new Dictionary<NewsKey, int>(Math.Min(capacity, InitialCapacity), NewsKeyComparer.Instance);
     }
 
     public int Count => _count;
@@ -38,9 +47,10 @@ internal sealed class SwimNewsQueue
     public int UrgentCount { get; private set; }
 
     /// <summary>Queues a change, replacing older news about the same member; it is the next to go out.</summary>
-    public void Add(in SwimNewsItem item, int size)
+    public void Add(SwimNewsItem item, int size)
     {
-        int position = item.Member is null ? _selfPosition : _positions.GetValueOrDefault(item.Member, -1);
+        item = item with { Info = item.Member?.Info };
+        int position = item.Member is null ? _selfPosition : _positions.GetValueOrDefault(KeyOf(item), -1);
         if (position < 0)
         {
             if (_count == _entries.Length && _entries.Length < _capacity)
@@ -53,7 +63,7 @@ internal sealed class SwimNewsQueue
             }
 
             position = _count++;
-            SetPosition(item.Member, position);
+            SetPosition(item, position);
         }
         else if (_entries[position].Item.Urgent)
         {
@@ -113,10 +123,12 @@ internal sealed class SwimNewsQueue
     /// <summary>The queued change about <paramref name="member"/> (null: this peer), if any.</summary>
     public bool TryGet(Member? member, out SwimNewsItem item)
     {
-        int position = member is null ? _selfPosition : _positions.GetValueOrDefault(member, -1);
+        int position = member is null ? _selfPosition : _positions.GetValueOrDefault(new NewsKey(member, member.Info), -1);
         item = position >= 0 ? _entries[position].Item : default;
         return position >= 0;
     }
+
+    private static NewsKey KeyOf(in SwimNewsItem item) => new(item.Member!, item.Info!);
 
     private int MostTransmitted()
     {
@@ -139,21 +151,21 @@ internal sealed class SwimNewsQueue
             UrgentCount--;
         }
 
-        var removed = _entries[position].Item.Member;
-        if (removed is null)
+        var removed = _entries[position].Item;
+        if (removed.Member is null)
         {
             _selfPosition = -1;
         }
         else
         {
-            _positions.Remove(removed);
+            _positions.Remove(KeyOf(removed));
         }
 
         int last = --_count;
         if (position != last)
         {
             _entries[position] = _entries[last];
-            SetPosition(_entries[position].Item.Member, position);
+            SetPosition(_entries[position].Item, position);
         }
 
         _entries[last] = default;
@@ -162,21 +174,33 @@ internal sealed class SwimNewsQueue
     private void Swap(int a, int b)
     {
         (_entries[a], _entries[b]) = (_entries[b], _entries[a]);
-        SetPosition(_entries[a].Item.Member, a);
-        SetPosition(_entries[b].Item.Member, b);
+        SetPosition(_entries[a].Item, a);
+        SetPosition(_entries[b].Item, b);
     }
 
-    private void SetPosition(Member? member, int position)
+    private void SetPosition(in SwimNewsItem item, int position)
     {
-        if (member is null)
+        if (item.Member is null)
         {
             _selfPosition = position;
         }
         else
         {
-            _positions[member] = position;
+            _positions[KeyOf(item)] = position;
         }
     }
 
     private record struct Entry(SwimNewsItem Item, int Size, int Transmits);
+
+    /// <summary>A member by identity, with its info record (whose key hash it is filed under; records of one member share the key).</summary>
+    private readonly record struct NewsKey(Member Member, MemberInfo Info);
+
+    private sealed class NewsKeyComparer : IEqualityComparer<NewsKey>
+    {
+        public static readonly NewsKeyComparer Instance = new();
+
+        public bool Equals(NewsKey x, NewsKey y) => ReferenceEquals(x.Member, y.Member);
+
+        public int GetHashCode(NewsKey key) => (int)key.Info.KeyHash ^ (int)(key.Info.KeyHash >> 32);
+    }
 }
