@@ -28,6 +28,7 @@ internal sealed class DiscoveryCounters
     private long _viewsAgreed;
     private long _viewsDiffered;
     private long _filterlessRequests;
+    private long _filtersReused;
 
     public long AliveSent => Volatile.Read(ref _aliveSent);
 
@@ -66,6 +67,9 @@ internal sealed class DiscoveryCounters
 
     /// <summary>Sync requests sent without a known filter: a responder had agreed with this view, and it has not changed since.</summary>
     public long FilterlessRequests => Volatile.Read(ref _filterlessRequests);
+
+    /// <summary>Sync requests (probing strategies) that carried the previous known filter instead of a new walk over the view.</summary>
+    public long FiltersReused => Volatile.Read(ref _filtersReused);
 
     public long DatagramSendFailures => Volatile.Read(ref _datagramSendFailures);
 
@@ -149,6 +153,8 @@ internal sealed class DiscoveryCounters
     }
 
     public void FilterlessRequest() => Interlocked.Increment(ref _filterlessRequests);
+
+    public void FilterReused() => Interlocked.Increment(ref _filtersReused);
 
     public void Omitted(int entries)
     {

@@ -200,6 +200,11 @@ internal sealed partial class DiscoveryService : IDisposable
     /// <summary>Logs, counts and reports a change the table made.</summary>
     private void OnChange(Member member, MembershipChange change, long now)
     {
+        if (change is not (MembershipChange.Stale or MembershipChange.Purged or MembershipChange.Rejected))
+        {
+            NoteInSyncFilter(member);
+        }
+
         switch (change)
         {
             case MembershipChange.Added:

@@ -25,8 +25,12 @@ internal static class KnownFilter
     private const int MaxHashes = 16;
     private const int MinBitBytes = 8;
 
-    /// <summary>Builds the filter of the members <paramref name="table"/> holds (alive, suspect or dead), at their times; empty when there are none.</summary>
-    public static byte[] Build(MembershipTable table, ulong seed)
+    /// <summary>
+    /// Builds the filter of the members <paramref name="table"/> holds (alive, suspect or dead), at their times; empty
+    /// when there are none. Sized for <paramref name="capacity"/> members when that is more than the table holds (room
+    /// for <see cref="Add"/>).
+    /// </summary>
+    public static byte[] Build(MembershipTable table, ulong seed, int capacity = 0)
     {
         int held = table.AliveCount + table.SuspectCount + table.DeadCount;
         if (held == 0)
@@ -35,7 +39,7 @@ internal static class KnownFilter
         }
 
         // Sized for the count read now; members added meanwhile only raise the false-positive rate a little.
-        int bitBytes = Math.Max(MinBitBytes, ((held * BitsPerMember) + 7) / 8);
+        int bitBytes = Math.Max(MinBitBytes, ((Math.Max(held, capacity) * BitsPerMember) + 7) / 8);
         var filter = new byte[HeaderSize + bitBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(filter, seed);
         filter[8] = Hashes;
@@ -55,6 +59,23 @@ internal static class KnownFilter
         }
 
         return filter;
+    }
+
+    /// <summary>
+    /// Adds a member at <paramref name="time"/> to a filter <see cref="Build"/> made (not empty). Not atomic: a bit lost
+    /// to a concurrent add only makes a responder send that entry, as for a member the asker lacks.
+    /// </summary>
+    public static void Add(byte[] filter, ulong keyHash, PeerTime time)
+    {
+        ulong seed = BinaryPrimitives.ReadUInt64LittleEndian(filter);
+        var bits = filter.AsSpan(HeaderSize);
+        ulong bitCount = (ulong)bits.Length * 8;
+        ulong probe = KeyHash(keyHash, time, seed), step = Step(probe);
+        for (int i = 0; i < Hashes; i++, probe += step)
+        {
+            ulong bit = BitOf(probe, bitCount);
+            bits[(int)(bit >> 3)] |= (byte)(1 << (int)(bit & 7));
+        }
     }
 
     /// <summary>True when <paramref name="filter"/> has the layout above (at least 8 bytes of bits, 1 to 16 hashes).</summary>

@@ -96,6 +96,35 @@ public sealed class SwimScenarioTests
     }
 
     [Test]
+    public void WhileViewsDifferOnlyInWhoIsDead_SyncRequestsReuseTheirKnownFilter_ANewMemberMakesANewOne()
+    {
+        var h = Harness(10);
+        var all = StartAll(h, 10);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(30), "10 swim nodes converge");
+        h.Run(TimeSpan.FromSeconds(20));
+
+        var survivors = all[1..];
+        long Sum(Func<Engine.Discovery.DiscoveryCounters, long> read) => survivors.Sum(i => read(h.Nodes[i]!.Discovery!.Counters));
+        long reused = Sum(c => c.FiltersReused), requests = Sum(c => c.MembershipRequestsSent);
+        h.Network.Disconnect(DiscoveryHarness.EndpointOf(0));
+        h.RunUntil(() => h.SeesDead(survivors, [0]), TimeSpan.FromSeconds(40), "the survivors see node 0 dead");
+        h.Run(TimeSpan.FromSeconds(20));
+        long reusedInDetection = Sum(c => c.FiltersReused) - reused;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Sum(c => c.MembershipRequestsSent) - requests, Is.GreaterThan(10), "sync went on");
+            Assert.That(reusedInDetection, Is.GreaterThan(0), "the member count did not change: requests within a pull interval carried the last filter");
+        });
+
+        // Node 0 restarts, a new incarnation of a member every table holds (the count stays): a reused filter holds it at
+        // its old time, so answers still carry the new one, and it is alive everywhere again.
+        h.Stop(0);
+        h.Network.Reconnect(DiscoveryHarness.EndpointOf(0));
+        h.Start(0, 1);
+        h.RunUntil(() => h.SeesExactly(all, all), TimeSpan.FromSeconds(60), "node 0 is back everywhere");
+    }
+
+    [Test]
     public void NodesStartedTogether_SpreadTheirFirstSyncRoundsOverTheIntervalsSecondHalf_FabricModeDoesNot()
     {
         static double[] FirstRounds(DiscoveryHarness h, int count)

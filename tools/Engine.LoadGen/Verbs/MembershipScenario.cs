@@ -54,7 +54,7 @@ internal sealed class MembershipScenario
     {
         var s = _settings;
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? "in-memory network (virtual time)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+            $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? s.Latency > TimeSpan.Zero ? $"in-memory network (virtual time, {s.Latency.TotalMilliseconds:0.###} ms delay, parallel windows on {s.Threads} threads)" : "in-memory network (virtual time, no delay, one thread)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
         console.MarkupLine(s.Signing
             ? "signing: [bold]ON[/] (each peer has an Org1 certificate; alive messages signed, every received one verified)"
             : "signing: [bold]OFF[/] (pure transport/membership: nothing is signed or verified; --signing turns it on)");
@@ -452,6 +452,8 @@ internal sealed class MembershipScenario
             .Add("heartbeat", "heartbeat mode", s.Swim ? "swim" : "fabric")
             .Add("processes", "one OS process per peer", s.Processes)
             .Add("seed", "seed", (long)s.Seed)
+            .Add("latency_ms", "network delay (memory; 0: one event at a time)", s.Memory ? s.Latency.TotalMilliseconds : double.NaN, "N2", " ms")
+            .Add("threads", "threads running virtual time", s.Memory && s.Latency > TimeSpan.Zero ? (long)s.Threads : 1L)
             .Add("converged", "every peer saw all others alive", r.Converged)
             .Add("convergence_ms", "time to converge", r.Converged ? r.ConvergenceMs : double.NaN, "N0", " ms")
             .Add("convergence_rounds", "time to converge (alive intervals)", r.Converged ? r.ConvergenceMs / s.AliveInterval.TotalMilliseconds : double.NaN, "N2")
@@ -608,6 +610,9 @@ internal sealed record MembershipRunSettings(int Peers, bool Memory, TimeSpan Al
 
     /// <summary>The first this many peers log to stderr.</summary>
     public int LogPeers { get; init; }
+
+    /// <summary>The membership verb's default one-way delay of the in-memory network, in ms (a LAN's order of magnitude).</summary>
+    public const double DefaultLatencyMs = 1;
 
     /// <summary>Memory: the network's one-way delay; above zero, peers run in parallel windows of it (see <see cref="PeerNetwork.Create"/>).</summary>
     public TimeSpan Latency { get; init; }

@@ -94,14 +94,14 @@ internal static class MembershipVerb
             Description = "write the logs (information and up) of the first N peers to stderr, to follow what they see",
             DefaultValueFactory = _ => 0,
         };
-        var latency = new Option<double>("--latency")
+        var latency = new Option<double?>("--latency")
         {
-            Description = "memory: the network's one-way delay in ms; above 0, peers run side by side in windows of it (the result does not depend on --threads)",
-            DefaultValueFactory = _ => 0,
+            Description = "memory: the network's one-way delay in ms (default 1); above 0, peers run side by side on --threads in windows of it, "
+                + "with the same result whatever the thread count; 0: one event at a time, on one thread",
         };
         latency.Validators.Add(r =>
         {
-            if (CommonOptions.TryGet(r, out double v) && v is < 0 or > 1000)
+            if (CommonOptions.TryGet(r, out double? v) && v is < 0 or > 1000)
             {
                 r.AddError($"--latency must be between 0 and 1000 ms, was {v}");
             }
@@ -138,7 +138,7 @@ internal static class MembershipVerb
                 r.AddError("--heartbeat swim runs in this process only (the Engine.Peer processes take their mode from their configuration)");
             }
 
-            if (r.GetValue(latency) > 0 && r.GetValue(network) != "memory")
+            if (r.GetValue(latency) is not null && r.GetValue(network) != "memory")
             {
                 r.AddError("--latency is the in-memory network's delay: it needs --network memory (loopback sockets have their own)");
             }
@@ -156,7 +156,7 @@ internal static class MembershipVerb
                 Swim = parse.GetValue(heartbeat) == "swim",
                 LogPeers = parse.GetValue(logPeers),
                 ProbeInterval = TimeSpan.FromMilliseconds(parse.GetValue(probe)),
-                Latency = TimeSpan.FromMilliseconds(parse.GetValue(latency)),
+                Latency = TimeSpan.FromMilliseconds(parse.GetValue(latency) ?? MembershipRunSettings.DefaultLatencyMs),
                 Threads = parse.GetValue(threads),
             };
             using var cts = CommonOptions.Bound(parse.GetValue(timeout), ct);
