@@ -158,7 +158,8 @@ internal sealed partial class VirtualTimeProvider : TimeProvider
 
     /// <summary>
     /// Runs events in order, jumping the clock to each, until none is left or <paramref name="maxEvents"/> have run (periodic
-    /// timers never let the queue empty). Returns how many ran.
+    /// timers never let the queue empty; in parallel windows the limit is checked between windows, so the last window may
+    /// run a few more). Returns how many ran.
     /// </summary>
     public int RunUntilIdle(int maxEvents)
     {
