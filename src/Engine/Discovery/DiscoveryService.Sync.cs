@@ -37,8 +37,8 @@ internal sealed partial class DiscoveryService
     // Set by any membership response that taught something (any thread); read and cleared by the sync timer.
     private int _syncTaught;
 
-    // Probing strategies: the known filter sync requests carry, kept up to date by OnChange; when it was built, and the
-    // member count it has room for (see SyncFilter).
+    // Probing strategies: the known filter sync requests carry, kept up to date by OnChange; the requests that used it,
+    // and the member count it has room for (see SyncFilter).
     private byte[]? _syncFilter;
     private int _syncFilterUses;
     private int _syncFilterCapacity;
@@ -64,16 +64,21 @@ internal sealed partial class DiscoveryService
     }
 
     /// <summary>
-    /// The known filter for a probing strategy's sync request: one kept up to date as the table changes (every change
-    /// this peer records adds its member at its new time: <see cref="NoteInSyncFilter"/>), built anew with a fresh seed
-    /// after <c>pullPeerNum</c> requests (a round's worth) or once the table outgrew the room it was sized with (a
-    /// quarter more members than it held then). Each request used to build its own — a walk over the whole view, three
-    /// per pull interval, one more per answer that disagreed: 18% of the CPU of the 10,000-peer mass start, 10% of its
-    /// detection phase. Kept bits of a member purged since only leave out entries about it at that very time; a false
+    /// The known filter for a sync request: in Fabric mode a new one (a round's requests share it); for a probing
+    /// strategy, one kept up to date as the table changes (every change this peer records adds its member at its new
+    /// time: <see cref="NoteInSyncFilter"/>), built anew with a fresh seed after <c>pullPeerNum</c> requests (a round's
+    /// worth) or once the table outgrew the room it was sized with (a quarter more members than it held then). Each
+    /// request used to build its own — a walk over the whole view, three per pull interval, one more per answer that
+    /// disagreed: 18% of the CPU of the 10,000-peer mass start, 10% of its detection phase. Kept bits of a member purged since only leave out entries about it at that very time; a false
     /// positive hides a member from a round's requests at most, as it did from a Fabric-mode round's.
     /// </summary>
     private byte[] SyncFilter()
     {
+        if (_strategy.SendsHeartbeats)
+        {
+            return BuildKnownFilter();
+        }
+
         int count = _table.Count;
         var filter = Volatile.Read(ref _syncFilter);
         if (filter is { Length: > 0 } && count <= Volatile.Read(ref _syncFilterCapacity)
@@ -107,7 +112,7 @@ internal sealed partial class DiscoveryService
         }
     }
 
-    /// <summary>Sends a membership request with <paramref name="knownFilter"/> (in Fabric mode one filter serves a whole round of requests; in Swim mode each request has its own).</summary>
+    /// <summary>Sends a membership request with <paramref name="knownFilter"/> (one filter serves a round of requests: see <see cref="SyncFilter"/>).</summary>
     /// <param name="to">The peer asked.</param>
     /// <param name="knownFilter">What this peer holds.</param>
     /// <param name="otherOrg">The peer is of another org (an anchor): this peer's alive goes without its internal endpoint.</param>
@@ -306,7 +311,7 @@ internal sealed partial class DiscoveryService
         }
         else if (Interlocked.Exchange(ref _agreedDigest, 0) != 0 && responder.State != MemberState.Dead)
         {
-            SendMembershipRequest(responder.Endpoint, _strategy.SendsHeartbeats ? BuildKnownFilter() : SyncFilter(), otherOrg: false, responder);
+            SendMembershipRequest(responder.Endpoint, SyncFilter(), otherOrg: false, responder);
         }
     }
 
@@ -367,7 +372,7 @@ internal sealed partial class DiscoveryService
                 Counters.FilterlessRequest();
             }
 
-            SendMembershipRequest(picked[i].Endpoint, filterless ? [] : filter ??= _strategy.SendsHeartbeats ? BuildKnownFilter() : SyncFilter(), otherOrg, picked[i], filterless);
+            SendMembershipRequest(picked[i].Endpoint, filterless ? [] : filter ??= SyncFilter(), otherOrg, picked[i], filterless);
         }
 
         picked.Clear();

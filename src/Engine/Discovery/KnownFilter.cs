@@ -83,7 +83,8 @@ internal static class KnownFilter
         filter.Length >= HeaderSize + MinBitBytes && filter[8] is >= 1 and <= MaxHashes;
 
     // From the key's hash with seed 0, which each member's info record keeps (a walk hashes no key), salted by the
-    // filter's seed (one per round in Fabric mode, per request in Swim mode). Until 8 December the key was hashed with the seed itself, on both sides, for every member.
+    // filter's seed (a new one per round of sync requests). Until 8 December the key was hashed with the seed itself, on
+    // both sides, for every member.
     private static ulong KeyHash(ulong keyHash, PeerTime time, ulong seed) =>
         Mix(Mix(Mix(keyHash ^ seed) ^ time.IncNum) ^ time.SeqNum);
 

@@ -53,8 +53,12 @@ internal sealed class MembershipScenario
     public async Task<RunReport> RunAsync(IAnsiConsole console, CancellationToken cancellationToken)
     {
         var s = _settings;
+        string where = !s.Memory ? s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets"
+            : s.Latency > TimeSpan.Zero
+                ? string.Create(CultureInfo.InvariantCulture, $"in-memory network (virtual time, {s.Latency.TotalMilliseconds:0.###} ms delay, parallel windows on {s.Threads} threads)")
+                : "in-memory network (virtual time, no delay, one thread)";
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {(s.Memory ? s.Latency > TimeSpan.Zero ? $"in-memory network (virtual time, {s.Latency.TotalMilliseconds:0.###} ms delay, parallel windows on {s.Threads} threads)" : "in-memory network (virtual time, no delay, one thread)" : s.Processes ? "loopback UDP/TCP sockets, one Engine.Peer process each" : "loopback UDP/TCP sockets")}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
+            $"[bold]membership[/] ({(s.Swim ? "swim" : "fabric")} heartbeats): {s.Peers} peers on the {where}, alive every {s.AliveInterval.TotalMilliseconds:N0} ms, expiry after {s.AliveInterval.TotalMilliseconds * 5:N0} ms, then {s.KillFraction:P0} stopped (seed {s.Seed})"));
         console.MarkupLine(s.Signing
             ? "signing: [bold]ON[/] (each peer has an Org1 certificate; alive messages signed, every received one verified)"
             : "signing: [bold]OFF[/] (pure transport/membership: nothing is signed or verified; --signing turns it on)");

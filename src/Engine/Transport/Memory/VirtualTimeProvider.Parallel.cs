@@ -562,14 +562,7 @@ internal sealed partial class VirtualTimeProvider
                 context.InEvent = true;
                 try
                 {
-                    if (next.Target is VirtualTimer fired)
-                    {
-                        fired.Callback(fired.State);
-                    }
-                    else
-                    {
-                        ((Action<object?>)next.Target)(next.State);
-                    }
+                    next.Invoke();
                 }
                 finally
                 {

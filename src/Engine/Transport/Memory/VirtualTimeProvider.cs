@@ -246,15 +246,7 @@ internal sealed partial class VirtualTimeProvider : TimeProvider
         }
 
         _eventsRun++;
-        if (next.Target is VirtualTimer fired)
-        {
-            fired.Callback(fired.State);
-        }
-        else
-        {
-            ((Action<object?>)next.Target)(next.State);
-        }
-
+        next.Invoke();
         return true;
     }
 
@@ -305,12 +297,7 @@ internal sealed partial class VirtualTimeProvider : TimeProvider
     {
         if (OwnedTimerContext(timer) is not null)
         {
-            if (!timer.Disposed)
-            {
-                timer.Disposed = true;
-                Cancel(timer);
-            }
-
+            DisposeOnce(timer);
             return;
         }
 
@@ -322,11 +309,17 @@ internal sealed partial class VirtualTimeProvider : TimeProvider
                 return;
             }
 
-            if (!timer.Disposed)
-            {
-                timer.Disposed = true;
-                Cancel(timer);
-            }
+            DisposeOnce(timer);
+        }
+    }
+
+    // Under the lock, or by the timer's owner in a window.
+    private void DisposeOnce(VirtualTimer timer)
+    {
+        if (!timer.Disposed)
+        {
+            timer.Disposed = true;
+            Cancel(timer);
         }
     }
 
@@ -402,6 +395,19 @@ internal sealed partial class VirtualTimeProvider : TimeProvider
         public object? State { get; } = state;
 
         public long Generation { get; } = generation;
+
+        /// <summary>Runs the timer's callback or the one-shot action.</summary>
+        public void Invoke()
+        {
+            if (Target is VirtualTimer timer)
+            {
+                timer.Callback(timer.State);
+            }
+            else
+            {
+                ((Action<object?>)Target)(State);
+            }
+        }
     }
 
     /// <summary>Heap order: due time, then scheduling order (FIFO among equal due times).</summary>

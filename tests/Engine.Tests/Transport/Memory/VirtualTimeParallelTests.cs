@@ -132,6 +132,7 @@ public sealed class VirtualTimeParallelTests
         time.EnableParallel(Ms(2), threads: 2);
         long start = time.GetUtcNow().UtcTicks;
         long latestOwned = 0;
+        var gate = new object();
         int ownedAfter = 0;
         bool sharedRan = false;
         var timers = new List<ITimer>();
@@ -149,7 +150,10 @@ public sealed class VirtualTimeParallelTests
                     }
                     else
                     {
-                        InterlockedMax(ref latestOwned, at);
+                        lock (gate)
+                        {
+                            latestOwned = Math.Max(latestOwned, at);
+                        }
                     }
                 }, null, TimeSpan.FromTicks(owner * 1_000), Ms(0.3)));
             }
@@ -250,20 +254,5 @@ public sealed class VirtualTimeParallelTests
         var one = Run(1);
         Assert.That(one, Has.Count.GreaterThan(1_000));
         Assert.That(Run(2), Is.EqualTo(one));
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        long current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            long seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 }
